@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+import { mkdirSync, accessSync, constants } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ALLREDUCE_MODES, ARCHS, BACKENDS, type BackendName } from './shared/config.js';
+import { ConfigError, TrainerError, errorMessage } from './shared/errors.js';
+import { type Logger, createLogger } from './shared/logger.js';
+import { type LogFormat, createSink } from './logFormat.js';
+import type { CoordinatorOptions } from './coordinator/options.js';
+
+const EXIT_USAGE = 2;
+
+function positiveInt(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function nonNegInt(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`--${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function inRange(name: string, v: unknown, lo: number, hi: number, loOpen: boolean, hiOpen: boolean): number {
+  const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
+  if (!ok) throw new ConfigError(`--${name} must be in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+function port(name: string, v: unknown, allowZero: boolean): number {
+  const p = nonNegInt(name, v);
+  if (p > 65535 || (!allowZero && p === 0)) throw new ConfigError(`--${name} must be a TCP port (${allowZero ? 0 : 1}-65535), got ${p}`);
+  return p;
+}
+
+/** An address of this host that other hosts can reach: the first non-internal IPv4, else loopback. */
+function defaultAdvertiseHost(): string {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+function makeLogger(format: string, component: string, verbose: boolean): { logger: Logger; format: LogFormat } {
+  const resolved: LogFormat = format === 'auto' ? (process.stderr.isTTY ? 'human' : 'json') : (format as LogFormat);
+  const sink = createSink(resolved, component, (line) => process.stderr.write(`${line}\n`), verbose ? 'debug' : 'info');
+  return { logger: createLogger(sink), format: resolved };
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+}
+
+type Args = Record<string, unknown>;
+
+export function coordinatorOptions(a: Args): CoordinatorOptions {
+  if (a.steps !== undefined && a.epochs !== undefined) throw new ConfigError('give --steps or --epochs, not both');
+  const out = path.resolve(String(a.out ?? path.join('runs', timestamp())));
+  return Object.freeze({
+    workers: positiveInt('workers', a.workers),
+    steps: a.steps === undefined ? undefined : positiveInt('steps', a.steps),
+    epochs: a.epochs === undefined ? undefined : positiveInt('epochs', a.epochs),
+    batchSize: positiveInt('batch-size', a.batchSize),
+    arch: a.arch as CoordinatorOptions['arch'],
+    allreduce: a.allreduce as CoordinatorOptions['allreduce'],
+    lr: inRange('lr', a.lr, 0, 1, true, false),
+    beta1: inRange('beta1', a.beta1, 0, 1, false, true),
+    beta2: inRange('beta2', a.beta2, 0, 1, false, true),
+    epsilon: 1e-8,
+    seed: nonNegInt('seed', a.seed),
+    dataDir: a.data === undefined ? undefined : path.resolve(String(a.data)),
+    limit: a.limit === undefined ? undefined : positiveInt('limit', a.limit),
+    out,
+    backend: a.backend as BackendName,
+    bind: String(a.bind),
+    port: port('port', a.port, true),
+    checkEvery: positiveInt('check-every', a.checkEvery),
+    timeoutMs: Math.round(inRange('timeout', a.timeout, 0, 86400, true, false) * 1000),
+    registerTimeoutMs: Math.round(inRange('register-timeout', a.registerTimeout, 0, 86400, true, false) * 1000),
+    prefetch: positiveInt('prefetch', a.prefetch),
+  });
+}
+
+/** Fails before training if --out cannot be written, rather than after. */
+function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new ConfigError(`--out ${dir} is not a writable directory (${errorMessage(err)})`);
+  }
+}
+
+async function coordinatorCommand(a: Args): Promise<number> {
+  const { logger, format } = makeLogger(String(a.logFormat), 'coordinator', Boolean(a.verbose));
+  const opts = coordinatorOptions(a);
+  ensureWritableDir(opts.out);
+  const { runCoordinator } = await import('./coordinator/coordinator.js');
+  const { spawnWorkers } = await import('./coordinator/spawn.js');
+  let spawned: ReturnType<typeof spawnWorkers> | undefined;
+  const abort = new AbortController();
+  const onSignal = (sig: string): void => abort.abort(new Error(`received ${sig}`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await runCoordinator(opts, logger, {
+      signal: abort.signal,
+      onListening: (endpoint) => {
+        if (a.spawn) {
+          const args = ['--backend', opts.backend, '--log-format', format, ...(a.verbose ? ['--verbose'] : [])];
+          spawned = spawnWorkers(opts.workers, endpoint, args, logger, (message) => abort.abort(new Error(message)));
+        }
+      },
+    });
+    const { selectBackend } = await import('./shared/gan/backend.js');
+    const { tf } = await import('./shared/gan/tf.js');
+    const { writeOutputs } = await import('./coordinator/outputs.js');
+    // The coordinator only renders samples and saves models: any backend will do, so never fail on the choice.
+    await selectBackend(opts.backend === 'auto' || opts.backend === 'webgpu' ? 'auto' : opts.backend, logger.child({ purpose: 'outputs' }));
+    await writeOutputs(tf, opts.out, result.config, result.weights, result.summary);
+    const s = result.summary;
+    logger.log('info', `done: ${s.steps} steps in ${s.trainSeconds.toFixed(1)} s, ${s.imagesPerSecond.toFixed(0)} img/s, d_loss ${s.final.dLoss.toFixed(4)}, g_loss ${s.final.gLoss.toFixed(4)}, replicas identical (${s.replicaHash.slice(0, 12)}…); outputs in ${opts.out}`, { out: opts.out });
+    if (spawned) {
+      const codes = await withTimeout(spawned.exited, 15_000, 'spawned workers did not exit');
+      const bad = codes.flatMap((c, i) => (c === 0 ? [] : [`worker ${i} exited with ${c}`]));
+      if (bad.length > 0) throw new TrainerError('E_WORKER', bad.join('; '));
+    }
+    return 0;
+  } finally {
+    if (spawned) {
+      // Workers exit on their own after a shutdown; this only catches stragglers.
+      await withTimeout(spawned.exited, 5_000, '').catch(() => spawned?.kill());
+    }
+  }
+}
+
+async function workerCommand(a: Args): Promise<number> {
+  const { logger } = makeLogger(String(a.logFormat), 'worker', Boolean(a.verbose));
+  const endpoint = String(a.coordinator);
+  if (!/^tcp:\/\/[^\s/:]+(:\d+)$/.test(endpoint) && !/^tcp:\/\/\[[0-9a-fA-F:]+\]:\d+$/.test(endpoint)) {
+    throw new ConfigError(`--coordinator must look like tcp://HOST:PORT, got ${JSON.stringify(endpoint)}`);
+  }
+  port('coordinator port', Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)), false);
+  const { runWorker } = await import('./worker/worker.js');
+  await runWorker({
+    coordinator: endpoint,
+    advertise: String(a.advertise ?? defaultAdvertiseHost()),
+    bindHost: String(a.bindHost),
+    dataPort: port('data-port', a.dataPort, true),
+    backend: a.backend as BackendName,
+    connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
+    ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
+  }, logger);
+  return 0;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new TrainerError('E_TIMEOUT', message)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
+  });
+}
+
+const common = (y: Argv): Argv => y
+  .option('backend', { choices: BACKENDS, default: 'auto' as const, describe: 'TensorFlow.js backend: auto tries tensorflow, webgpu, wasm, cpu in that order' })
+  .option('log-format', { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' })
+  .option('verbose', { type: 'boolean', default: false, describe: 'also log debug records' });
+
+function parser(argv: string[]): Argv {
+  return yargs(argv)
+    .scriptName('trainer')
+    .usage('$0 <command> [options]\n\nDistributed data-parallel GAN training on MNIST: one coordinator, N workers, gradients averaged by all-reduce over ZeroMQ.')
+    .command('coordinator', 'own the data set, admit N workers and drive training', (y) => common(y)
+      .option('workers', { type: 'number', demandOption: true, describe: 'number of workers (world size)' })
+      .option('spawn', { type: 'boolean', default: false, describe: 'launch the workers as local processes' })
+      .option('steps', { type: 'number', describe: 'training steps (global batches); default: one epoch' })
+      .option('epochs', { type: 'number', describe: 'training epochs, instead of --steps' })
+      .option('batch-size', { type: 'number', default: 64, describe: 'examples per worker per step (global batch = workers × this)' })
+      .option('arch', { choices: ARCHS, default: 'mlp' as const, describe: 'model architecture' })
+      .option('allreduce', { choices: ALLREDUCE_MODES, default: 'ring' as const, describe: 'ring among workers, or star through the coordinator' })
+      .option('lr', { type: 'number', default: 2e-4, describe: 'Adam learning rate' })
+      .option('beta1', { type: 'number', default: 0.5, describe: 'Adam beta1' })
+      .option('beta2', { type: 'number', default: 0.999, describe: 'Adam beta2' })
+      .option('seed', { type: 'number', default: 42, describe: 'seed for weights, data order and noise' })
+      .option('data', { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' })
+      .option('limit', { type: 'number', describe: 'use only the first N training images' })
+      .option('out', { type: 'string', describe: 'output directory (default: ./runs/<timestamp>)' })
+      .option('bind', { type: 'string', default: '0.0.0.0', describe: 'address the control socket binds' })
+      .option('port', { type: 'number', default: 5555, describe: 'control port (0: any free port)' })
+      .option('check-every', { type: 'number', default: 50, describe: 'compare replica hashes every N steps (and at the end)' })
+      .option('timeout', { type: 'number', default: 60, describe: 'seconds any step or collective may take before the run fails' })
+      .option('register-timeout', { type: 'number', default: 120, describe: 'seconds to wait for all workers to join' })
+      .option('prefetch', { type: 'number', default: 2, describe: 'steps of data shipped ahead to each worker' })
+      .example('$0 coordinator --workers 2 --spawn --steps 500', 'train with two local worker processes')
+      .example('$0 coordinator --workers 4 --port 5555', 'wait for four workers started on other hosts'))
+    .command('worker', 'join a coordinator and train one replica', (y) => common(y)
+      .option('coordinator', { type: 'string', demandOption: true, describe: 'coordinator endpoint, tcp://HOST:PORT' })
+      .option('advertise', { type: 'string', describe: 'address other workers use to reach this one (default: first non-loopback IPv4)' })
+      .option('bind-host', { type: 'string', default: '0.0.0.0', describe: 'interface the ring data port binds' })
+      .option('data-port', { type: 'number', default: 0, describe: 'ring data port (0: any free port)' })
+      .option('connect-timeout', { type: 'number', default: 60, describe: 'seconds to wait for the coordinator to answer' })
+      .option('protocol-version', { type: 'number', hidden: true })
+      .example('$0 worker --coordinator tcp://10.0.0.1:5555', 'join a run'))
+    .demandCommand(1, 'name a command: coordinator or worker')
+    .strict()
+    .help()
+    .wrap(Math.min(110, process.stdout.columns ?? 100));
+}
+
+async function main(): Promise<void> {
+  let code = 1;
+  try {
+    const argv = await parser(hideBin(process.argv))
+      .fail((msg, err) => { throw err ?? new ConfigError(msg); })
+      .parseAsync();
+    const cmd = String(argv._[0]);
+    code = cmd === 'coordinator' ? await coordinatorCommand(argv as Args) : await workerCommand(argv as Args);
+  } catch (err) {
+    process.stderr.write(`trainer: ${errorMessage(err)}\n`);
+    code = err instanceof ConfigError ? EXIT_USAGE : 1;
+  }
+  // ZeroMQ and tfjs may hold handles open after a run; the run's outcome is settled, so leave now.
+  process.exit(code);
+}
+
+await main();

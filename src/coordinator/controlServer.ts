@@ -1,0 +1,83 @@
+import * as zmq from 'zeromq';
+import { decode, encode } from '../shared/codec.js';
+import { ConfigError, errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { type CoordinatorMessage, PROTOCOL_VERSION, VersionMismatchError, type WorkerMessage, parseWorkerMessage } from '../shared/protocol.js';
+import { DropCounter } from '../shared/transport/dropCounter.js';
+import { SerialSender, receiveLoop } from '../shared/transport/zmqFrames.js';
+
+export interface ControlHandlers {
+  onMessage(peer: string, msg: WorkerMessage): void;
+  /** A peer that speaks another protocol version; the server has already replied with a reject. */
+  onVersionMismatch(peer: string, err: VersionMismatchError): void;
+}
+
+/**
+ * The coordinator's ROUTER socket. Peers are named by the hex of their ZeroMQ
+ * routing id; frames that fail to decode or validate are dropped and counted.
+ */
+export class ControlServer {
+  private readonly socket = new zmq.Router({ linger: 2000 });
+  private readonly sender = new SerialSender(this.socket);
+  private readonly ids = new Map<string, Buffer>();
+  private readonly drops: DropCounter;
+  private loop: Promise<void> | undefined;
+  bytesSent = 0;
+  bytesReceived = 0;
+
+  constructor(private readonly logger: Logger) {
+    this.drops = new DropCounter(logger, 'worker frame');
+  }
+
+  get dropped(): number {
+    return this.drops.total;
+  }
+
+  async bind(endpoint: string): Promise<string> {
+    try {
+      await this.socket.bind(endpoint);
+    } catch (err) {
+      throw new ConfigError(`cannot bind ${endpoint}: ${errorMessage(err)}`);
+    }
+    return this.socket.lastEndpoint ?? endpoint;
+  }
+
+  listen(handlers: ControlHandlers): void {
+    this.loop = receiveLoop(this.socket, (frames) => this.onFrames(frames, handlers));
+  }
+
+  private onFrames(frames: Buffer[], handlers: ControlHandlers): void {
+    const [id, ...rest] = frames;
+    if (!id) return;
+    const peer = id.toString('hex');
+    this.ids.set(peer, id);
+    for (const f of rest) this.bytesReceived += f.byteLength;
+    let msg: WorkerMessage;
+    try {
+      msg = parseWorkerMessage(decode(rest));
+    } catch (err) {
+      if (err instanceof VersionMismatchError) {
+        void this.send(peer, { t: 'reject', v: PROTOCOL_VERSION, reason: err.message }).catch(() => undefined);
+        handlers.onVersionMismatch(peer, err);
+        return;
+      }
+      this.drops.drop(`peer ${peer}`, errorMessage(err));
+      return;
+    }
+    handlers.onMessage(peer, msg);
+  }
+
+  send(peer: string, msg: CoordinatorMessage): Promise<void> {
+    const id = this.ids.get(peer);
+    if (!id) return Promise.reject(new Error(`unknown peer ${peer}`));
+    const frames = encode(msg);
+    for (const f of frames) this.bytesSent += f.byteLength;
+    return this.sender.send([id, ...frames]);
+  }
+
+  async close(): Promise<void> {
+    await this.sender.drain();
+    this.socket.close();
+    await this.loop?.catch((err: unknown) => this.logger.log('debug', `control server loop ended: ${errorMessage(err)}`));
+  }
+}

@@ -1,0 +1,259 @@
+import { type TrainConfig, modelHash } from '../shared/config.js';
+import { ConfigError, TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
+import { bundledMnistDir, loadTrainingSet } from '../shared/data/dataset.js';
+import { stepsPerEpoch as countStepsPerEpoch } from '../shared/data/sharding.js';
+import { StarReducer } from '../shared/allreduce/star.js';
+import { archSpecs, initialWeights } from '../shared/gan/architecture.js';
+import { GanReplica } from '../shared/gan/replica.js';
+import type { Logger } from '../shared/logger.js';
+import { PROTOCOL_VERSION, type WorkerMessage } from '../shared/protocol.js';
+import { ControlServer } from './controlServer.js';
+import { DataFeeder } from './dataFeeder.js';
+import { Membership } from './membership.js';
+import type { CoordinatorOptions } from './options.js';
+import { type CompletedStep, StepTracker } from './stepTracker.js';
+import type { Summary } from './summary.js';
+
+export interface CoordinatorHooks {
+  /** Called once the control socket is bound, with an endpoint local workers can use (for --spawn). */
+  onListening?(endpoint: string): void;
+  /** Aborting fails the run at once (a spawned worker died, a signal arrived). */
+  signal?: AbortSignal;
+}
+
+export interface CoordinatorResult {
+  summary: Summary;
+  config: TrainConfig;
+  weights: { generator: Float32Array; discriminator: Float32Array };
+}
+
+/** Turns the options into the config every replica shares; fails on combinations that cannot run. */
+export function buildTrainConfig(opts: CoordinatorOptions, examples: number): TrainConfig {
+  const globalBatch = opts.workers * opts.batchSize;
+  const perEpoch = countStepsPerEpoch(examples, globalBatch);
+  if (perEpoch < 1) {
+    throw new ConfigError(`${examples} training examples do not fill one global batch of ${globalBatch} (${opts.workers} workers × batch ${opts.batchSize}); raise --limit or lower --batch-size`);
+  }
+  const steps = opts.steps ?? (opts.epochs ?? 1) * perEpoch;
+  return {
+    arch: opts.arch, latentDim: 100, batchSize: opts.batchSize, world: opts.workers, steps, stepsPerEpoch: perEpoch,
+    lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: opts.epsilon, seed: opts.seed, allreduce: opts.allreduce,
+    checkEvery: opts.checkEvery, timeoutMs: opts.timeoutMs,
+  };
+}
+
+/**
+ * Owns the data set and the run: admits N workers, broadcasts the initial
+ * weights and the ring, ships every rank its slice of each global batch ahead of
+ * time, averages gradients in star mode, checks replica hashes, and returns the
+ * final weights and summary. Aborts every worker on the first error.
+ */
+export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, hooks: CoordinatorHooks = {}): Promise<CoordinatorResult> {
+  const startedAt = performance.now();
+  const dataDir = opts.dataDir ?? bundledMnistDir();
+  const data = loadTrainingSet(dataDir, opts.limit);
+  const config = buildTrainConfig(opts, data.count);
+  const expectedHash = modelHash(config, GanReplica.expectedParamShapes(config));
+  const specs = archSpecs(config.arch, config.latentDim);
+  const init = { generator: initialWeights(specs.generator, config.seed), discriminator: initialWeights(specs.discriminator, config.seed) };
+  const globalBatch = config.world * config.batchSize;
+  logger.log('info', `training ${config.arch} GAN: ${config.steps} steps, ${config.world} workers × batch ${config.batchSize}, ${data.count} examples from ${dataDir}`, {
+    steps: config.steps, workers: config.world, batchSize: config.batchSize, examples: data.count, allreduce: config.allreduce,
+  });
+
+  const server = new ControlServer(logger);
+  const bound = await server.bind(`tcp://${opts.bind}:${opts.port}`);
+  const port = bound.slice(bound.lastIndexOf(':') + 1);
+  logger.log('info', `listening on ${bound}`, { endpoint: bound });
+  hooks.onListening?.(`tcp://127.0.0.1:${port}`);
+
+  const membership = new Membership(config.world);
+  const tracker = new StepTracker(config.world);
+  const star = new StarReducer(config.world);
+  const feeder = new DataFeeder(data, config);
+
+  let fail!: (err: Error) => void;
+  let registered!: () => void;
+  let finished!: () => void;
+  const failure = new Promise<never>((_, reject) => { fail = reject; });
+  failure.catch(() => undefined);
+  const onAbort = (): void => fail(new TrainerError('E_ABORTED', errorMessage(hooks.signal?.reason ?? 'aborted')));
+  if (hooks.signal?.aborted) onAbort();
+  hooks.signal?.addEventListener('abort', onAbort, { once: true });
+  const registration = new Promise<void>((resolve) => { registered = resolve; });
+  const completion = new Promise<void>((resolve) => { finished = resolve; });
+
+  let lastCompleted = 0;
+  let lastStep: CompletedStep | undefined;
+  let finalWeights: { generator: Float32Array; discriminator: Float32Array } | undefined;
+  let trainStart = 0;
+  let nextShipped = 1;
+  let lastLogAt = 0;
+  let lastLogStep = 0;
+
+  const sendOrFail = (peer: string, msg: Parameters<ControlServer['send']>[1]): void => {
+    server.send(peer, msg).catch((err: unknown) => fail(new TrainerError('E_TRANSPORT', `send to ${peer} failed: ${errorMessage(err)}`)));
+  };
+  const broadcast = (msg: Parameters<ControlServer['send']>[1]): void => {
+    for (const m of membership.members()) sendOrFail(m.peer, msg);
+  };
+  const shipThrough = (step: number): void => {
+    for (; nextShipped <= Math.min(step, config.steps); nextShipped++) {
+      for (const m of membership.members()) sendOrFail(m.peer, { t: 'batch', v: PROTOCOL_VERSION, ...feeder.batchFor(nextShipped, m.rank) });
+    }
+  };
+  const maybeFinished = (): void => {
+    if (lastCompleted === config.steps && finalWeights) finished();
+  };
+
+  const onStepCompleted = (done: CompletedStep): void => {
+    lastCompleted = done.step;
+    lastStep = done;
+    shipThrough(done.step + opts.prefetch);
+    const now = performance.now();
+    if (done.step === config.steps || done.step === 1 || now - lastLogAt >= 1000) {
+      const rate = lastLogAt === 0 ? (globalBatch * done.step * 1000) / (now - trainStart) : (globalBatch * (done.step - lastLogStep) * 1000) / (now - lastLogAt);
+      logger.log('info', 'step', {
+        step: done.step, steps: config.steps, epoch: Math.floor((done.step - 1) / config.stepsPerEpoch) + 1,
+        dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake, imagesPerSecond: rate,
+        computeMs: done.maxComputeMs, reduceMs: done.maxReduceMs,
+      });
+      lastLogAt = now;
+      lastLogStep = done.step;
+    }
+    maybeFinished();
+  };
+
+  const handle = (peer: string, msg: WorkerMessage): void => {
+    if (msg.t === 'hello') {
+      const outcome = membership.hello(peer, msg);
+      if (outcome.kind === 'rejected') {
+        logger.log('warn', `refused worker ${msg.host}/${msg.pid}: ${outcome.reason}`);
+        sendOrFail(peer, { t: 'reject', v: PROTOCOL_VERSION, reason: outcome.reason });
+        return;
+      }
+      logger.log('info', `worker ${msg.host}/${msg.pid} registered as rank ${outcome.rank} (backend ${msg.backend})`, { rank: outcome.rank, dataEndpoint: msg.dataEndpoint });
+      sendOrFail(peer, { t: 'welcome', v: PROTOCOL_VERSION, rank: outcome.rank, config });
+      return;
+    }
+    const rank = membership.rankOf(peer);
+    if (rank === undefined) {
+      logger.log('warn', `ignored '${msg.t}' from unregistered peer ${peer}`);
+      return;
+    }
+    switch (msg.t) {
+      case 'ready': {
+        const r = membership.ready(peer, msg.modelHash, expectedHash);
+        if (!r.ok) {
+          sendOrFail(peer, { t: 'reject', v: PROTOCOL_VERSION, reason: r.reason });
+          fail(new TrainerError('E_HANDSHAKE', `rank ${rank} refused: ${r.reason}`));
+          return;
+        }
+        if (membership.complete) registered();
+        return;
+      }
+      case 'stepDone': {
+        if (msg.step !== lastCompleted + 1 && msg.step !== lastCompleted + 2) {
+          // A rank can be at most one step ahead of the last completed step (the next all-reduce holds it back).
+          fail(new TrainerError('E_PROTOCOL', `rank ${rank} reported step ${msg.step} while step ${lastCompleted + 1} is in progress`));
+          return;
+        }
+        const done = tracker.report(rank, msg);
+        if (done) onStepCompleted(done);
+        return;
+      }
+      case 'grad': {
+        const avg = star.add(msg.step, msg.phase, rank, msg.data);
+        if (avg) broadcast({ t: 'reduced', v: PROTOCOL_VERSION, step: msg.step, phase: msg.phase, data: avg });
+        return;
+      }
+      case 'weights':
+        if (rank !== 0) return;
+        finalWeights = { generator: msg.generator, discriminator: msg.discriminator };
+        maybeFinished();
+        return;
+      case 'failure':
+        fail(new TrainerError(msg.code, `rank ${rank} failed: ${msg.message}`));
+        return;
+    }
+  };
+
+  server.listen({
+    onMessage: (peer, msg) => {
+      try {
+        handle(peer, msg);
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+    onVersionMismatch: (peer, err) => logger.log('warn', `refused peer ${peer}: ${err.message}`),
+  });
+
+  // One watchdog for the whole run: every phase must make progress within its deadline.
+  let watchdog: NodeJS.Timeout | undefined;
+  const arm = (ms: number, describe: () => string): void => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => fail(new TimeoutError(describe())), ms);
+  };
+
+  try {
+    arm(opts.registerTimeoutMs, () => `only ${membership.registered} of ${config.world} workers registered and ready within ${opts.registerTimeoutMs} ms (waiting for rank${membership.notReady().length > 1 ? 's' : ''} ${membership.notReady().join(', ')})`);
+    await Promise.race([registration, failure]);
+
+    trainStart = performance.now();
+    for (const m of membership.members()) {
+      sendOrFail(m.peer, { t: 'start', v: PROTOCOL_VERSION, ring: membership.ring(), generator: init.generator, discriminator: init.discriminator });
+    }
+    shipThrough(opts.prefetch);
+    let progressAt = 0;
+    const rearm = (): void => {
+      progressAt = lastCompleted;
+      arm(config.timeoutMs, () => {
+        const missing = tracker.missing(lastCompleted + 1);
+        return lastCompleted === config.steps
+          ? `rank 0 did not send the final weights within ${config.timeoutMs} ms`
+          : `step ${lastCompleted + 1} not completed within ${config.timeoutMs} ms: no report from rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+      });
+    };
+    rearm();
+    const progress = setInterval(() => { if (lastCompleted !== progressAt) rearm(); }, Math.min(1000, config.timeoutMs / 4));
+    try {
+      await Promise.race([completion, failure]);
+    } finally {
+      clearInterval(progress);
+    }
+    clearTimeout(watchdog);
+    const trainSeconds = (performance.now() - trainStart) / 1000;
+    const done = lastStep!;
+    const weights = finalWeights!;
+    const summary: Summary = {
+      steps: config.steps,
+      workers: config.world,
+      globalBatchSize: globalBatch,
+      backend: membership.members()[0]!.hello.backend,
+      allreduce: config.allreduce,
+      final: { dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake },
+      replicaHash: done.hash!,
+      imagesPerSecond: (globalBatch * config.steps) / trainSeconds,
+      wallSeconds: (performance.now() - startedAt) / 1000,
+      trainSeconds,
+      arch: config.arch,
+      batchSize: config.batchSize,
+      epochs: config.steps / config.stepsPerEpoch,
+      seed: config.seed,
+      dataset: { dir: dataDir, examples: data.count },
+      workerBackends: membership.members().map((m) => m.hello.backend),
+      droppedFrames: server.dropped,
+    };
+    broadcast({ t: 'shutdown', v: PROTOCOL_VERSION, ok: true, reason: 'training complete' });
+    return { summary, config, weights };
+  } catch (err) {
+    clearTimeout(watchdog);
+    const reason = errorMessage(err);
+    broadcast({ t: 'shutdown', v: PROTOCOL_VERSION, ok: false, reason });
+    throw err;
+  } finally {
+    hooks.signal?.removeEventListener('abort', onAbort);
+    await server.close();
+  }
+}

@@ -1,0 +1,29 @@
+import type { AllreduceMode, Arch, BackendName } from '../shared/config.js';
+
+/** Everything the coordinator needs, validated and frozen by the CLI. */
+export interface CoordinatorOptions {
+  workers: number;
+  /** Exactly one of steps and epochs is set. */
+  steps: number | undefined;
+  epochs: number | undefined;
+  batchSize: number;
+  arch: Arch;
+  allreduce: AllreduceMode;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  seed: number;
+  /** Directory of IDX files; undefined means the bundled MNIST. */
+  dataDir: string | undefined;
+  limit: number | undefined;
+  out: string;
+  backend: BackendName;
+  bind: string;
+  port: number;
+  checkEvery: number;
+  timeoutMs: number;
+  registerTimeoutMs: number;
+  /** Steps of data shipped ahead of the slowest worker. */
+  prefetch: number;
+}

@@ -1,0 +1,20 @@
+/** summary.json: what a run did, for people and for scripts. */
+export interface Summary {
+  steps: number;
+  workers: number;
+  globalBatchSize: number;
+  backend: string;
+  allreduce: string;
+  final: { dLoss: number; gLoss: number; dReal: number; dFake: number };
+  replicaHash: string;
+  imagesPerSecond: number;
+  wallSeconds: number;
+  trainSeconds: number;
+  arch: string;
+  batchSize: number;
+  epochs: number;
+  seed: number;
+  dataset: { dir: string; examples: number };
+  workerBackends: string[];
+  droppedFrames: number;
+}

@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+
+export const ARCHS = ['mlp'] as const;
+export type Arch = (typeof ARCHS)[number];
+export const ALLREDUCE_MODES = ['ring', 'star'] as const;
+export type AllreduceMode = (typeof ALLREDUCE_MODES)[number];
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** What every replica must agree on; the coordinator sends it to each worker. */
+export interface TrainConfig {
+  arch: Arch;
+  latentDim: number;
+  /** Examples per worker per step. */
+  batchSize: number;
+  world: number;
+  steps: number;
+  stepsPerEpoch: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  seed: number;
+  allreduce: AllreduceMode;
+  /** Replica hashes are compared every this many steps (and at the end). */
+  checkEvery: number;
+  /** Any wait on a peer longer than this is an error. */
+  timeoutMs: number;
+}
+
+/**
+ * Hash of what determines the model: the config fields every replica must share
+ * and the parameter shapes the replica really built. Coordinator and worker compute
+ * it independently; a difference means different code or a different config.
+ */
+export function modelHash(config: TrainConfig, paramShapes: Array<{ name: string; shape: number[] }>): string {
+  const { arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce } = config;
+  const canonical = JSON.stringify({ arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce, params: paramShapes });
+  return createHash('sha256').update(canonical).digest('hex');
+}

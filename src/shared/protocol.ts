@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { ProtocolError } from './errors.js';
+import { ALLREDUCE_MODES, ARCHS } from './config.js';
+
+/** Bumped on any change to a message's meaning or shape. */
+export const PROTOCOL_VERSION = 1;
+
+/** Larger frames are refused before decoding (a 16-MiB gradient buffer fits with room). */
+export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
+const v = z.literal(PROTOCOL_VERSION);
+const step = z.number().int().positive();
+const phase = z.enum(['d', 'g']);
+const f32 = z.custom<Float32Array>((x) => x instanceof Float32Array, 'expected a float32 array');
+const u8 = z.custom<Uint8Array>((x) => x instanceof Uint8Array, 'expected a uint8 array');
+const finite = z.number().refine(Number.isFinite, 'must be finite');
+const nonNegInt = z.number().int().nonnegative();
+
+export const trainConfigSchema = z.object({
+  arch: z.enum(ARCHS),
+  latentDim: z.number().int().positive().max(4096),
+  batchSize: z.number().int().positive().max(1 << 16),
+  world: z.number().int().positive().max(1024),
+  steps: z.number().int().positive(),
+  stepsPerEpoch: z.number().int().positive(),
+  lr: z.number().positive(),
+  beta1: z.number().min(0).lt(1),
+  beta2: z.number().min(0).lt(1),
+  epsilon: z.number().positive(),
+  seed: nonNegInt,
+  allreduce: z.enum(ALLREDUCE_MODES),
+  checkEvery: z.number().int().positive(),
+  timeoutMs: z.number().int().positive(),
+}).strict();
+
+// Worker -> coordinator
+export const helloSchema = z.object({
+  t: z.literal('hello'), v, backend: z.string().max(64), host: z.string().max(256),
+  pid: nonNegInt, dataEndpoint: z.string().max(512),
+}).strict();
+export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
+export const stepDoneSchema = z.object({
+  t: z.literal('stepDone'), v, step, dLoss: finite, gLoss: finite, dReal: finite, dFake: finite,
+  computeMs: finite, reduceMs: finite, hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+}).strict();
+export const gradSchema = z.object({ t: z.literal('grad'), v, step, phase, data: f32 }).strict();
+export const weightsSchema = z.object({ t: z.literal('weights'), v, step: nonNegInt, generator: f32, discriminator: f32 }).strict();
+export const failureSchema = z.object({ t: z.literal('failure'), v, code: z.string().max(64), message: z.string().max(4096) }).strict();
+
+// Coordinator -> worker
+export const welcomeSchema = z.object({ t: z.literal('welcome'), v, rank: nonNegInt, config: trainConfigSchema }).strict();
+export const rejectSchema = z.object({ t: z.literal('reject'), v: z.number(), reason: z.string().max(4096) }).strict();
+export const startSchema = z.object({
+  t: z.literal('start'), v, ring: z.array(z.string().max(512)), generator: f32, discriminator: f32,
+}).strict();
+export const batchSchema = z.object({
+  t: z.literal('batch'), v, step, epoch: nonNegInt, position: nonNegInt, images: u8,
+}).strict();
+export const reducedSchema = z.object({ t: z.literal('reduced'), v, step, phase, data: f32 }).strict();
+export const shutdownSchema = z.object({ t: z.literal('shutdown'), v, ok: z.boolean(), reason: z.string().max(4096) }).strict();
+
+// Worker -> worker (ring)
+export const chunkSchema = z.object({ t: z.literal('chunk'), v, step, phase, seq: nonNegInt, data: f32 }).strict();
+
+export const workerToCoordinator = z.discriminatedUnion('t', [helloSchema, readySchema, stepDoneSchema, gradSchema, weightsSchema, failureSchema]);
+export const coordinatorToWorker = z.discriminatedUnion('t', [welcomeSchema, rejectSchema, startSchema, batchSchema, reducedSchema, shutdownSchema]);
+
+export type Hello = z.infer<typeof helloSchema>;
+export type Ready = z.infer<typeof readySchema>;
+export type StepDone = z.infer<typeof stepDoneSchema>;
+export type Grad = z.infer<typeof gradSchema>;
+export type Weights = z.infer<typeof weightsSchema>;
+export type Failure = z.infer<typeof failureSchema>;
+export type Welcome = z.infer<typeof welcomeSchema>;
+export type Reject = z.infer<typeof rejectSchema>;
+export type Start = z.infer<typeof startSchema>;
+export type Batch = z.infer<typeof batchSchema>;
+export type Reduced = z.infer<typeof reducedSchema>;
+export type Shutdown = z.infer<typeof shutdownSchema>;
+export type Chunk = z.infer<typeof chunkSchema>;
+export type WorkerMessage = z.infer<typeof workerToCoordinator>;
+export type CoordinatorMessage = z.infer<typeof coordinatorToWorker>;
+export type Phase = z.infer<typeof phase>;
+
+/** Distinguishes a peer speaking another protocol version from a merely malformed frame. */
+export class VersionMismatchError extends ProtocolError {
+  constructor(readonly peerVersion: unknown) {
+    super(`peer speaks protocol version ${JSON.stringify(peerVersion)}, this side speaks ${PROTOCOL_VERSION}`);
+    this.name = 'VersionMismatchError';
+  }
+}
+
+function parseWith<T>(schema: z.ZodType<T>, raw: unknown, direction: string): T {
+  if (typeof raw !== 'object' || raw === null) throw new ProtocolError(`${direction}: frame is not a message object`);
+  const version = (raw as { v?: unknown }).v;
+  const type = (raw as { t?: unknown }).t;
+  // A reject is readable whatever its version, so an outdated peer still learns why.
+  if (version !== PROTOCOL_VERSION && type !== 'reject') throw new VersionMismatchError(version);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    throw new ProtocolError(`${direction}: invalid ${typeof type === 'string' ? `'${type.slice(0, 32)}'` : 'untyped'} message${where}: ${issue?.message ?? 'unknown'}`);
+  }
+  return parsed.data;
+}
+
+export const parseWorkerMessage = (raw: unknown): WorkerMessage => parseWith(workerToCoordinator, raw, 'worker message');
+export const parseCoordinatorMessage = (raw: unknown): CoordinatorMessage => parseWith(coordinatorToWorker, raw, 'coordinator message');
+export const parseChunk = (raw: unknown): Chunk => parseWith(chunkSchema, raw, 'ring chunk');

@@ -1,0 +1,133 @@
+import * as zmq from 'zeromq';
+import { decode, encode } from '../shared/codec.js';
+import { TimeoutError, errorMessage } from '../shared/errors.js';
+import { KeyedInbox } from '../shared/keyedInbox.js';
+import type { Logger } from '../shared/logger.js';
+import {
+  type Batch, type CoordinatorMessage, type Phase, type Reduced, type Reject, type Shutdown, type Start, type Welcome,
+  type WorkerMessage, parseCoordinatorMessage,
+} from '../shared/protocol.js';
+import { DropCounter } from '../shared/transport/dropCounter.js';
+import { SerialSender, receiveLoop } from '../shared/transport/zmqFrames.js';
+
+/** Ends every wait of the worker when the coordinator says stop (or stop with an error). */
+export class ShutdownSignal extends Error {
+  constructor(readonly shutdown: Shutdown) {
+    super(shutdown.ok ? 'coordinator ended the run' : `coordinator stopped the run: ${shutdown.reason}`);
+    this.name = 'ShutdownSignal';
+  }
+}
+
+/** Raised when the coordinator refuses this worker at the handshake. */
+export class RejectedError extends Error {
+  constructor(readonly reject: Reject) {
+    super(`coordinator refused this worker: ${reject.reason}`);
+    this.name = 'RejectedError';
+  }
+}
+
+/**
+ * The worker's DEALER connection to the coordinator. Incoming messages are
+ * validated and parked by kind: handshake replies, prefetched batches by step,
+ * star-reduced gradients by (step, phase).
+ */
+export class ControlLink {
+  private readonly socket = new zmq.Dealer({ linger: 2000 });
+  private readonly sender = new SerialSender(this.socket);
+  private readonly handshake = new KeyedInbox<'welcome' | 'start', Welcome | Start>();
+  private readonly batches = new KeyedInbox<number, Batch>();
+  private readonly reduced = new KeyedInbox<string, Reduced>();
+  private readonly drops: DropCounter;
+  private loop: Promise<void> | undefined;
+  private shutdownMsg: Shutdown | undefined;
+  private shutdownWaiters: Array<(s: Shutdown) => void> = [];
+
+  constructor(private readonly logger: Logger) {
+    this.drops = new DropCounter(logger, 'coordinator frame');
+  }
+
+  get dropped(): number {
+    return this.drops.total;
+  }
+
+  connect(endpoint: string): void {
+    this.socket.connect(endpoint);
+    this.loop = receiveLoop(this.socket, (frames) => this.onFrames(frames));
+  }
+
+  private onFrames(frames: Buffer[]): void {
+    let msg: CoordinatorMessage;
+    try {
+      msg = parseCoordinatorMessage(decode(frames));
+    } catch (err) {
+      this.drops.drop('coordinator', errorMessage(err));
+      return;
+    }
+    switch (msg.t) {
+      case 'welcome':
+      case 'start':
+        if (!this.handshake.put(msg.t, msg)) this.drops.drop('coordinator', `duplicate ${msg.t}`);
+        break;
+      case 'reject':
+        this.closeAll(new RejectedError(msg));
+        break;
+      case 'batch':
+        if (!this.batches.put(msg.step, msg)) this.drops.drop('coordinator', `duplicate batch for step ${msg.step}`);
+        break;
+      case 'reduced':
+        if (!this.reduced.put(`${msg.step}/${msg.phase}`, msg)) this.drops.drop('coordinator', `duplicate reduced gradients for step ${msg.step}`);
+        break;
+      case 'shutdown':
+        this.shutdownMsg = msg;
+        this.closeAll(new ShutdownSignal(msg));
+        for (const w of this.shutdownWaiters) w(msg);
+        this.shutdownWaiters = [];
+        break;
+    }
+  }
+
+  private closeAll(err: Error): void {
+    this.handshake.close(err);
+    this.batches.close(err);
+    this.reduced.close(err);
+  }
+
+  send(msg: WorkerMessage): Promise<void> {
+    return this.sender.send(encode(msg));
+  }
+
+  waitWelcome(timeoutMs: number, endpoint: string): Promise<Welcome> {
+    return this.handshake.take('welcome', timeoutMs, () => new TimeoutError(`no answer from the coordinator at ${endpoint} within ${timeoutMs} ms (is it running and reachable?)`)) as Promise<Welcome>;
+  }
+
+  waitStart(timeoutMs: number): Promise<Start> {
+    return this.handshake.take('start', timeoutMs, () => new TimeoutError(`coordinator did not start training within ${timeoutMs} ms`)) as Promise<Start>;
+  }
+
+  waitBatch(step: number, timeoutMs: number): Promise<Batch> {
+    return this.batches.take(step, timeoutMs, () => new TimeoutError(`no batch for step ${step} from the coordinator within ${timeoutMs} ms`));
+  }
+
+  waitReduced(step: number, phase: Phase, timeoutMs: number): Promise<Reduced> {
+    return this.reduced.take(`${step}/${phase}`, timeoutMs, () => new TimeoutError(`star all-reduce: no averaged gradients for step ${step} phase ${phase} within ${timeoutMs} ms`));
+  }
+
+  /** The coordinator's final word, or a timeout error. */
+  waitShutdown(timeoutMs: number): Promise<Shutdown> {
+    if (this.shutdownMsg) return Promise.resolve(this.shutdownMsg);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TimeoutError(`coordinator did not end the run within ${timeoutMs} ms`)), timeoutMs);
+      this.shutdownWaiters.push((s) => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closeAll(new Error('control link closed'));
+    await this.sender.drain();
+    this.socket.close();
+    await this.loop?.catch((err: unknown) => this.logger.log('debug', `control receive loop ended: ${errorMessage(err)}`));
+  }
+}

@@ -1,0 +1,110 @@
+import os from 'node:os';
+import type { BackendName } from '../shared/config.js';
+import { modelHash } from '../shared/config.js';
+import { TrainerError, errorMessage } from '../shared/errors.js';
+import { ringAllReduce } from '../shared/allreduce/ring.js';
+import { GanReplica } from '../shared/gan/replica.js';
+import { selectBackend } from '../shared/gan/backend.js';
+import { tf } from '../shared/gan/tf.js';
+import { type Reduce, trainStep } from '../shared/gan/trainStep.js';
+import type { Logger } from '../shared/logger.js';
+import { PROTOCOL_VERSION } from '../shared/protocol.js';
+import { ZmqRingLink } from '../shared/transport/zmqRingLink.js';
+import { ControlLink, ShutdownSignal } from './controlLink.js';
+
+export interface WorkerOptions {
+  coordinator: string;
+  /** Host name or address other workers use to reach this one's data port. */
+  advertise: string;
+  /** Interface the data port binds to. */
+  bindHost: string;
+  dataPort: number;
+  backend: BackendName;
+  /** How long to wait for the coordinator's first answer. */
+  connectTimeoutMs: number;
+  /** Overrides the protocol version sent in the handshake (tests of version refusal). */
+  protocolVersionOverride?: number;
+}
+
+export interface WorkerResult {
+  rank: number;
+  steps: number;
+  finalHash: string | undefined;
+}
+
+/**
+ * One replica: handshake, receive initial weights and the ring, then train
+ * the steps the coordinator feeds until it says stop.
+ */
+export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<WorkerResult> {
+  const backend = await selectBackend(opts.backend, logger);
+  const control = new ControlLink(logger);
+  const ring = new ZmqRingLink(logger, 60_000);
+  let replica: GanReplica | undefined;
+  try {
+    const port = await ring.bind(`tcp://${opts.bindHost}:${opts.dataPort === 0 ? '*' : opts.dataPort}`);
+    const dataEndpoint = `tcp://${opts.advertise}:${port}`;
+    control.connect(opts.coordinator);
+    await control.send({
+      t: 'hello', v: (opts.protocolVersionOverride ?? PROTOCOL_VERSION) as typeof PROTOCOL_VERSION,
+      backend: backend.name, host: os.hostname(), pid: process.pid, dataEndpoint,
+    });
+    const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
+    const { config, rank } = welcome;
+    const log = logger.child({ rank });
+    log.log('info', `joined as rank ${rank} of ${config.world}`, { dataEndpoint });
+    ring.timeoutMs = config.timeoutMs;
+
+    replica = new GanReplica(tf, config);
+    await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });
+    const start = await control.waitStart(config.timeoutMs);
+    replica.setWeights(start.generator, start.discriminator);
+    if (config.world > 1) {
+      if (start.ring.length !== config.world) throw new TrainerError('E_PROTOCOL', `ring lists ${start.ring.length} endpoints for a world of ${config.world}`);
+      ring.connect(start.ring[(rank + 1) % config.world]!, (rank - 1 + config.world) % config.world);
+    }
+
+    const reduce: Reduce = config.world === 1
+      ? async (_s, _p, grads) => grads
+      : config.allreduce === 'ring'
+        ? (step, phase, grads) => ringAllReduce(grads, rank, config.world, ring, step, phase)
+        : async (step, phase, grads) => {
+          await control.send({ t: 'grad', v: PROTOCOL_VERSION, step, phase, data: grads });
+          return (await control.waitReduced(step, phase, config.timeoutMs)).data;
+        };
+
+    let finalHash: string | undefined;
+    for (let step = 1; step <= config.steps; step++) {
+      const batch = await control.waitBatch(step, config.timeoutMs);
+      const r = await trainStep(replica, config, batch, reduce);
+      const last = step === config.steps;
+      const hash = last || step % config.checkEvery === 0 ? await replica.stateHash() : undefined;
+      if (last) finalHash = hash;
+      await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, ...(hash ? { hash } : {}) });
+      if (step === 2 || last) log.log('debug', 'tensors held', { step, numTensors: tf.memory().numTensors });
+    }
+    if (rank === 0) {
+      const w = await replica.getWeights();
+      await control.send({ t: 'weights', v: PROTOCOL_VERSION, step: config.steps, ...w });
+    }
+    const shutdown = await control.waitShutdown(config.timeoutMs);
+    if (!shutdown.ok) throw new TrainerError('E_STOPPED', `coordinator stopped the run: ${shutdown.reason}`);
+    log.log('info', 'training finished', { steps: config.steps, hash: finalHash });
+    return { rank, steps: config.steps, finalHash };
+  } catch (err) {
+    if (err instanceof ShutdownSignal && !err.shutdown.ok) throw new TrainerError('E_STOPPED', err.message);
+    // Tell the coordinator why, so the run stops everywhere instead of timing out.
+    if (!(err instanceof ShutdownSignal)) {
+      const code = err instanceof TrainerError ? err.code : 'E_WORKER';
+      await Promise.race([
+        control.send({ t: 'failure', v: PROTOCOL_VERSION, code, message: errorMessage(err).slice(0, 4000) }).catch(() => undefined),
+        new Promise((r) => setTimeout(r, 500)),
+      ]);
+    }
+    throw err;
+  } finally {
+    replica?.dispose();
+    await ring.close();
+    await control.close();
+  }
+}
