@@ -68,7 +68,7 @@ export function decode(frames: Buffer[]): unknown {
   } catch (err) {
     throw new ProtocolError(`header is not valid msgpack (${(err as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ProtocolError('header is not a map');
+  if (typeof header !== 'object' || header === null || Object.getPrototypeOf(header) !== Object.prototype) throw new ProtocolError('header is not a map');
   const obj = header as Record<string, unknown>;
   const bin = obj[BIN_KEY];
   delete obj[BIN_KEY];

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { chunkBounds, ringAllReduce } from '../../src/shared/allreduce/ring.js';
+import { StarReducer, averageInOrder } from '../../src/shared/allreduce/star.js';
+import { memoryRing } from '../../src/shared/allreduce/memoryLink.js';
+import { TimeoutError } from '../../src/shared/errors.js';
+import { Rng } from '../../src/shared/rng.js';
+import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
+
+const LENGTHS = [0, 1, 2, 7, 13, 1001];
+
+test('chunk bounds cover any length exactly once', () => {
+  for (const n of [1, 2, 3, 5]) {
+    for (const len of LENGTHS) {
+      let expectStart = 0;
+      for (let i = 0; i < n; i++) {
+        const [a, b] = chunkBounds(len, n, i);
+        assert.equal(a, expectStart);
+        assert.ok(b >= a);
+        expectStart = b;
+      }
+      assert.equal(expectStart, len);
+    }
+  }
+});
+
+test('ring all-reduce over the in-memory link equals the naive average, N = 1..5, odd lengths', async () => {
+  for (let world = 1; world <= 5; world++) {
+    for (const len of LENGTHS) {
+      const inputs = randomBuffers(world, len, world * 100 + len);
+      const bufs = inputs.map((b) => Float32Array.from(b));
+      const links = memoryRing(world);
+      await Promise.all(bufs.map((b, r) => ringAllReduce(b, r, world, links[r]!, 1, 'd')));
+      assertAverages(inputs, bufs, `world ${world} length ${len}`);
+      for (const b of bufs) assert.deepEqual(b, bufs[0], 'every rank ends with identical bits');
+    }
+  }
+});
+
+test('star reducer equals the naive average whatever the arrival order', () => {
+  for (let world = 1; world <= 5; world++) {
+    for (const len of LENGTHS) {
+      const inputs = randomBuffers(world, len, len + world);
+      const star = new StarReducer(world);
+      const order = inputs.map((_, i) => i).reverse();
+      let result: Float32Array | undefined;
+      for (const r of order) {
+        assert.equal(result, undefined, 'no result before the last contribution');
+        result = star.add(3, 'g', r, inputs[r]!);
+      }
+      assert.ok(result);
+      assertAverages(inputs, [result], `world ${world} length ${len}`);
+      assert.deepEqual(result, averageInOrder(inputs), 'rank order, not arrival order');
+    }
+  }
+});
+
+test('star reducer refuses duplicates, bad ranks and mismatched lengths', () => {
+  const star = new StarReducer(3);
+  star.add(1, 'd', 0, new Float32Array(4));
+  assert.throws(() => star.add(1, 'd', 0, new Float32Array(4)), /duplicate gradient from rank 0/);
+  assert.throws(() => star.add(1, 'd', 3, new Float32Array(4)), /outside world of 3/);
+  assert.throws(() => star.add(1, 'd', 1, new Float32Array(5)), /rank 1 sent 5 gradient elements/);
+  assert.deepEqual(star.missing(1, 'd'), [1, 2]);
+});
+
+test('a ring peer that never sends times out with the silent rank named', async () => {
+  const links = memoryRing(3, 50);
+  const buf = new Rng(1).next() > 2 ? new Float32Array(0) : new Float32Array(9);
+  // Ranks 0 and 1 take part; rank 2 never does, so rank 0 never hears from its predecessor.
+  const r0 = ringAllReduce(Float32Array.from(buf), 0, 3, links[0]!, 1, 'd');
+  void ringAllReduce(Float32Array.from(buf), 1, 3, links[1]!, 1, 'd').catch(() => undefined);
+  await assert.rejects(r0, (e: unknown) => e instanceof TimeoutError && /from rank 2/.test(e.message));
+});

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Packr } from 'msgpackr';
+import { decode, encode } from '../../src/shared/codec.js';
+import { ProtocolError } from '../../src/shared/errors.js';
+import { PROTOCOL_VERSION, VersionMismatchError, parseChunk, parseCoordinatorMessage, parseWorkerMessage } from '../../src/shared/protocol.js';
+
+test('typed arrays travel as raw frames and come back as the same type and values', () => {
+  const data = Float32Array.from([1.5, -2, 3e-8, Number.MAX_VALUE]);
+  const images = Uint8Array.from([0, 128, 255]);
+  const frames = encode({ t: 'batch', v: 1, step: 3, data, images, note: 'x' });
+  assert.equal(frames.length, 3);
+  assert.equal(frames[1]!.byteLength, 16, 'the float frame is exactly the array bytes');
+  const back = decode(frames) as Record<string, unknown>;
+  assert.ok(back.data instanceof Float32Array);
+  assert.deepEqual(back.data, data);
+  assert.ok(back.images instanceof Uint8Array);
+  assert.deepEqual([...(back.images as Uint8Array)], [0, 128, 255]);
+  assert.equal(back.note, 'x');
+});
+
+test('misaligned frames are copied into aligned arrays', () => {
+  const frames = encode({ data: Float32Array.from([1, 2, 3]) });
+  const shifted = Buffer.concat([Buffer.from([9]), frames[1]!]).subarray(1);
+  const back = decode([frames[0]!, shifted]) as { data: Float32Array };
+  assert.deepEqual([...back.data], [1, 2, 3]);
+});
+
+test('malformed frames are protocol errors, never crashes', () => {
+  const p = new Packr({ useRecords: false });
+  const cases: Buffer[][] = [
+    [],
+    [Buffer.from([0xc1])],
+    [p.pack([1, 2])],
+    [p.pack({ $bin: [['data', 'f32']] })],
+    [p.pack({ $bin: [['data', 'f64']] }), Buffer.alloc(8)],
+    [p.pack({ $bin: [['__proto__', 'f32']] }), Buffer.alloc(8)],
+    [p.pack({ $bin: [['data', 'f32']] }), Buffer.alloc(7)],
+  ];
+  for (const frames of cases) assert.throws(() => decode(frames), ProtocolError, `frames ${JSON.stringify(frames.map((f) => f.toString('hex')))}`);
+});
+
+test('messages are validated by type, and another protocol version is named', () => {
+  const ok = parseWorkerMessage(decode(encode({ t: 'grad', v: PROTOCOL_VERSION, step: 1, phase: 'd', data: new Float32Array(3) })));
+  assert.equal(ok.t, 'grad');
+  assert.throws(() => parseWorkerMessage({ t: 'hello', v: 99 }), (e: unknown) => e instanceof VersionMismatchError && /version 99/.test(e.message));
+  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, step: 0, phase: 'd', data: new Float32Array(1) }), /at step/);
+  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, step: 1, phase: 'x', data: new Float32Array(1) }), /at phase/);
+  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, step: 1, phase: 'd', data: [1, 2] }), /float32 array/);
+  assert.throws(() => parseWorkerMessage({ t: 'nope', v: PROTOCOL_VERSION }), ProtocolError);
+  assert.throws(() => parseWorkerMessage({ t: 'stepDone', v: PROTOCOL_VERSION, step: 1, dLoss: NaN, gLoss: 1, dReal: 1, dFake: 1, computeMs: 1, reduceMs: 1 }), /dLoss/);
+  assert.throws(() => parseWorkerMessage('text'), /not a message object/);
+  assert.throws(() => parseChunk({ t: 'chunk', v: PROTOCOL_VERSION, step: 1, phase: 'g', seq: 0, data: new Float32Array(1), extra: 1 }), ProtocolError);
+  // A reject is readable whatever version sent it, so an outdated worker still learns why.
+  assert.equal(parseCoordinatorMessage({ t: 'reject', v: 0, reason: 'old' }).t, 'reject');
+});
