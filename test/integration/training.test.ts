@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { decodePng } from '../../src/shared/png.js';
+import { directoryLoadHandler } from '../../src/shared/gan/modelFiles.js';
+import { selectBackend } from '../../src/shared/gan/backend.js';
+import { tf } from '../../src/shared/gan/tf.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import type { Summary } from '../../src/coordinator/summary.js';
+import { jsonLines, runCli, startCli, tempDir, testPort } from '../helpers.js';
+
+/** A coordinator and N worker processes over TCP loopback (not --spawn: separate commands, as on separate hosts). */
+async function distributedRun(workers: number, extra: string[], workerExtra: string[] = []): Promise<{ out: string; code: number | null; log: string; workerLogs: string[] }> {
+  const out = tempDir('run');
+  const port = testPort();
+  const coordinator = startCli(['coordinator', '--workers', String(workers), '--port', String(port), '--bind', '127.0.0.1', '--out', out, '--log-format', 'json', '--timeout', '30', '--register-timeout', '60', ...extra]);
+  const ws = Array.from({ length: workers }, () => startCli(['worker', '--coordinator', `tcp://127.0.0.1:${port}`, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', '--log-format', 'json', ...workerExtra]));
+  const timer = setTimeout(() => { coordinator.child.kill('SIGKILL'); for (const w of ws) w.child.kill('SIGKILL'); }, 150_000);
+  const code = await coordinator.exited;
+  const workerCodes = await Promise.all(ws.map((w) => w.exited));
+  clearTimeout(timer);
+  assert.deepEqual(workerCodes, ws.map(() => 0), `workers exit 0:\n${ws.map((w) => w.output().slice(-1500)).join('\n')}`);
+  return { out, code, log: coordinator.output(), workerLogs: ws.map((w) => w.output()) };
+}
+
+test('coordinator and 2 worker processes train 20 steps over TCP loopback', async () => {
+  const { out, code, log, workerLogs } = await distributedRun(2, ['--steps', '20', '--limit', '512', '--batch-size', '16', '--check-every', '5'], ['--verbose']);
+  assert.equal(code, 0, log.slice(-3000));
+  const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
+  for (const key of ['steps', 'workers', 'globalBatchSize', 'backend', 'allreduce', 'final', 'replicaHash', 'imagesPerSecond', 'wallSeconds'] as const) {
+    assert.ok(summary[key] !== undefined, `summary.json has ${key}`);
+  }
+  assert.equal(summary.steps, 20);
+  assert.equal(summary.workers, 2);
+  assert.equal(summary.globalBatchSize, 32);
+  assert.equal(summary.allreduce, 'ring');
+  assert.match(summary.replicaHash, /^[0-9a-f]{64}$/);
+  assert.ok(Number.isFinite(summary.final.dLoss) && Number.isFinite(summary.final.gLoss));
+  assert.ok(summary.imagesPerSecond > 0 && summary.wallSeconds > 0);
+  // Every worker reported the same final hash as the summary's.
+  const finals = workerLogs.flatMap((w) => jsonLines(w).filter((l) => l.msg === 'training finished').map((l) => l.hash));
+  assert.deepEqual(finals, [summary.replicaHash, summary.replicaHash]);
+  // Progress records went out during training.
+  assert.ok(jsonLines(log).some((l) => l.msg === 'step' && l.step === 20));
+  assert.deepEqual(decodePng(readFileSync(path.join(out, 'samples', 'final.png'))), { width: 484, height: 484 });
+  // The saved generator loads back as a TensorFlow.js model of the right shape.
+  await selectBackend('cpu', silentLogger);
+  const g = await tf.loadLayersModel(directoryLoadHandler(tf, path.join(out, 'generator')));
+  assert.deepEqual(g.outputs[0]!.shape, [null, 784]);
+  g.dispose();
+});
+
+test('star all-reduce through the coordinator trains to identical replicas too', async () => {
+  const { out, code, log } = await distributedRun(2, ['--steps', '6', '--limit', '256', '--batch-size', '8', '--allreduce', 'star']);
+  assert.equal(code, 0, log.slice(-3000));
+  const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
+  assert.equal(summary.allreduce, 'star');
+  assert.match(summary.replicaHash, /^[0-9a-f]{64}$/);
+});
+
+test('--spawn launches local workers and --epochs sets the step count', async () => {
+  const out = tempDir('spawn');
+  const r = await runCli(['coordinator', '--workers', '2', '--spawn', '--epochs', '1', '--limit', '96', '--batch-size', '16', '--port', '0', '--out', out, '--log-format', 'json']);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
+  assert.equal(summary.steps, 3);
+  assert.equal(summary.epochs, 1);
+});
