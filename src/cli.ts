@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-import { mkdirSync, accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ALLREDUCE_MODES, ARCHS, BACKENDS, type BackendName } from './shared/config.js';
-import { ConfigError, TrainerError, errorMessage } from './shared/errors.js';
+import { ConfigError, DataFormatError, TrainerError, errorMessage } from './shared/errors.js';
 import { type Logger, createLogger } from './shared/logger.js';
 import { type LogFormat, createSink } from './logFormat.js';
 import type { CoordinatorOptions } from './coordinator/options.js';
@@ -85,7 +85,10 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
 /** Fails before training if --out cannot be written, rather than after. */
 function ensureWritableDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    // One level at a time: Node 20's recursive mkdir never returns on some paths (under /proc, for one).
+    const missing: string[] = [];
+    for (let d = dir; !existsSync(d); d = path.dirname(d)) missing.unshift(d);
+    for (const d of missing) mkdirSync(d);
     accessSync(dir, constants.W_OK);
   } catch (err) {
     throw new ConfigError(`--out ${dir} is not a writable directory (${errorMessage(err)})`);
@@ -217,8 +220,9 @@ async function main(): Promise<void> {
     const cmd = String(argv._[0]);
     code = cmd === 'coordinator' ? await coordinatorCommand(argv as Args) : await workerCommand(argv as Args);
   } catch (err) {
-    process.stderr.write(`trainer: ${errorMessage(err)}\n`);
-    code = err instanceof ConfigError ? EXIT_USAGE : 1;
+    // One line, whatever the source (yargs puts its details on further lines).
+    process.stderr.write(`trainer: ${errorMessage(err).replace(/\s*\n\s*/g, ' ').trim()}\n`);
+    code = err instanceof ConfigError || err instanceof DataFormatError ? EXIT_USAGE : 1;
   }
   // ZeroMQ and tfjs may hold handles open after a run; the run's outcome is settled, so leave now.
   process.exit(code);

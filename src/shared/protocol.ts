@@ -95,6 +95,7 @@ function parseWith<T>(schema: z.ZodType<T>, raw: unknown, direction: string): T 
   const version = (raw as { v?: unknown }).v;
   const type = (raw as { t?: unknown }).t;
   // A reject is readable whatever its version, so an outdated peer still learns why.
+  if (typeof version !== 'number') throw new ProtocolError(`${direction}: no protocol version field`);
   if (version !== PROTOCOL_VERSION && type !== 'reject') throw new VersionMismatchError(version);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
