@@ -4,6 +4,7 @@ import type { BackendName } from '../config.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { tf } from './tf.js';
+import { installWasmMatMulFastPath } from './wasmFastPaths.js';
 
 export interface BackendChoice {
   name: Exclude<BackendName, 'auto'>;
@@ -44,6 +45,7 @@ async function loadWasm(): Promise<void> {
   // In Node the .wasm binaries are read from the package's dist folder, not fetched.
   wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
   if (!(await tf.setBackend('wasm'))) throw new Error('backend failed to initialize');
+  installWasmMatMulFastPath(tf);
 }
 
 async function loadCpu(): Promise<void> {
