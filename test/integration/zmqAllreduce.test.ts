@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ringAllReduce } from '../../src/shared/allreduce/ring.js';
-import { StarReducer } from '../../src/shared/allreduce/star.js';
 import { ZmqRingLink } from '../../src/shared/transport/zmqRingLink.js';
-import { ControlServer } from '../../src/coordinator/controlServer.js';
 import { ControlLink } from '../../src/worker/controlLink.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { PROTOCOL_VERSION } from '../../src/shared/protocol.js';
 import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
+import { startStarHub } from '../fixtures/starHub.js';
 
 const LENGTHS = [1, 7, 13, 1001, 65537];
+// Small enough that the larger buffers travel as many pipelined segments per chunk.
+const SEGMENT = 1000;
 
 async function ringOf(world: number): Promise<ZmqRingLink[]> {
   const links = Array.from({ length: world }, () => new ZmqRingLink(silentLogger, 10_000));
@@ -26,7 +27,7 @@ test('ring all-reduce over ZeroMQ on loopback equals the naive average, N = 1..5
       for (const len of LENGTHS) {
         const inputs = randomBuffers(world, len, world * 7 + len);
         const bufs = inputs.map((b) => Float32Array.from(b));
-        await Promise.all(bufs.map((b, r) => ringAllReduce(b, r, world, links[r]!, step, 'g')));
+        await Promise.all(bufs.map((b, r) => ringAllReduce(b, r, world, links[r]!, step, 'g', SEGMENT)));
         step++;
         assertAverages(inputs, bufs, `zmq world ${world} length ${len}`);
         for (const b of bufs) assert.deepEqual(b, bufs[0]);
@@ -39,19 +40,7 @@ test('ring all-reduce over ZeroMQ on loopback equals the naive average, N = 1..5
 
 test('star all-reduce through a ROUTER hub over ZeroMQ equals the naive average, N = 1..5', async () => {
   for (let world = 1; world <= 5; world++) {
-    const server = new ControlServer(silentLogger);
-    const endpoint = await server.bind('tcp://127.0.0.1:*');
-    const ranks = new Map<string, number>();
-    const star = new StarReducer(world);
-    server.listen({
-      onMessage: (peer, msg) => {
-        if (msg.t === 'hello') ranks.set(peer, Number(msg.host));
-        if (msg.t !== 'grad') return;
-        const avg = star.add(msg.step, msg.phase, ranks.get(peer)!, msg.data);
-        if (avg) for (const p of ranks.keys()) void server.send(p, { t: 'reduced', v: PROTOCOL_VERSION, step: msg.step, phase: msg.phase, data: avg });
-      },
-      onVersionMismatch: () => assert.fail('no version mismatch expected'),
-    });
+    const { endpoint, ranks, close } = await startStarHub(world, () => assert.fail('no version mismatch expected'));
     const links = Array.from({ length: world }, () => new ControlLink(silentLogger));
     try {
       await Promise.all(links.map(async (l, r) => {
@@ -71,7 +60,7 @@ test('star all-reduce through a ROUTER hub over ZeroMQ equals the naive average,
       }
     } finally {
       await Promise.all(links.map((l) => l.close()));
-      await server.close();
+      await close();
     }
   }
 });

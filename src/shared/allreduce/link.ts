@@ -13,7 +13,12 @@ export interface ChunkTag {
  * from the predecessor arrive in the order they were sent.
  */
 export interface RingLink {
-  /** Sends a copy of `data` (the caller may reuse the buffer once this resolves). */
+  /**
+   * Sends `data`, possibly without copying it: the transport may read the bytes
+   * until the successor has them. Sends leave in call order, and many may be in
+   * flight. A caller may rewrite the region only once it has received a message
+   * that could not exist unless the successor had already taken this one.
+   */
   sendNext(tag: ChunkTag, data: Float32Array): Promise<void>;
   /** The next chunk from the predecessor; rejects if its tag differs from `tag` or it does not arrive in time. */
   recvPrev(tag: ChunkTag): Promise<Float32Array>;

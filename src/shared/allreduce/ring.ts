@@ -6,40 +6,87 @@ export function chunkBounds(length: number, n: number, i: number): [number, numb
   return [Math.floor((i * length) / n), Math.floor(((i + 1) * length) / n)];
 }
 
+/**
+ * Default pipeline segment: 256 Ki floats (1 MiB). Small enough that sending,
+ * receiving and adding overlap; large enough that per-message cost is noise.
+ */
+export const DEFAULT_SEGMENT_ELEMENTS = 262_144;
+
 const mod = (a: number, n: number): number => ((a % n) + n) % n;
+
+// The hot loops live in small synchronous functions: V8 optimizes these far
+// better than the same loop inside an async function's resumable frame.
+function addInto(target: Float32Array, incoming: Float32Array): void {
+  for (let i = 0; i < target.length; i++) target[i]! += incoming[i]!;
+}
+
+function scaleInPlace(target: Float32Array, factor: number): void {
+  for (let i = 0; i < target.length; i++) target[i]! *= factor;
+}
 
 /**
  * Ring all-reduce (reduce-scatter, then all-gather), averaging `buf` in place
  * across `world` ranks. Each rank sends and receives 2(N-1)/N of the buffer,
  * whatever N. The average of each chunk is computed once, by the rank that owns
  * it, and then copied around the ring, so every rank ends with identical bits.
+ *
+ * Zero-copy: segments go out straight from `buf`. That is safe inside the
+ * algorithm because a chunk sent in reduce-scatter round s is only overwritten
+ * in all-gather round s, whose message causally follows the successor's receipt
+ * of it (N-1 hops round the ring). The last round's segments may still be in
+ * flight when this resolves: read the result, but give the next call a fresh
+ * buffer (or one last used two calls ago: the FIFO link has drained it by then).
+ *
+ * Pipelined as NCCL does: each chunk travels in segments, and segment j of round
+ * s+1 leaves as soon as segment j of round s has arrived and been reduced, so
+ * the wire, the adds and the peer's work overlap instead of taking turns.
  */
-export async function ringAllReduce(buf: Float32Array, rank: number, world: number, link: RingLink, step: number, phase: Phase): Promise<Float32Array> {
+export async function ringAllReduce(
+  buf: Float32Array,
+  rank: number,
+  world: number,
+  link: RingLink,
+  step: number,
+  phase: Phase,
+  segmentElements = DEFAULT_SEGMENT_ELEMENTS,
+): Promise<Float32Array> {
   if (world === 1) return buf;
+  if (!Number.isInteger(segmentElements) || segmentElements < 1) throw new RangeError(`segmentElements must be a positive integer, got ${segmentElements}`);
   const n = world;
-  const chunk = (i: number): Float32Array => {
-    const [a, b] = chunkBounds(buf.length, n, i);
-    return buf.subarray(a, b);
+  const rounds = 2 * (n - 1);
+  const reduceRounds = n - 1;
+  // Round s sends chunk sendChunk(s) and receives into chunk sendChunk(s+1): what arrives is what goes on next.
+  const sendChunk = (s: number): number => (s < reduceRounds ? mod(rank - s, n) : mod(rank + 1 - (s - reduceRounds), n));
+  // Every round moves one chunk; chunks differ by at most one element, so use the largest for the segment count.
+  const segments = Math.max(1, Math.ceil(Math.ceil(buf.length / n) / segmentElements));
+  const segment = (c: number, j: number): Float32Array => {
+    const [a, b] = chunkBounds(buf.length, n, c);
+    const [sa, sb] = chunkBounds(b - a, segments, j);
+    return buf.subarray(a + sa, a + sb);
   };
-  let seq = 0;
-  // Reduce-scatter: after N-1 rounds rank r holds the full sum of chunk r+1.
-  for (let s = 0; s < n - 1; s++) {
-    const tag = { step, phase, seq: seq++ };
-    const [, incoming] = await Promise.all([link.sendNext(tag, chunk(mod(rank - s, n))), link.recvPrev(tag)]);
-    const target = chunk(mod(rank - s - 1, n));
-    if (incoming.length !== target.length) throw new Error(`ring chunk has ${incoming.length} elements, expected ${target.length}`);
-    for (let i = 0; i < target.length; i++) target[i]! += incoming[i]!;
-  }
-  const owned = chunk(mod(rank + 1, n));
+  const sends: Promise<void>[] = [];
+  const send = (s: number, j: number): void => {
+    const p = link.sendNext({ step, phase, seq: s * segments + j }, segment(sendChunk(s), j));
+    p.catch(() => undefined); // observed below; this only keeps an early failure from being "unhandled"
+    sends.push(p);
+  };
   const scale = 1 / n;
-  for (let i = 0; i < owned.length; i++) owned[i]! *= scale;
-  // All-gather: pass the averaged chunks around.
-  for (let s = 0; s < n - 1; s++) {
-    const tag = { step, phase, seq: seq++ };
-    const [, incoming] = await Promise.all([link.sendNext(tag, chunk(mod(rank + 1 - s, n))), link.recvPrev(tag)]);
-    const target = chunk(mod(rank - s, n));
-    if (incoming.length !== target.length) throw new Error(`ring chunk has ${incoming.length} elements, expected ${target.length}`);
-    target.set(incoming);
+  for (let j = 0; j < segments; j++) send(0, j);
+  for (let s = 0; s < rounds; s++) {
+    for (let j = 0; j < segments; j++) {
+      const incoming = await link.recvPrev({ step, phase, seq: s * segments + j });
+      const target = segment(sendChunk(s + 1), j);
+      if (incoming.length !== target.length) throw new Error(`ring segment has ${incoming.length} elements, expected ${target.length}`);
+      if (s < reduceRounds) {
+        addInto(target, incoming);
+        // After the last reduce round this rank owns the full sum of this chunk: average it once, here.
+        if (s === reduceRounds - 1) scaleInPlace(target, scale);
+      } else {
+        target.set(incoming);
+      }
+      if (s + 1 < rounds) send(s + 1, j);
+    }
   }
+  await Promise.all(sends);
   return buf;
 }

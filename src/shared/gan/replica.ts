@@ -22,6 +22,14 @@ export interface GeneratorResult {
   grads: Float32Array;
 }
 
+/**
+ * `data()` already hands back a buffer of our own, disposed tensor or not;
+ * copying it again would cost megabytes of garbage per step.
+ */
+function asFloat32(data: ArrayLike<number>): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
 /** One model's trainable variables, in a fixed order, and how to (un)fuse them. */
 class ParamGroup {
   readonly vars: Variable[];
@@ -139,7 +147,7 @@ export class GanReplica {
     const [grads, stats] = await Promise.all([out.flat.data(), out.stats.data()]);
     out.flat.dispose();
     out.stats.dispose();
-    return { loss: stats[0]!, dReal: stats[1]!, dFake: stats[2]!, grads: new Float32Array(grads) };
+    return { loss: stats[0]!, dReal: stats[1]!, dFake: stats[2]!, grads: asFloat32(grads) };
   }
 
   /** Non-saturating G loss = BCE(D(G(z)), 1), gradients for G's parameters only. */
@@ -157,7 +165,7 @@ export class GanReplica {
     const [grads, loss] = await Promise.all([out.flat.data(), out.value.data()]);
     out.flat.dispose();
     out.value.dispose();
-    return { loss: loss[0]!, grads: new Float32Array(grads) };
+    return { loss: loss[0]!, grads: asFloat32(grads) };
   }
 
   applyDiscriminator(avg: Float32Array): void {
