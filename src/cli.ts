@@ -123,7 +123,7 @@ async function coordinatorCommand(a: Args): Promise<number> {
     await selectBackend(opts.backend === 'auto' || opts.backend === 'webgpu' ? 'auto' : opts.backend, logger.child({ purpose: 'outputs' }));
     await writeOutputs(tf, opts.out, result.config, result.weights, result.summary);
     const s = result.summary;
-    logger.log('info', `done: ${s.steps} steps in ${s.trainSeconds.toFixed(1)} s, ${s.imagesPerSecond.toFixed(0)} img/s, d_loss ${s.final.dLoss.toFixed(4)}, g_loss ${s.final.gLoss.toFixed(4)}, replicas identical (${s.replicaHash.slice(0, 12)}…); outputs in ${opts.out}`, { out: opts.out });
+    logger.log('info', `done: ${s.steps} steps in ${s.trainSeconds.toFixed(1)} s, ${s.imagesPerSecond.toFixed(0)} img/s, d_loss ${s.final.dLoss.toFixed(4)}, g_loss ${s.final.gLoss.toFixed(4)}, replicas identical (${s.replicaHash.slice(0, 12)}…); outputs in ${opts.out}`, { out: opts.out, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
     if (spawned) {
       const codes = await withTimeout(spawned.exited, 15_000, 'spawned workers did not exit');
       const bad = codes.flatMap((c, i) => (c === 0 ? [] : [`worker ${i} exited with ${c}`]));
@@ -208,7 +208,7 @@ function parser(argv: string[]): Argv {
     .demandCommand(1, 'name a command: coordinator or worker')
     .strict()
     .help()
-    .wrap(Math.min(110, process.stdout.columns ?? 100));
+    .wrap(Math.min(120, process.stdout.columns ?? 120));
 }
 
 async function main(): Promise<void> {

@@ -89,7 +89,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     }
     const shutdown = await control.waitShutdown(config.timeoutMs);
     if (!shutdown.ok) throw new TrainerError('E_STOPPED', `coordinator stopped the run: ${shutdown.reason}`);
-    log.log('info', 'training finished', { steps: config.steps, hash: finalHash });
+    log.log('info', 'training finished', { steps: config.steps, hash: finalHash, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
     return { rank, steps: config.steps, finalHash };
   } catch (err) {
     if (err instanceof ShutdownSignal && !err.shutdown.ok) throw new TrainerError('E_STOPPED', err.message);

@@ -1,0 +1,149 @@
+/**
+ * bench:train — images/s of the MLP GAN (batch 64 per worker, wasm) with 1 and
+ * with 2 spawned workers in the same run, the scaling efficiency, the same step
+ * in a bare TensorFlow.js loop (no coordinator, sockets or all-reduce), and the
+ * peak resident memory of the coordinator (full 60k training set) and workers.
+ * Prints one JSON line on stdout; progress goes to stderr.
+ *
+ * Throughput is counted the same way everywhere: images over the wall time of
+ * all steps, first step included, from the moment the models exist.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { archSpecs, initialWeights, paramShapes } from '../src/shared/gan/architecture.js';
+import { buildMlp } from '../src/shared/gan/models.js';
+import { selectBackend } from '../src/shared/gan/backend.js';
+import { tf } from '../src/shared/gan/tf.js';
+import { silentLogger } from '../src/shared/logger.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const STEPS = Number(process.env.BENCH_STEPS ?? 100);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const BATCH = 64;
+const LATENT = 100;
+const MB = 1e6;
+
+/** The textbook tfjs GAN loop: optimizer.minimize on the same models, losses and Adam settings. */
+async function bareLoop(): Promise<void> {
+  const backend = await selectBackend('wasm', silentLogger);
+  const specs = archSpecs('mlp', LATENT);
+  const [g, d] = [specs.generator, specs.discriminator].map((spec) => {
+    const model = buildMlp(tf, spec);
+    const flat = initialWeights(spec, 1);
+    let offset = 0;
+    model.setWeights(paramShapes(spec).map((p) => {
+      const size = p.shape.reduce((a, b) => a * b, 1);
+      return tf.tensor(flat.subarray(offset, (offset += size)), p.shape);
+    }));
+    return model;
+  }) as [ReturnType<typeof buildMlp>, ReturnType<typeof buildMlp>];
+  const gOpt = tf.train.adam(2e-4, 0.5);
+  const dOpt = tf.train.adam(2e-4, 0.5);
+  const dVars = d.trainableWeights.map((w) => w.read() as unknown as tf.Variable);
+  const gVars = g.trainableWeights.map((w) => w.read() as unknown as tf.Variable);
+  const bce = (labels: 'ones' | 'zeros', logits: tf.Tensor): tf.Scalar =>
+    tf.losses.sigmoidCrossEntropy(labels === 'ones' ? tf.onesLike(logits) : tf.zerosLike(logits), logits) as tf.Scalar;
+  const t0 = performance.now();
+  for (let step = 0; step < STEPS; step++) {
+    const [dLoss, gLoss] = tf.tidy(() => {
+      const real = tf.randomUniform([BATCH, 784], -1, 1);
+      const z = tf.randomNormal([BATCH, LATENT]);
+      const dl = dOpt.minimize(() => bce('ones', d.apply(real, { training: true }) as tf.Tensor)
+        .add(bce('zeros', d.apply(g.apply(z, { training: true }) as tf.Tensor, { training: true }) as tf.Tensor)) as tf.Scalar, true, dVars)!;
+      const z2 = tf.randomNormal([BATCH, LATENT]);
+      const gl = gOpt.minimize(() => bce('ones', d.apply(g.apply(z2, { training: true }) as tf.Tensor, { training: true }) as tf.Tensor), true, gVars)!;
+      return [dl, gl];
+    });
+    // Read the losses every step, as the trainer does to report them.
+    await Promise.all([dLoss.data(), gLoss.data()]);
+    tf.dispose([dLoss, gLoss]);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  process.stdout.write(`${JSON.stringify({ backend: backend.name, imagesPerSecond: (STEPS * BATCH) / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+}
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface DistributedResult {
+  imagesPerSecond: number;
+  coordinatorPeakRssBytes: number;
+  workerPeakRssBytes: number[];
+}
+
+async function distributed(workers: number, dir: string): Promise<DistributedResult> {
+  const out = path.join(dir, `w${workers}`);
+  const r = await run([CLI, 'coordinator', '--workers', String(workers), '--spawn', '--steps', String(STEPS), '--batch-size', String(BATCH),
+    '--backend', 'wasm', '--port', '0', '--log-format', 'json', '--out', out]);
+  if (r.code !== 0) throw new Error(`coordinator with ${workers} workers exited with ${r.code}:\n${r.stderr.slice(-2000)}`);
+  const records = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const coordinator = records.find((x) => x.component === 'coordinator' && typeof x.peakRssBytes === 'number');
+  const workerRss = records.filter((x) => x.component === 'worker' && x.msg === 'training finished').map((x) => Number(x.peakRssBytes));
+  if (!coordinator || workerRss.length !== workers) throw new Error(`missing peak RSS records in the logs of the ${workers}-worker run`);
+  const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as { imagesPerSecond: number; dataset: { examples: number } };
+  if (summary.dataset.examples !== 60_000) throw new Error(`expected the full 60k training set, the run loaded ${summary.dataset.examples}`);
+  return { imagesPerSecond: summary.imagesPerSecond, coordinatorPeakRssBytes: Number(coordinator.peakRssBytes), workerPeakRssBytes: workerRss };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-train-'));
+  try {
+    // Rounds interleave the three setups so that drift on a shared machine hits them alike; medians are reported.
+    const bare: number[] = [];
+    const one: DistributedResult[] = [];
+    const two: DistributedResult[] = [];
+    let backend = '';
+    let bareRss = 0;
+    for (let round = 1; round <= ROUNDS; round++) {
+      const bareRun = await run([SELF, 'bare']);
+      if (bareRun.code !== 0) throw new Error(`bare loop failed:\n${bareRun.stderr.slice(-2000)}`);
+      const b = JSON.parse(bareRun.stdout.trim().split('\n').pop()!) as { backend: string; imagesPerSecond: number; peakRssBytes: number };
+      backend = b.backend;
+      bareRss = Math.max(bareRss, b.peakRssBytes);
+      bare.push(b.imagesPerSecond);
+      one.push(await distributed(1, dir));
+      two.push(await distributed(2, dir));
+      process.stderr.write(`round ${round}/${ROUNDS}: bare ${b.imagesPerSecond.toFixed(0)} img/s, 1 worker ${one.at(-1)!.imagesPerSecond.toFixed(0)} img/s, 2 workers ${two.at(-1)!.imagesPerSecond.toFixed(0)} img/s\n`);
+    }
+    const rate = (rs: DistributedResult[]): number[] => rs.map((r) => r.imagesPerSecond);
+    const mb = (b: number): number => Math.round(b / MB);
+    const [bareM, oneM, twoM] = [median(bare), median(rate(one)), median(rate(two))];
+    console.log(JSON.stringify({
+      bench: 'train', arch: 'mlp', backend, batchPerWorker: BATCH, steps: STEPS, rounds: ROUNDS, cpus: os.cpus().length,
+      bareImagesPerSecond: bareM,
+      oneWorkerImagesPerSecond: oneM,
+      twoWorkersImagesPerSecond: twoM,
+      scalingEfficiency: twoM / (2 * oneM),
+      machineryOverhead: 1 - oneM / bareM,
+      samples: { bare, oneWorker: rate(one), twoWorkers: rate(two) },
+      peakRssMB: {
+        coordinator: mb(Math.max(...[...one, ...two].map((r) => r.coordinatorPeakRssBytes))),
+        worker: mb(Math.max(...[...one, ...two].flatMap((r) => r.workerPeakRssBytes))),
+        bareLoop: mb(bareRss),
+      },
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'bare') await bareLoop();
+else await main();
