@@ -2,7 +2,8 @@
  * bench:train — images/s of the MLP GAN (batch 64 per worker, wasm) with 1 and
  * with 2 spawned workers in the same run, the scaling efficiency, the same step
  * in a bare TensorFlow.js loop (no coordinator, sockets or all-reduce), and the
- * peak resident memory of the coordinator (full 60k training set) and workers.
+ * peak resident memory of the coordinator (full 60k training set) and workers,
+ * and what metrics, timeline and sample grids cost (2 workers with and without).
  * Prints one JSON line on stdout; progress goes to stderr.
  *
  * Throughput is counted the same way everywhere: images over the wall time of
@@ -84,10 +85,12 @@ interface DistributedResult {
   workerPeakRssBytes: number[];
 }
 
-async function distributed(workers: number, dir: string): Promise<DistributedResult> {
-  const out = path.join(dir, `w${workers}`);
+/** `observe`: Prometheus metrics on, a timeline written and sample grids at the default interval; otherwise all off. */
+async function distributed(workers: number, dir: string, observe = false): Promise<DistributedResult> {
+  const out = path.join(dir, `w${workers}${observe ? '-observed' : ''}`);
+  const observability = observe ? ['--metrics-port', '0', '--timeline', path.join(out, 'trace.json'), '--sample-every', '200'] : ['--no-metrics', '--sample-every', '0'];
   const r = await run([CLI, 'coordinator', '--workers', String(workers), '--spawn', '--steps', String(STEPS), '--batch-size', String(BATCH),
-    '--backend', 'wasm', '--port', '0', '--log-format', 'json', '--out', out]);
+    '--backend', 'wasm', '--port', '0', '--log-format', 'json', '--out', out, ...observability]);
   if (r.code !== 0) throw new Error(`coordinator with ${workers} workers exited with ${r.code}:\n${r.stderr.slice(-2000)}`);
   const records = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   const coordinator = records.find((x) => x.component === 'coordinator' && typeof x.peakRssBytes === 'number');
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
     const bare: number[] = [];
     const one: DistributedResult[] = [];
     const two: DistributedResult[] = [];
+    const twoObserved: DistributedResult[] = [];
     let backend = '';
     let bareRss = 0;
     for (let round = 1; round <= ROUNDS; round++) {
@@ -121,11 +125,12 @@ async function main(): Promise<void> {
       bare.push(b.imagesPerSecond);
       one.push(await distributed(1, dir));
       two.push(await distributed(2, dir));
-      process.stderr.write(`round ${round}/${ROUNDS}: bare ${b.imagesPerSecond.toFixed(0)} img/s, 1 worker ${one.at(-1)!.imagesPerSecond.toFixed(0)} img/s, 2 workers ${two.at(-1)!.imagesPerSecond.toFixed(0)} img/s\n`);
+      twoObserved.push(await distributed(2, dir, true));
+      process.stderr.write(`round ${round}/${ROUNDS}: bare ${b.imagesPerSecond.toFixed(0)} img/s, 1 worker ${one.at(-1)!.imagesPerSecond.toFixed(0)} img/s, 2 workers ${two.at(-1)!.imagesPerSecond.toFixed(0)} img/s, 2 workers with metrics + timeline ${twoObserved.at(-1)!.imagesPerSecond.toFixed(0)} img/s\n`);
     }
     const rate = (rs: DistributedResult[]): number[] => rs.map((r) => r.imagesPerSecond);
     const mb = (b: number): number => Math.round(b / MB);
-    const [bareM, oneM, twoM] = [median(bare), median(rate(one)), median(rate(two))];
+    const [bareM, oneM, twoM, observedM] = [median(bare), median(rate(one)), median(rate(two)), median(rate(twoObserved))];
     console.log(JSON.stringify({
       bench: 'train', arch: 'mlp', backend, batchPerWorker: BATCH, steps: STEPS, rounds: ROUNDS, cpus: os.cpus().length,
       bareImagesPerSecond: bareM,
@@ -133,10 +138,12 @@ async function main(): Promise<void> {
       twoWorkersImagesPerSecond: twoM,
       scalingEfficiency: twoM / (2 * oneM),
       machineryOverhead: 1 - oneM / bareM,
-      samples: { bare, oneWorker: rate(one), twoWorkers: rate(two) },
+      twoWorkersObservedImagesPerSecond: observedM,
+      observabilityCost: 1 - observedM / twoM,
+      samples: { bare, oneWorker: rate(one), twoWorkers: rate(two), twoWorkersObserved: rate(twoObserved) },
       peakRssMB: {
-        coordinator: mb(Math.max(...[...one, ...two].map((r) => r.coordinatorPeakRssBytes))),
-        worker: mb(Math.max(...[...one, ...two].flatMap((r) => r.workerPeakRssBytes))),
+        coordinator: mb(Math.max(...[...one, ...two, ...twoObserved].map((r) => r.coordinatorPeakRssBytes))),
+        worker: mb(Math.max(...[...one, ...two, ...twoObserved].flatMap((r) => r.workerPeakRssBytes))),
         bareLoop: mb(bareRss),
       },
     }));

@@ -8,7 +8,9 @@ import { ALLREDUCE_MODES, ARCHS, BACKENDS, type BackendName } from './shared/con
 import { ConfigError, DataFormatError, TrainerError, errorMessage } from './shared/errors.js';
 import { type Logger, createLogger } from './shared/logger.js';
 import { type LogFormat, createSink } from './logFormat.js';
+import { createTerminalSink } from './progress.js';
 import type { CoordinatorOptions } from './coordinator/options.js';
+import { VERSION } from './version.js';
 
 const EXIT_USAGE = 2;
 
@@ -44,7 +46,11 @@ function defaultAdvertiseHost(): string {
 
 function makeLogger(format: string, component: string, verbose: boolean): { logger: Logger; format: LogFormat } {
   const resolved: LogFormat = format === 'auto' ? (process.stderr.isTTY ? 'human' : 'json') : (format as LogFormat);
-  const sink = createSink(resolved, component, (line) => process.stderr.write(`${line}\n`), verbose ? 'debug' : 'info');
+  const level = verbose ? 'debug' : 'info';
+  // A live bar only where a person watches the coordinator; elsewhere one line per record.
+  const sink = resolved === 'human' && process.stderr.isTTY && component === 'coordinator'
+    ? createTerminalSink(component, process.stderr, level)
+    : createSink(resolved, component, (line) => process.stderr.write(`${line}\n`), level);
   return { logger: createLogger(sink), format: resolved };
 }
 
@@ -79,7 +85,14 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     timeoutMs: Math.round(inRange('timeout', a.timeout, 0, 86400, true, false) * 1000),
     registerTimeoutMs: Math.round(inRange('register-timeout', a.registerTimeout, 0, 86400, true, false) * 1000),
     prefetch: positiveInt('prefetch', a.prefetch),
+    sampleEvery: nonNegInt('sample-every', a.sampleEvery),
+    timeline: a.timeline === undefined ? undefined : path.resolve(String(a.timeline)),
   });
+}
+
+/** --metrics-port, unless --no-metrics. */
+function metricsEndpoint(a: Args, host: string): { host: string; port: number } | undefined {
+  return a.metrics === false ? undefined : { host, port: port('metrics-port', a.metricsPort, true) };
 }
 
 /** Fails before training if --out cannot be written, rather than after. */
@@ -106,22 +119,37 @@ async function coordinatorCommand(a: Args): Promise<number> {
   const onSignal = (sig: string): void => abort.abort(new Error(`received ${sig}`));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const metrics = metricsEndpoint(a, opts.bind);
+  if (opts.timeline) ensureWritableDir(path.dirname(opts.timeline));
+  const { selectBackend } = await import('./shared/gan/backend.js');
+  const { tf } = await import('./shared/gan/tf.js');
+  const { writeOutputs } = await import('./coordinator/outputs.js');
+  const { startCoordinatorObservability } = await import('./coordinator/observability.js');
+  // The coordinator only renders samples and saves models: any backend will do, so never fail on the choice.
+  await selectBackend(opts.backend === 'auto' || opts.backend === 'webgpu' ? 'auto' : opts.backend, logger.child({ purpose: 'samples' }));
+  const obs = await startCoordinatorObservability({ tf, out: opts.out, version: VERSION, metrics, timeline: opts.timeline, stallMs: opts.timeoutMs, logger })
+    .catch((err: unknown) => { throw new ConfigError(`cannot serve metrics on ${opts.bind}:${String(metrics?.port)}: ${errorMessage(err)}`); });
   try {
     const result = await runCoordinator(opts, logger, {
       signal: abort.signal,
+      events: obs.events,
       onListening: (endpoint) => {
         if (a.spawn) {
-          const args = ['--backend', opts.backend, '--log-format', format, ...(a.verbose ? ['--verbose'] : [])];
-          spawned = spawnWorkers(opts.workers, endpoint, args, logger, (message) => abort.abort(new Error(message)));
+          // Spawned workers serve metrics next to the coordinator's port: 9401, 9402, ... by default.
+          const args = (i: number): string[] => [
+            '--backend', opts.backend, '--log-format', format, ...(a.verbose ? ['--verbose'] : []),
+            ...(metrics ? ['--metrics-port', String(metrics.port === 0 ? 0 : metrics.port + 1 + i)] : ['--no-metrics']),
+          ];
+          spawned = spawnWorkers(opts.workers, endpoint, args, logger, (message) => {
+            obs.metrics.workerFailures.inc();
+            abort.abort(new Error(message));
+          });
         }
       },
     });
-    const { selectBackend } = await import('./shared/gan/backend.js');
-    const { tf } = await import('./shared/gan/tf.js');
-    const { writeOutputs } = await import('./coordinator/outputs.js');
-    // The coordinator only renders samples and saves models: any backend will do, so never fail on the choice.
-    await selectBackend(opts.backend === 'auto' || opts.backend === 'webgpu' ? 'auto' : opts.backend, logger.child({ purpose: 'outputs' }));
-    await writeOutputs(tf, opts.out, result.config, result.weights, result.summary);
+    await writeOutputs(tf, opts.out, result.config, result.weights, result.summary, obs.samples()!);
+    obs.metrics.checkpoints.inc();
+    obs.health.set(true, 'finished');
     const s = result.summary;
     logger.log('info', `done: ${s.steps} steps in ${s.trainSeconds.toFixed(1)} s, ${s.imagesPerSecond.toFixed(0)} img/s, d_loss ${s.final.dLoss.toFixed(4)}, g_loss ${s.final.gLoss.toFixed(4)}, replicas identical (${s.replicaHash.slice(0, 12)}…); outputs in ${opts.out}`, { out: opts.out, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
     if (spawned) {
@@ -130,11 +158,15 @@ async function coordinatorCommand(a: Args): Promise<number> {
       if (bad.length > 0) throw new TrainerError('E_WORKER', bad.join('; '));
     }
     return 0;
+  } catch (err) {
+    obs.health.set(false, `failed: ${errorMessage(err)}`);
+    throw err;
   } finally {
     if (spawned) {
       // Workers exit on their own after a shutdown; this only catches stragglers.
       await withTimeout(spawned.exited, 5_000, '').catch(() => spawned?.kill());
     }
+    await obs.close();
   }
 }
 
@@ -154,7 +186,25 @@ async function workerCommand(a: Args): Promise<number> {
     backend: a.backend as BackendName,
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
+    metrics: metricsEndpoint(a, String(a.bindHost)),
   }, logger);
+  return 0;
+}
+
+async function generateCommand(a: Args): Promise<number> {
+  const { logger } = makeLogger(String(a.logFormat), 'generate', Boolean(a.verbose));
+  const count = positiveInt('count', a.count);
+  if (count > 4096) throw new ConfigError(`--count must be at most 4096, got ${count}`);
+  const out = path.resolve(String(a.out));
+  ensureWritableDir(path.dirname(out));
+  const { selectBackend } = await import('./shared/gan/backend.js');
+  const { tf } = await import('./shared/gan/tf.js');
+  const { generateGrid } = await import('./generate/generate.js');
+  const { writeAtomic } = await import('./coordinator/samples.js');
+  await selectBackend(a.backend as BackendName, logger);
+  const { png, columns } = await generateGrid(tf, { modelDir: path.resolve(String(a.model)), count, seed: nonNegInt('seed', a.seed) });
+  writeAtomic(out, png);
+  logger.log('info', `wrote ${count} images (${columns} per row) to ${out}`, { out, count });
   return 0;
 }
 
@@ -165,10 +215,15 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   });
 }
 
-const common = (y: Argv): Argv => y
+/** Options of every command. */
+const basic = (y: Argv): Argv => y
   .option('backend', { choices: BACKENDS, default: 'auto' as const, describe: 'TensorFlow.js backend: auto tries tensorflow, webgpu, wasm, cpu in that order' })
   .option('log-format', { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' })
   .option('verbose', { type: 'boolean', default: false, describe: 'also log debug records' });
+
+/** Options of the training processes. */
+const common = (y: Argv): Argv => basic(y)
+  .option('metrics', { type: 'boolean', default: true, describe: 'serve Prometheus metrics (--no-metrics: do not)' });
 
 function parser(argv: string[]): Argv {
   return yargs(argv)
@@ -195,6 +250,9 @@ function parser(argv: string[]): Argv {
       .option('timeout', { type: 'number', default: 60, describe: 'seconds any step or collective may take before the run fails' })
       .option('register-timeout', { type: 'number', default: 120, describe: 'seconds to wait for all workers to join' })
       .option('prefetch', { type: 'number', default: 2, describe: 'steps of data shipped ahead to each worker' })
+      .option('metrics-port', { type: 'number', default: 9400, describe: 'serve /metrics, /healthz and /samples/latest.png here (0: any free port); spawned workers use the next ports' })
+      .option('sample-every', { type: 'number', default: 200, describe: 'write samples/step-NNNNNNN.png every N steps (0: only the final grid)' })
+      .option('timeline', { type: 'string', describe: 'write a Chrome trace of every worker\'s step phases to this file' })
       .example('$0 coordinator --workers 2 --spawn --steps 500', 'train with two local worker processes')
       .example('$0 coordinator --workers 4 --port 5555', 'wait for four workers started on other hosts'))
     .command('worker', 'join a coordinator and train one replica', (y) => common(y)
@@ -203,9 +261,16 @@ function parser(argv: string[]): Argv {
       .option('bind-host', { type: 'string', default: '0.0.0.0', describe: 'interface the ring data port binds' })
       .option('data-port', { type: 'number', default: 0, describe: 'ring data port (0: any free port)' })
       .option('connect-timeout', { type: 'number', default: 60, describe: 'seconds to wait for the coordinator to answer' })
+      .option('metrics-port', { type: 'number', default: 9401, describe: 'serve /metrics and /healthz here (0: any free port, logged)' })
       .option('protocol-version', { type: 'number', hidden: true })
       .example('$0 worker --coordinator tcp://10.0.0.1:5555', 'join a run'))
-    .demandCommand(1, 'name a command: coordinator or worker')
+    .command('generate', 'draw digits from a saved generator into a PNG grid', (y) => basic(y)
+      .option('model', { type: 'string', demandOption: true, describe: 'a generator directory saved by a run (RUN/generator)' })
+      .option('count', { type: 'number', default: 64, describe: 'how many images' })
+      .option('out', { type: 'string', demandOption: true, describe: 'PNG file to write' })
+      .option('seed', { type: 'number', default: 42, describe: 'noise seed (the run\'s seed and 64 images reproduce its final.png)' })
+      .example('$0 generate --model runs/X/generator --out digits.png', '64 digits from a trained generator'))
+    .demandCommand(1, 'name a command: coordinator, worker or generate')
     .strict()
     .help()
     .wrap(Math.min(120, process.stdout.columns ?? 120));
@@ -218,7 +283,7 @@ async function main(): Promise<void> {
       .fail((msg, err) => { throw err ?? new ConfigError(msg); })
       .parseAsync();
     const cmd = String(argv._[0]);
-    code = cmd === 'coordinator' ? await coordinatorCommand(argv as Args) : await workerCommand(argv as Args);
+    code = cmd === 'coordinator' ? await coordinatorCommand(argv as Args) : cmd === 'generate' ? await generateCommand(argv as Args) : await workerCommand(argv as Args);
   } catch (err) {
     // One line, whatever the source (yargs puts its details on further lines).
     process.stderr.write(`trainer: ${errorMessage(err).replace(/\s*\n\s*/g, ' ').trim()}\n`);

@@ -18,7 +18,7 @@ function humanStep(f: LogFields): string {
   const rate = Number(f.imagesPerSecond);
   const perStep = Number(f.computeMs) + Number(f.reduceMs);
   const eta = Number.isFinite(perStep) && perStep > 0 ? ((steps - step) * perStep) / 1000 : NaN;
-  return `step ${String(step).padStart(String(steps).length)}/${steps}  epoch ${f.epoch}  d_loss ${num(f.dLoss, 4)}  g_loss ${num(f.gLoss, 4)}  D(x) ${num(f.dReal, 3)}  D(G(z)) ${num(f.dFake, 3)}  ${num(rate, 0)} img/s  ETA ${duration(eta)}`;
+  return `step ${String(step).padStart(String(steps).length)}/${steps}  epoch ${f.epoch}  d_loss ${num(f.dLoss, 4)}  g_loss ${num(f.gLoss, 4)}  D(x) ${num(f.dReal, 3)}  D(G(z)) ${num(f.dFake, 3)}  ${num(rate, 0)} img/s  ETA ${duration(eta)}${f.slowestRank === undefined ? '' : `  slowest: worker ${String(f.slowestRank)}`}`;
 }
 
 /** Human lines on a terminal, JSON lines for log collectors and pipes. */

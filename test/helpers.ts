@@ -6,6 +6,13 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
+/** Default metrics ports (9400, 9401) would collide between the processes of one test: pick free ones unless a test chooses. */
+function withFreeMetricsPort(args: string[]): string[] {
+  const command = args[0];
+  if ((command !== 'coordinator' && command !== 'worker') || args.some((a) => a === '--metrics-port' || a === '--no-metrics' || a === '--help')) return args;
+  return [...args, '--metrics-port', '0'];
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -15,7 +22,7 @@ export interface CliResult {
 /** Runs the built CLI; kills it and fails if it outlives `timeoutMs` (no test may hang). */
 export function runCli(args: string[], timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...withFreeMetricsPort(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -33,7 +40,7 @@ export function runCli(args: string[], timeoutMs = 120_000): Promise<CliResult> 
 
 /** Starts the CLI in the background and hands back the process and its output so far. */
 export function startCli(args: string[]): { child: ReturnType<typeof spawn>; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...withFreeMetricsPort(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });

@@ -1,12 +1,12 @@
 import { type TrainConfig, modelHash } from '../shared/config.js';
-import { ConfigError, TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
+import { ConfigError, ReplicaMismatchError, TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
 import { bundledMnistDir, loadTrainingSet } from '../shared/data/dataset.js';
 import { stepsPerEpoch as countStepsPerEpoch } from '../shared/data/sharding.js';
 import { StarReducer } from '../shared/allreduce/star.js';
 import { archSpecs, initialWeights } from '../shared/gan/architecture.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import type { Logger } from '../shared/logger.js';
-import { PROTOCOL_VERSION, type WorkerMessage } from '../shared/protocol.js';
+import { PROTOCOL_VERSION, type Span, type WorkerMessage } from '../shared/protocol.js';
 import { ControlServer } from './controlServer.js';
 import { DataFeeder } from './dataFeeder.js';
 import { Membership } from './membership.js';
@@ -14,7 +14,22 @@ import type { CoordinatorOptions } from './options.js';
 import { type CompletedStep, StepTracker } from './stepTracker.js';
 import type { Summary } from './summary.js';
 
+/** What the run reports as it goes, for metrics, samples and the timeline; all optional. */
+export interface CoordinatorEvents {
+  configured?(config: TrainConfig): void;
+  listening?(droppedFrames: () => number): void;
+  workersConnected?(count: number): void;
+  started?(info: { backend: string }): void;
+  stepCompleted?(done: CompletedStep, info: { epoch: number; images: number; stepSeconds: number }): void;
+  spans?(rank: number, step: number, spans: Span[]): void;
+  /** Rank 0's weights at a sample step (not the final ones, which the result carries). */
+  sampleWeights?(step: number, weights: { generator: Float32Array; discriminator: Float32Array }): void;
+  workerFailed?(rank: number): void;
+  replicaMismatch?(): void;
+}
+
 export interface CoordinatorHooks {
+  events?: CoordinatorEvents;
   /** Called once the control socket is bound, with an endpoint local workers can use (for --spawn). */
   onListening?(endpoint: string): void;
   /** Aborting fails the run at once (a spawned worker died, a signal arrived). */
@@ -38,7 +53,7 @@ export function buildTrainConfig(opts: CoordinatorOptions, examples: number): Tr
   return {
     arch: opts.arch, latentDim: 100, batchSize: opts.batchSize, world: opts.workers, steps, stepsPerEpoch: perEpoch,
     lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: opts.epsilon, seed: opts.seed, allreduce: opts.allreduce,
-    checkEvery: opts.checkEvery, timeoutMs: opts.timeoutMs,
+    checkEvery: opts.checkEvery, timeoutMs: opts.timeoutMs, sampleEvery: opts.sampleEvery, timeline: opts.timeline !== undefined,
   };
 }
 
@@ -53,6 +68,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   const dataDir = opts.dataDir ?? bundledMnistDir();
   const data = loadTrainingSet(dataDir, opts.limit);
   const config = buildTrainConfig(opts, data.count);
+  hooks.events?.configured?.(config);
   const expectedHash = modelHash(config, GanReplica.expectedParamShapes(config));
   const specs = archSpecs(config.arch, config.latentDim);
   const init = { generator: initialWeights(specs.generator, config.seed), discriminator: initialWeights(specs.discriminator, config.seed) };
@@ -66,6 +82,8 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   const port = bound.slice(bound.lastIndexOf(':') + 1);
   logger.log('info', `listening on ${bound}`, { endpoint: bound });
   hooks.onListening?.(`tcp://127.0.0.1:${port}`);
+  const events = hooks.events ?? {};
+  events.listening?.(() => server.dropped);
 
   const membership = new Membership(config.world);
   const tracker = new StepTracker(config.world);
@@ -106,17 +124,21 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     if (lastCompleted === config.steps && finalWeights) finished();
   };
 
+  let lastCompletedAt = 0;
   const onStepCompleted = (done: CompletedStep): void => {
     lastCompleted = done.step;
     lastStep = done;
     shipThrough(done.step + opts.prefetch);
     const now = performance.now();
+    const epoch = Math.floor((done.step - 1) / config.stepsPerEpoch) + 1;
+    events.stepCompleted?.(done, { epoch, images: globalBatch, stepSeconds: (now - (lastCompletedAt || trainStart)) / 1000 });
+    lastCompletedAt = now;
     if (done.step === config.steps || done.step === 1 || now - lastLogAt >= 1000) {
       const rate = lastLogAt === 0 ? (globalBatch * done.step * 1000) / (now - trainStart) : (globalBatch * (done.step - lastLogStep) * 1000) / (now - lastLogAt);
       logger.log('info', 'step', {
-        step: done.step, steps: config.steps, epoch: Math.floor((done.step - 1) / config.stepsPerEpoch) + 1,
+        step: done.step, steps: config.steps, epoch,
         dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake, imagesPerSecond: rate,
-        computeMs: done.maxComputeMs, reduceMs: done.maxReduceMs,
+        computeMs: done.maxComputeMs, reduceMs: done.maxReduceMs, slowestRank: done.slowestRank,
       });
       lastLogAt = now;
       lastLogStep = done.step;
@@ -133,6 +155,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
         return;
       }
       logger.log('info', `worker ${msg.host}/${msg.pid} registered as rank ${outcome.rank} (backend ${msg.backend})`, { rank: outcome.rank, dataEndpoint: msg.dataEndpoint });
+      events.workersConnected?.(membership.registered);
       sendOrFail(peer, { t: 'welcome', v: PROTOCOL_VERSION, rank: outcome.rank, config });
       return;
     }
@@ -158,7 +181,14 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
           fail(new TrainerError('E_PROTOCOL', `rank ${rank} reported step ${msg.step} while step ${lastCompleted + 1} is in progress`));
           return;
         }
-        const done = tracker.report(rank, msg);
+        if (msg.spans) events.spans?.(rank, msg.step, msg.spans);
+        let done: CompletedStep | undefined;
+        try {
+          done = tracker.report(rank, msg);
+        } catch (err) {
+          if (err instanceof ReplicaMismatchError) events.replicaMismatch?.();
+          throw err;
+        }
         if (done) onStepCompleted(done);
         return;
       }
@@ -169,10 +199,15 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       }
       case 'weights':
         if (rank !== 0) return;
+        if (msg.step < config.steps) {
+          events.sampleWeights?.(msg.step, { generator: msg.generator, discriminator: msg.discriminator });
+          return;
+        }
         finalWeights = { generator: msg.generator, discriminator: msg.discriminator };
         maybeFinished();
         return;
       case 'failure':
+        events.workerFailed?.(rank);
         fail(new TrainerError(msg.code, `rank ${rank} failed: ${msg.message}`));
         return;
     }
@@ -201,6 +236,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     await Promise.race([registration, failure]);
 
     trainStart = performance.now();
+    events.started?.({ backend: membership.members()[0]!.hello.backend });
     for (const m of membership.members()) {
       sendOrFail(m.peer, { t: 'start', v: PROTOCOL_VERSION, ring: membership.ring(), generator: init.generator, discriminator: init.discriminator });
     }

@@ -26,4 +26,8 @@ export interface CoordinatorOptions {
   registerTimeoutMs: number;
   /** Steps of data shipped ahead of the slowest worker. */
   prefetch: number;
+  /** A sample grid every this many steps; 0: only the final one. */
+  sampleEvery: number;
+  /** Chrome trace file to write, if any. */
+  timeline: string | undefined;
 }

@@ -11,11 +11,11 @@ export interface SpawnedWorkers {
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
 /** Launches `count` local worker processes of this same build against `endpoint`; reports any that fail. */
-export function spawnWorkers(count: number, endpoint: string, extraArgs: string[], logger: Logger, onFailure: (message: string) => void): SpawnedWorkers {
+export function spawnWorkers(count: number, endpoint: string, extraArgs: (index: number) => string[], logger: Logger, onFailure: (message: string) => void): SpawnedWorkers {
   const children: ChildProcess[] = [];
   const exits: Array<Promise<number | null>> = [];
   for (let i = 0; i < count; i++) {
-    const child = spawn(process.execPath, [CLI, 'worker', '--coordinator', endpoint, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', ...extraArgs], {
+    const child = spawn(process.execPath, [CLI, 'worker', '--coordinator', endpoint, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', ...extraArgs(i)], {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     children.push(child);

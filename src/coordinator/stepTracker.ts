@@ -10,6 +10,8 @@ export interface CompletedStep {
   /** The slowest rank's compute and all-reduce times. */
   maxComputeMs: number;
   maxReduceMs: number;
+  /** The rank that computed longest: the one the others waited for. */
+  slowestRank: number;
   /** Set when this step carried replica hashes (all equal, else an error was thrown). */
   hash: string | undefined;
 }
@@ -44,6 +46,7 @@ export class StepTracker {
       dFake: mean((s) => s.dFake),
       maxComputeMs: Math.max(...all.map((s) => s.computeMs)),
       maxReduceMs: Math.max(...all.map((s) => s.reduceMs)),
+      slowestRank: all.reduce((best, s, r) => (s.computeMs > all[best]!.computeMs ? r : best), 0),
       hash: checkReplicaHashes(done.step, all.map((s) => s.hash)),
     };
   }

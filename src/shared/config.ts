@@ -26,6 +26,10 @@ export interface TrainConfig {
   checkEvery: number;
   /** Any wait on a peer longer than this is an error. */
   timeoutMs: number;
+  /** Rank 0 sends its weights every this many steps for a sample grid; 0: only at the end. */
+  sampleEvery: number;
+  /** Workers report the spans of each step for a Chrome trace. */
+  timeline: boolean;
 }
 
 /**

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { ProtocolError } from './errors.js';
 import { ALLREDUCE_MODES, ARCHS } from './config.js';
+import { SPAN_NAMES } from './timeline.js';
 
 /** Bumped on any change to a message's meaning or shape. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Larger frames are refused before decoding (a 16-MiB gradient buffer fits with room). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -31,6 +32,16 @@ export const trainConfigSchema = z.object({
   allreduce: z.enum(ALLREDUCE_MODES),
   checkEvery: z.number().int().positive(),
   timeoutMs: z.number().int().positive(),
+  sampleEvery: nonNegInt,
+  timeline: z.boolean(),
+}).strict();
+
+/** One phase of a worker's step, in microseconds since the Unix epoch (a Chrome trace's clock). */
+export const spanSchema = z.object({
+  name: z.enum(SPAN_NAMES),
+  phase: z.enum(['d', 'g']).optional(),
+  start: z.number().nonnegative(),
+  dur: z.number().nonnegative(),
 }).strict();
 
 // Worker -> coordinator
@@ -41,7 +52,9 @@ export const helloSchema = z.object({
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 export const stepDoneSchema = z.object({
   t: z.literal('stepDone'), v, step, dLoss: finite, gLoss: finite, dReal: finite, dFake: finite,
-  computeMs: finite, reduceMs: finite, hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  computeMs: finite, reduceMs: finite, applyMs: finite, dataWaitMs: finite, peerWaitMs: finite,
+  hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  spans: z.array(spanSchema).max(64).optional(),
 }).strict();
 export const gradSchema = z.object({ t: z.literal('grad'), v, step, phase, data: f32 }).strict();
 export const weightsSchema = z.object({ t: z.literal('weights'), v, step: nonNegInt, generator: f32, discriminator: f32 }).strict();
@@ -78,6 +91,7 @@ export type Batch = z.infer<typeof batchSchema>;
 export type Reduced = z.infer<typeof reducedSchema>;
 export type Shutdown = z.infer<typeof shutdownSchema>;
 export type Chunk = z.infer<typeof chunkSchema>;
+export type Span = z.infer<typeof spanSchema>;
 export type WorkerMessage = z.infer<typeof workerToCoordinator>;
 export type CoordinatorMessage = z.infer<typeof coordinatorToWorker>;
 export type Phase = z.infer<typeof phase>;

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { BackendName } from '../shared/config.js';
 import { modelHash } from '../shared/config.js';
-import { TrainerError, errorMessage } from '../shared/errors.js';
+import { ConfigError, TrainerError, errorMessage } from '../shared/errors.js';
 import { ringAllReduce } from '../shared/allreduce/ring.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import { selectBackend } from '../shared/gan/backend.js';
@@ -11,6 +11,11 @@ import type { Logger } from '../shared/logger.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { ZmqRingLink } from '../shared/transport/zmqRingLink.js';
 import { ControlLink, ShutdownSignal } from './controlLink.js';
+import { WorkerMetrics } from './metrics.js';
+import { Registry } from 'prom-client';
+import { HealthState } from '../shared/health.js';
+import { SpanRecorder } from '../shared/timeline.js';
+import { type ObservabilityServer, startObservabilityServer } from '../shared/transport/httpServer.js';
 
 export interface WorkerOptions {
   coordinator: string;
@@ -24,6 +29,8 @@ export interface WorkerOptions {
   connectTimeoutMs: number;
   /** Overrides the protocol version sent in the handshake (tests of version refusal). */
   protocolVersionOverride?: number;
+  /** Where to serve /metrics and /healthz; undefined: not at all. */
+  metrics?: { host: string; port: number };
 }
 
 export interface WorkerResult {
@@ -40,8 +47,19 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
   const backend = await selectBackend(opts.backend, logger);
   const control = new ControlLink(logger);
   const ring = new ZmqRingLink(logger, 60_000);
+  const registry = new Registry();
+  const metrics = new WorkerMetrics(registry, tf);
+  const health = new HealthState(60_000);
+  health.set(false, 'joining the coordinator');
+  let http: ObservabilityServer | undefined;
   let replica: GanReplica | undefined;
   try {
+    if (opts.metrics) {
+      http = await startObservabilityServer({ ...opts.metrics, registry, health: () => health.check(), logger }).catch((err: unknown) => {
+        throw new ConfigError(`cannot serve metrics on ${opts.metrics!.host}:${opts.metrics!.port}: ${errorMessage(err)}`);
+      });
+      logger.log('info', `metrics on http://${opts.metrics.host === '0.0.0.0' ? opts.advertise : opts.metrics.host}:${http.port}/metrics`, { metricsPort: http.port });
+    }
     const port = await ring.bind(`tcp://${opts.bindHost}:${opts.dataPort === 0 ? '*' : opts.dataPort}`);
     const dataEndpoint = `tcp://${opts.advertise}:${port}`;
     control.connect(opts.coordinator);
@@ -54,6 +72,9 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     const log = logger.child({ rank });
     log.log('info', `joined as rank ${rank} of ${config.world}`, { dataEndpoint });
     ring.timeoutMs = config.timeoutMs;
+    metrics.joined(rank, backend.name);
+    health.stallMs = config.timeoutMs;
+    health.set(false, 'waiting for the run to start');
 
     replica = new GanReplica(tf, config);
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });
@@ -67,22 +88,42 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     const reduce: Reduce = config.world === 1
       ? async (_s, _p, grads) => grads
       : config.allreduce === 'ring'
-        ? (step, phase, grads) => ringAllReduce(grads, rank, config.world, ring, step, phase)
+        ? (step, phase, grads, times) => ringAllReduce(grads, rank, config.world, ring, step, phase, undefined, times)
         : async (step, phase, grads) => {
           await control.send({ t: 'grad', v: PROTOCOL_VERSION, step, phase, data: grads });
-          return (await control.waitReduced(step, phase, config.timeoutMs)).data;
+          const reduced = (await control.waitReduced(step, phase, config.timeoutMs)).data;
+          metrics.sentBytes.inc(grads.byteLength);
+          metrics.receivedBytes.inc(reduced.byteLength);
+          return reduced;
         };
 
+    const spans = new SpanRecorder(config.timeline);
+    health.set(true, 'training', true);
     let finalHash: string | undefined;
     for (let step = 1; step <= config.steps; step++) {
+      const waitStart = performance.now();
       const batch = await control.waitBatch(step, config.timeoutMs);
-      const r = await trainStep(replica, config, batch, reduce);
+      const dataWaitMs = performance.now() - waitStart;
+      if (dataWaitMs > 0.05) spans.add('data wait', waitStart, waitStart + dataWaitMs);
+      const sentBefore = ring.bytesSent;
+      const receivedBefore = ring.bytesReceived;
+      const r = await trainStep(replica, config, batch, reduce, spans);
+      metrics.sentBytes.inc(ring.bytesSent - sentBefore);
+      metrics.receivedBytes.inc(ring.bytesReceived - receivedBefore);
+      metrics.observeStep(step, { ...r, dataWaitMs });
+      health.progress(`step ${step} of ${config.steps}`);
       const last = step === config.steps;
       const hash = last || step % config.checkEvery === 0 ? await replica.stateHash() : undefined;
       if (last) finalHash = hash;
-      await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, ...(hash ? { hash } : {}) });
+      const taken = spans.take();
+      await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, dataWaitMs, ...(hash ? { hash } : {}), ...(taken.length > 0 ? { spans: taken } : {}) });
+      // Rank 0 lends the coordinator its weights for the periodic sample grids (the final ones go below).
+      if (rank === 0 && !last && config.sampleEvery > 0 && step % config.sampleEvery === 0) {
+        await control.send({ t: 'weights', v: PROTOCOL_VERSION, step, ...(await replica.getWeights()) });
+      }
       if (step === 2 || last) log.log('debug', 'tensors held', { step, numTensors: tf.memory().numTensors });
     }
+    health.set(true, 'training finished');
     if (rank === 0) {
       const w = await replica.getWeights();
       await control.send({ t: 'weights', v: PROTOCOL_VERSION, step: config.steps, ...w });
@@ -101,8 +142,10 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
         new Promise((r) => setTimeout(r, 500)),
       ]);
     }
+    health.set(false, `failed: ${errorMessage(err)}`);
     throw err;
   } finally {
+    await http?.close();
     replica?.dispose();
     await ring.close();
     await control.close();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import * as zmq from 'zeromq';
 import type { Summary } from '../../src/coordinator/summary.js';
+import { PROTOCOL_VERSION } from '../../src/shared/protocol.js';
 import { idxBytes } from '../fixtures/idx.js';
 import { jsonLines, runCli, startCli, tempDir, testPort, waitFor } from '../helpers.js';
 
@@ -59,7 +60,7 @@ test('a worker with another protocol version is refused with a clear error on bo
   try {
     const bad = await runCli(['worker', '--coordinator', `tcp://127.0.0.1:${port}`, '--protocol-version', '99', '--advertise', '127.0.0.1', '--backend', 'cpu', '--connect-timeout', '20'], 30_000);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /trainer: coordinator refused this worker: peer speaks protocol version 99, this side speaks 1/);
+    assert.match(bad.stderr, new RegExp(`trainer: coordinator refused this worker: peer speaks protocol version 99, this side speaks ${PROTOCOL_VERSION}\\b`));
     await waitFor(() => coordinator.output().includes('protocol version 99'), 10_000, 'the coordinator to log the refusal');
     // The coordinator keeps waiting for a valid worker, which then trains normally.
     const good = await runCli(['worker', '--coordinator', `tcp://127.0.0.1:${port}`, '--advertise', '127.0.0.1', '--backend', 'cpu'], 60_000);

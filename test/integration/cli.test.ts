@@ -21,10 +21,13 @@ test('the package bin `trainer` is the built CLI and its help lists both command
   const top = help(['--help']);
   assert.match(top, /trainer coordinator/);
   assert.match(top, /trainer worker/);
+  assert.match(top, /trainer generate/);
+  const generate = help(['generate', '--help']);
+  for (const flag of ['--model', '--count', '--out', '--seed']) assert.match(generate, new RegExp(`${flag}\\b`), `generate --help lists ${flag}`);
   const coordinator = help(['coordinator', '--help']);
-  for (const flag of ['--workers', '--spawn', '--steps', '--epochs', '--batch-size', '--arch', '--allreduce', '--lr', '--beta1', '--seed', '--data', '--limit', '--out', '--backend', '--port', '--bind']) {
+  for (const flag of ['--workers', '--spawn', '--steps', '--epochs', '--batch-size', '--arch', '--allreduce', '--lr', '--beta1', '--seed', '--data', '--limit', '--out', '--backend', '--port', '--bind', '--metrics-port', '--metrics', '--sample-every', '--timeline']) {
     assert.match(coordinator, new RegExp(`${flag}\\b`), `coordinator --help lists ${flag}`);
   }
   const worker = help(['worker', '--help']);
-  for (const flag of ['--coordinator', '--advertise', '--backend']) assert.match(worker, new RegExp(`${flag}\\b`), `worker --help lists ${flag}`);
+  for (const flag of ['--coordinator', '--advertise', '--backend', '--metrics-port']) assert.match(worker, new RegExp(`${flag}\\b`), `worker --help lists ${flag}`);
 });

@@ -28,7 +28,7 @@ test('membership hands out ranks in arrival order, refuses extras and bad hashes
 });
 
 const done = (step: number, dLoss: number, hash?: string): StepDone => ({
-  t: 'stepDone', v: PROTOCOL_VERSION, step, dLoss, gLoss: 2 * dLoss, dReal: 0.5, dFake: 0.5, computeMs: step, reduceMs: dLoss, ...(hash ? { hash } : {}),
+  t: 'stepDone', v: PROTOCOL_VERSION, step, dLoss, gLoss: 2 * dLoss, dReal: 0.5, dFake: 0.5, computeMs: step, reduceMs: dLoss, applyMs: 1, dataWaitMs: 0, peerWaitMs: dLoss / 2, ...(hash ? { hash } : {}),
 });
 
 test('a step completes when every rank reported, with mean losses', () => {

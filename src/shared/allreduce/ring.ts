@@ -12,6 +12,14 @@ export function chunkBounds(length: number, n: number, i: number): [number, numb
  */
 export const DEFAULT_SEGMENT_ELEMENTS = 262_144;
 
+/** When the phases of one all-reduce ended, in performance.now() milliseconds; filled in by ringAllReduce. */
+export interface RingTimes {
+  /** The first segment from the predecessor arrived: before it, this rank was waiting on a slower peer. */
+  firstArrival?: number;
+  /** Reduce-scatter done; all-gather starts. */
+  reduceScatterEnd?: number;
+}
+
 const mod = (a: number, n: number): number => ((a % n) + n) % n;
 
 // The hot loops live in small synchronous functions: V8 optimizes these far
@@ -49,6 +57,7 @@ export async function ringAllReduce(
   step: number,
   phase: Phase,
   segmentElements = DEFAULT_SEGMENT_ELEMENTS,
+  times?: RingTimes,
 ): Promise<Float32Array> {
   if (world === 1) return buf;
   if (!Number.isInteger(segmentElements) || segmentElements < 1) throw new RangeError(`segmentElements must be a positive integer, got ${segmentElements}`);
@@ -75,6 +84,7 @@ export async function ringAllReduce(
   for (let s = 0; s < rounds; s++) {
     for (let j = 0; j < segments; j++) {
       const incoming = await link.recvPrev({ step, phase, seq: s * segments + j });
+      if (times && s === 0 && j === 0) times.firstArrival = performance.now();
       const target = segment(sendChunk(s + 1), j);
       if (incoming.length !== target.length) throw new Error(`ring segment has ${incoming.length} elements, expected ${target.length}`);
       if (s < reduceRounds) {
@@ -86,6 +96,7 @@ export async function ringAllReduce(
       }
       if (s + 1 < rounds) send(s + 1, j);
     }
+    if (times && s === reduceRounds - 1) times.reduceScatterEnd = performance.now();
   }
   await Promise.all(sends);
   return buf;

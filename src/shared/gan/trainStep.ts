@@ -2,6 +2,7 @@ import type { TrainConfig } from '../config.js';
 import { NoiseStream, latentNoise } from '../data/noise.js';
 import type { Phase } from '../protocol.js';
 import type { GanReplica } from './replica.js';
+import type { SpanRecorder } from '../timeline.js';
 
 /** This rank's examples for one step, as shipped by the coordinator. */
 export interface LocalBatch {
@@ -12,16 +13,28 @@ export interface LocalBatch {
   images: Uint8Array;
 }
 
+/** Filled in by a reduce that can tell (the ring): when the first peer data arrived, when reduce-scatter ended. */
+export interface ReduceTimes {
+  firstArrival?: number;
+  reduceScatterEnd?: number;
+}
+
 /** Averages a fused gradient buffer across all ranks (ring, star, or identity for one rank). */
-export type Reduce = (step: number, phase: Phase, grads: Float32Array) => Promise<Float32Array>;
+export type Reduce = (step: number, phase: Phase, grads: Float32Array, times: ReduceTimes) => Promise<Float32Array>;
 
 export interface StepResult {
   dLoss: number;
   gLoss: number;
   dReal: number;
   dFake: number;
+  /** Forward and backward passes and gradient read-back, both models. */
   computeMs: number;
+  /** Both all-reduces, waiting included. */
   reduceMs: number;
+  /** Both optimizer updates. */
+  applyMs: number;
+  /** Part of reduceMs spent before any peer data arrived: waiting for the slowest rank. */
+  peerWaitMs: number;
 }
 
 /**
@@ -29,34 +42,43 @@ export interface StepResult {
  * update; then generator gradients against the updated discriminator, all-reduce,
  * update. Losses are this rank's; their mean over ranks is the global loss.
  */
-export async function trainStep(replica: GanReplica, config: TrainConfig, batch: LocalBatch, reduce: Reduce): Promise<StepResult> {
+export async function trainStep(replica: GanReplica, config: TrainConfig, batch: LocalBatch, reduce: Reduce, spans?: SpanRecorder): Promise<StepResult> {
   const n = config.batchSize;
   const { latentDim, seed } = config;
   const end = batch.position + n;
-  let computeMs = 0;
-  let reduceMs = 0;
-  let t = performance.now();
-  const lap = (): number => {
-    const now = performance.now();
-    const dt = now - t;
-    t = now;
-    return dt;
+  const totals = { computeMs: 0, reduceMs: 0, applyMs: 0, peerWaitMs: 0 };
+
+  const phase = async <R extends { grads: Float32Array }>(which: Phase, gradients: () => Promise<R>, apply: (avg: Float32Array) => void): Promise<R> => {
+    const t0 = performance.now();
+    const r = await gradients();
+    const t1 = performance.now();
+    const times: ReduceTimes = {};
+    const avg = await reduce(batch.step, which, r.grads, times);
+    const t2 = performance.now();
+    apply(avg);
+    const t3 = performance.now();
+    totals.computeMs += t1 - t0;
+    totals.reduceMs += t2 - t1;
+    totals.applyMs += t3 - t2;
+    // Without an arrival time (star), all of the reduce counts as waiting: an upper bound.
+    totals.peerWaitMs += (times.firstArrival ?? t2) - t1;
+    if (spans?.enabled) {
+      spans.add('forward/backward', t0, t1, which);
+      if (times.reduceScatterEnd !== undefined) {
+        spans.add('reduce-scatter', t1, times.reduceScatterEnd, which);
+        spans.add('all-gather', times.reduceScatterEnd, t2, which);
+      } else if (config.world > 1) {
+        spans.add('all-reduce', t1, t2, which);
+      }
+      spans.add('apply', t2, t3, which);
+    }
+    return r;
   };
 
   const zD = latentNoise(seed, batch.epoch, batch.position, end, latentDim, NoiseStream.discriminator);
-  const d = await replica.discriminatorGradients(batch.images, zD);
-  computeMs += lap();
-  const dAvg = await reduce(batch.step, 'd', d.grads);
-  reduceMs += lap();
-  replica.applyDiscriminator(dAvg);
-
+  const d = await phase('d', () => replica.discriminatorGradients(batch.images, zD), (avg) => replica.applyDiscriminator(avg));
   const zG = latentNoise(seed, batch.epoch, batch.position, end, latentDim, NoiseStream.generator);
-  const g = await replica.generatorGradients(zG);
-  computeMs += lap();
-  const gAvg = await reduce(batch.step, 'g', g.grads);
-  reduceMs += lap();
-  replica.applyGenerator(gAvg);
-  computeMs += lap();
+  const g = await phase('g', () => replica.generatorGradients(zG), (avg) => replica.applyGenerator(avg));
 
-  return { dLoss: d.loss, gLoss: g.loss, dReal: d.dReal, dFake: d.dFake, computeMs, reduceMs };
+  return { dLoss: d.loss, gLoss: g.loss, dReal: d.dReal, dFake: d.dFake, ...totals };
 }

@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Step durations from tens of milliseconds (GPU) to a minute (CPU, large batches). */
+const STEP_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export interface RunInfo {
+  version: string;
+  backend: string;
+  arch: string;
+  allreduce: string;
+  worldSize: number;
+}
+
+/** The coordinator's metrics, registered in the registry it is given. */
+export class CoordinatorMetrics {
+  readonly step: Gauge;
+  readonly epoch: Gauge;
+  readonly generatorLoss: Gauge;
+  readonly discriminatorLoss: Gauge;
+  readonly realOutput: Gauge;
+  readonly fakeOutput: Gauge;
+  readonly images: Counter;
+  readonly imagesPerSecond: Gauge;
+  readonly stepDuration: Histogram;
+  readonly workersConnected: Gauge;
+  readonly workerFailures: Counter;
+  readonly hashMismatches: Counter;
+  readonly checkpoints: Counter;
+  readonly samples: Counter;
+  private readonly info: Gauge;
+
+  constructor(registry: Registry, droppedFrames: () => number) {
+    const registers = [registry];
+    const gauge = (name: string, help: string): Gauge => new Gauge({ name, help, registers });
+    const counter = (name: string, help: string): Counter => new Counter({ name, help, registers });
+    this.step = gauge('trainer_step', 'Last completed global training step.');
+    this.epoch = gauge('trainer_epoch', 'Epoch of the last completed step (1-based).');
+    this.generatorLoss = gauge('trainer_generator_loss', 'Generator loss of the last step, mean over workers.');
+    this.discriminatorLoss = gauge('trainer_discriminator_loss', 'Discriminator loss of the last step, mean over workers.');
+    this.realOutput = gauge('trainer_discriminator_real_output', 'Mean D(x) on real images in the last step (a probability).');
+    this.fakeOutput = gauge('trainer_discriminator_fake_output', 'Mean D(G(z)) on generated images in the last step (a probability).');
+    this.images = counter('trainer_images_processed_total', 'Training images processed, all workers together.');
+    this.imagesPerSecond = gauge('trainer_images_per_second', 'Training throughput over the last step, all workers together.');
+    this.stepDuration = new Histogram({ name: 'trainer_step_duration_seconds', help: 'Wall time between consecutive completed steps.', buckets: STEP_BUCKETS, registers });
+    this.workersConnected = gauge('trainer_workers_connected', 'Workers registered with the coordinator.');
+    this.workerFailures = counter('trainer_worker_failures_total', 'Workers that reported a failure or exited abnormally.');
+    this.hashMismatches = counter('trainer_replica_hash_mismatches_total', 'Replica-hash comparisons where the replicas differed.');
+    this.checkpoints = counter('trainer_checkpoints_written_total', 'Model checkpoints written to the output directory.');
+    this.samples = counter('trainer_samples_written_total', 'Sample grids written to the output directory.');
+    new Counter({
+      name: 'trainer_dropped_frames_total', help: 'Control frames from workers dropped as malformed.', registers,
+      collect() {
+        this.reset();
+        this.inc(droppedFrames());
+      },
+    });
+    this.info = new Gauge({ name: 'trainer_info', help: 'The run: software version, backend, model, all-reduce mode and world size.', labelNames: ['version', 'backend', 'arch', 'allreduce', 'world_size'], registers });
+    collectDefaultMetrics({ register: registry });
+  }
+
+  setInfo(info: RunInfo): void {
+    this.info.reset();
+    this.info.set({ version: info.version, backend: info.backend, arch: info.arch, allreduce: info.allreduce, world_size: String(info.worldSize) }, 1);
+  }
+}

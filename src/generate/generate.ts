@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, DataFormatError, errorMessage } from '../shared/errors.js';
+import { IMAGE_SIDE, IMAGE_SIZE } from '../shared/data/dataset.js';
+import { NoiseStream, latentNoise } from '../shared/data/noise.js';
+import { directoryLoadHandler } from '../shared/gan/modelFiles.js';
+import type { Tf } from '../shared/gan/tf.js';
+import { imageGridPng } from '../shared/png.js';
+
+export interface GenerateOptions {
+  modelDir: string;
+  count: number;
+  seed: number;
+}
+
+/**
+ * Renders `count` digits from a saved generator as one PNG grid. The noise is
+ * the one sample grids use, so `--seed` equal to the run's seed and 64 images
+ * reproduce the run's samples/final.png.
+ */
+export async function generateGrid(tf: Tf, opts: GenerateOptions): Promise<{ png: Buffer; columns: number }> {
+  if (!existsSync(path.join(opts.modelDir, 'model.json'))) throw new ConfigError(`--model ${opts.modelDir} has no model.json (give the generator/ directory of a run)`);
+  let model: Awaited<ReturnType<Tf['loadLayersModel']>>;
+  try {
+    model = await tf.loadLayersModel(directoryLoadHandler(tf, opts.modelDir));
+  } catch (err) {
+    throw new DataFormatError(`--model ${opts.modelDir}: not a TensorFlow.js layers model (${errorMessage(err)})`);
+  }
+  try {
+    const input = model.inputs[0]?.shape;
+    const output = model.outputs[0]?.shape;
+    const latentDim = input?.[1];
+    if (model.inputs.length !== 1 || input?.length !== 2 || typeof latentDim !== 'number' || output?.[1] !== IMAGE_SIZE) {
+      throw new DataFormatError(`--model ${opts.modelDir}: expected a generator from latent vectors to ${IMAGE_SIZE} pixels, got ${JSON.stringify(input)} → ${JSON.stringify(output)}`);
+    }
+    const z = latentNoise(opts.seed, 0, 0, opts.count, latentDim, NoiseStream.samples);
+    const out = tf.tidy(() => model.predict(tf.tensor2d(z, [opts.count, latentDim])) as ReturnType<Tf['tensor']>);
+    const pixels = new Float32Array(await out.data());
+    out.dispose();
+    const columns = Math.ceil(Math.sqrt(opts.count));
+    return { png: imageGridPng(pixels, opts.count, { columns, side: IMAGE_SIDE, padding: 2, scale: 2 }), columns };
+  } finally {
+    model.dispose();
+  }
+}
