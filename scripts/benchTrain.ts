@@ -19,18 +19,20 @@ import { buildMlp } from '../src/shared/gan/models.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
+import type { BackendName } from '../src/shared/config.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const STEPS = Number(process.env.BENCH_STEPS ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const BATCH = 64;
+const BATCH = Number(process.env.BENCH_BATCH ?? 64);
+const BACKEND = (process.env.BENCH_BACKEND ?? 'wasm') as BackendName;
 const LATENT = 100;
 const MB = 1e6;
 
 /** The textbook tfjs GAN loop: optimizer.minimize on the same models, losses and Adam settings. */
 async function bareLoop(): Promise<void> {
-  const backend = await selectBackend('wasm', silentLogger);
+  const backend = await selectBackend(BACKEND, silentLogger);
   const specs = archSpecs('mlp', LATENT);
   const [g, d] = [specs.generator, specs.discriminator].map((spec) => {
     const model = buildMlp(tf, spec);
@@ -90,7 +92,7 @@ async function distributed(workers: number, dir: string, observe = false): Promi
   const out = path.join(dir, `w${workers}${observe ? '-observed' : ''}`);
   const observability = observe ? ['--metrics-port', '0', '--timeline', path.join(out, 'trace.json'), '--sample-every', '200'] : ['--no-metrics', '--sample-every', '0'];
   const r = await run([CLI, 'coordinator', '--workers', String(workers), '--spawn', '--steps', String(STEPS), '--batch-size', String(BATCH),
-    '--backend', 'wasm', '--port', '0', '--log-format', 'json', '--out', out, ...observability]);
+    '--backend', BACKEND, '--port', '0', '--log-format', 'json', '--out', out, ...observability]);
   if (r.code !== 0) throw new Error(`coordinator with ${workers} workers exited with ${r.code}:\n${r.stderr.slice(-2000)}`);
   const records = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   const coordinator = records.find((x) => x.component === 'coordinator' && typeof x.peakRssBytes === 'number');

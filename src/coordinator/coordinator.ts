@@ -279,6 +279,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       seed: config.seed,
       dataset: { dir: dataDir, examples: data.count },
       workerBackends: membership.members().map((m) => m.hello.backend),
+      workerDevices: membership.members().map((m) => m.hello.device ?? ''),
       droppedFrames: server.dropped,
     };
     broadcast({ t: 'shutdown', v: PROTOCOL_VERSION, ok: true, reason: 'training complete' });

@@ -16,5 +16,7 @@ export interface Summary {
   seed: number;
   dataset: { dir: string; examples: number };
   workerBackends: string[];
+  /** The device each worker's backend runs on, where it can tell ('' otherwise). */
+  workerDevices: string[];
   droppedFrames: number;
 }

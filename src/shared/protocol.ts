@@ -48,6 +48,8 @@ export const spanSchema = z.object({
 export const helloSchema = z.object({
   t: z.literal('hello'), v, backend: z.string().max(64), host: z.string().max(256),
   pid: nonNegInt, dataEndpoint: z.string().max(512),
+  /** The device the backend runs on, where it can tell (a WebGPU adapter's name). */
+  device: z.string().max(256).optional(),
 }).strict();
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 export const stepDoneSchema = z.object({

@@ -37,15 +37,15 @@ export class WorkerMetrics {
     this.receivedBytes = new Counter({ name: 'trainer_allreduce_received_bytes_total', help: 'Bytes this worker received for all-reduces.', registers });
     new Gauge({ name: 'trainer_tfjs_tensors', help: 'Tensors held by TensorFlow.js.', registers, collect() { this.set(tf.memory().numTensors); } });
     new Gauge({ name: 'trainer_tfjs_bytes', help: 'Bytes held by TensorFlow.js tensors.', registers, collect() { this.set(tf.memory().numBytes); } });
-    this.info = new Gauge({ name: 'trainer_worker_info', help: 'The TensorFlow.js backend this worker uses.', labelNames: ['backend'], registers });
+    this.info = new Gauge({ name: 'trainer_worker_info', help: 'The TensorFlow.js backend this worker uses, and its device where known.', labelNames: ['backend', 'device'], registers });
     collectDefaultMetrics({ register: registry });
   }
 
   /** The rank is known only after joining; from then on every series carries it. */
-  joined(rank: number, backend: string): void {
+  joined(rank: number, backend: string, device: string): void {
     this.registry.setDefaultLabels({ rank: String(rank) });
     this.info.reset();
-    this.info.set({ backend }, 1);
+    this.info.set({ backend, device }, 1);
   }
 
   observeStep(step: number, t: StepTimes): void {

@@ -65,14 +65,14 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     control.connect(opts.coordinator);
     await control.send({
       t: 'hello', v: (opts.protocolVersionOverride ?? PROTOCOL_VERSION) as typeof PROTOCOL_VERSION,
-      backend: backend.name, host: os.hostname(), pid: process.pid, dataEndpoint,
+      backend: backend.name, host: os.hostname(), pid: process.pid, dataEndpoint, ...(backend.device ? { device: backend.device } : {}),
     });
     const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
     const { config, rank } = welcome;
     const log = logger.child({ rank });
     log.log('info', `joined as rank ${rank} of ${config.world}`, { dataEndpoint });
     ring.timeoutMs = config.timeoutMs;
-    metrics.joined(rank, backend.name);
+    metrics.joined(rank, backend.name, backend.device ?? '');
     health.stallMs = config.timeoutMs;
     health.set(false, 'waiting for the run to start');
 

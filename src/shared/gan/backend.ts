@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { BackendName } from '../config.js';
@@ -10,6 +11,8 @@ export interface BackendChoice {
   name: Exclude<BackendName, 'auto'>;
   /** Why this one, and why the ones before it in `auto` order were skipped. */
   reasons: string[];
+  /** The device, where the backend can tell (the WebGPU adapter). */
+  device?: string;
 }
 
 type Loader = () => Promise<void>;
@@ -30,14 +33,52 @@ async function loadTensorflow(): Promise<void> {
   throw new Error(`neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads (${errors.join('; ')})`);
 }
 
-async function loadWebgpu(): Promise<void> {
+/** Whether the dynamic linker can find libvulkan.so.1: in its cache or in LD_LIBRARY_PATH. */
+function hasVulkanLoader(): boolean {
+  const name = 'libvulkan.so.1';
   try {
-    require.resolve('@tensorflow/tfjs-backend-webgpu');
-    require.resolve('webgpu');
+    if (readFileSync('/etc/ld.so.cache').includes(name)) return true;
   } catch {
-    throw new Error('needs the packages @tensorflow/tfjs-backend-webgpu and webgpu, which are not installed');
+    // no cache: fall through to LD_LIBRARY_PATH
   }
-  throw new Error('is not wired up in this version');
+  return (process.env.LD_LIBRARY_PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(path.join(dir, name)));
+}
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+}
+
+/** The adapter Dawn would give TensorFlow.js, described for the logs ('' if unknown). */
+let webgpuAdapter = '';
+
+/**
+ * WebGPU through Dawn (npm `webgpu`): needs only a Vulkan driver, no CUDA. The
+ * backend module registers itself only if `navigator.gpu` exists when it is
+ * first imported, so the globals go in first.
+ */
+async function loadWebgpu(): Promise<void> {
+  // Dawn prints its own warning to stderr when it finds no Vulkan loader; ask the dynamic linker first.
+  if (process.platform === 'linux' && !hasVulkanLoader()) throw new Error('no Vulkan loader (libvulkan.so.1): the host needs a GPU with a Vulkan driver');
+  let dawn: { create(flags: string[]): { requestAdapter(o?: object): Promise<GpuAdapterLike | null> }; globals: object };
+  try {
+    dawn = (await import('webgpu')) as unknown as typeof dawn;
+  } catch (err) {
+    throw new Error(`needs the optional packages webgpu and @tensorflow/tfjs-backend-webgpu (${errorMessage(err).split('\n')[0]})`);
+  }
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (!g.navigator?.gpu) {
+    Object.assign(globalThis, dawn.globals);
+    const gpu = dawn.create([]);
+    // Node 20 has no navigator; later versions have one without `gpu`.
+    if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+    else g.navigator = { gpu };
+  }
+  const adapter = await (g.navigator!.gpu as { requestAdapter(o?: object): Promise<GpuAdapterLike | null> }).requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('no WebGPU adapter: the host needs a GPU with a Vulkan driver');
+  const i = adapter.info ?? {};
+  webgpuAdapter = [i.vendor, i.architecture, i.device, i.description].filter((x) => x).join(' ');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('backend failed to initialize');
 }
 
 async function loadWasm(): Promise<void> {
@@ -72,8 +113,9 @@ export async function selectBackend(requested: BackendName, logger: Logger): Pro
       await LOADERS[name]();
       await tf.ready();
       reasons.push(requested === 'auto' ? `${name}: first backend that loads` : `${name}: requested`);
-      logger.log('info', `backend ${name}`, { backend: name, reasons });
-      return { name, reasons };
+      const device = name === 'webgpu' ? webgpuAdapter : undefined;
+      logger.log('info', `backend ${name}${device ? ` (${device})` : ''}`, { backend: name, reasons, ...(device ? { device } : {}) });
+      return { name, reasons, ...(device ? { device } : {}) };
     } catch (err) {
       const why = `${name}: ${errorMessage(err)}`;
       if (requested !== 'auto') throw new ConfigError(`backend ${why}`);

@@ -1,0 +1,53 @@
+/**
+ * gpu-check: on a host with a GPU and a Vulkan driver, trains with `--spawn`
+ * on the WebGPU backend (1 worker, then GPU_WORKERS workers sharing the GPU)
+ * and runs the bare TensorFlow.js loop of the same model on the same backend.
+ * Prints one JSON line: images/s per worker and in total, the step-time split
+ * per rank from the run's timeline, and the adapter's name.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { selectBackend } from '../src/shared/gan/backend.js';
+import { silentLogger } from '../src/shared/logger.js';
+
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const BENCH = fileURLToPath(new URL('./benchTrain.js', import.meta.url));
+const ARCH = process.env.GPU_ARCH ?? 'mlp';
+const BATCH = Number(process.env.GPU_BATCH ?? 64);
+const STEPS = Number(process.env.GPU_STEPS ?? 200);
+const WORKERS = Number(process.env.GPU_WORKERS ?? 4);
+const BACKEND = process.env.GPU_BACKEND ?? 'webgpu';
+
+interface Trace { traceEvents: Array<{ ph: string; tid: number; cat?: string; dur?: number }> }
+
+function run(workers: number, dir: string): Record<string, unknown> {
+  const out = path.join(dir, `w${workers}`);
+  const timeline = path.join(dir, `w${workers}.trace.json`);
+  const r = spawnSync(process.execPath, [CLI, 'coordinator', '--workers', String(workers), '--spawn', '--arch', ARCH, '--steps', String(STEPS),
+    '--batch-size', String(BATCH), '--backend', BACKEND, '--port', '0', '--metrics-port', '0', '--sample-every', '0', '--timeline', timeline,
+    '--log-format', 'json', '--out', out], { encoding: 'utf8', timeout: 240_000 });
+  if (r.status !== 0) throw new Error(`${workers}-worker run failed (${r.status}):\n${(r.stderr ?? '').slice(-3000)}`);
+  const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as { imagesPerSecond: number; workerBackends: string[] };
+  const trace = JSON.parse(readFileSync(timeline, 'utf8')) as Trace;
+  // Mean milliseconds per step in each phase, per rank, over the second half of the run (warm).
+  const split: Record<string, Record<string, number>> = {};
+  for (let rank = 0; rank < workers; rank++) {
+    const spans = trace.traceEvents.filter((e) => e.ph === 'X' && e.tid === rank);
+    const warm = spans.slice(Math.floor(spans.length / 2));
+    const per: Record<string, number> = {};
+    for (const e of warm) per[e.cat!] = (per[e.cat!] ?? 0) + (e.dur ?? 0) / 1000;
+    const warmSteps = STEPS - Math.floor(STEPS / 2);
+    split[String(rank)] = Object.fromEntries(Object.entries(per).map(([k, v]) => [k, Number((v / warmSteps).toFixed(2))]));
+  }
+  return { workers, imagesPerSecond: summary.imagesPerSecond, perWorkerImagesPerSecond: summary.imagesPerSecond / workers, stepMsSplit: split, backends: summary.workerBackends };
+}
+
+const backend = await selectBackend(BACKEND as 'webgpu', silentLogger);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'gpu-check-'));
+const bare = spawnSync(process.execPath, [BENCH, 'bare'], { encoding: 'utf8', env: { ...process.env, BENCH_BACKEND: BACKEND, BENCH_BATCH: String(BATCH), BENCH_STEPS: String(STEPS) }, timeout: 240_000 });
+const bareResult = bare.status === 0 ? JSON.parse(bare.stdout.trim().split('\n').pop()!) as { imagesPerSecond: number } : { error: bare.stderr.slice(-1500) };
+const results = [run(1, dir), run(WORKERS, dir)];
+console.log(JSON.stringify({ bench: 'gpu-check', arch: ARCH, backend: backend.name, adapter: backend.device ?? '', batchPerWorker: BATCH, steps: STEPS, bare: bareResult, runs: results }));
