@@ -86,6 +86,7 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     registerTimeoutMs: Math.round(inRange('register-timeout', a.registerTimeout, 0, 86400, true, false) * 1000),
     prefetch: positiveInt('prefetch', a.prefetch),
     sampleEvery: nonNegInt('sample-every', a.sampleEvery),
+    logEvery: nonNegInt('log-every', a.logEvery),
     timeline: a.timeline === undefined ? undefined : path.resolve(String(a.timeline)),
   });
 }
@@ -252,6 +253,7 @@ function parser(argv: string[]): Argv {
       .option('prefetch', { type: 'number', default: 2, describe: 'steps of data shipped ahead to each worker' })
       .option('metrics-port', { type: 'number', default: 9400, describe: 'serve /metrics, /healthz and /samples/latest.png here (0: any free port); spawned workers use the next ports' })
       .option('sample-every', { type: 'number', default: 200, describe: 'write samples/step-NNNNNNN.png every N steps (0: only the final grid)' })
+      .option('log-every', { type: 'number', default: 0, describe: 'a progress line every N steps (0: about one a second); on a terminal the bar updates anyway' })
       .option('timeline', { type: 'string', describe: 'write a Chrome trace of every worker\'s step phases to this file' })
       .example('$0 coordinator --workers 2 --spawn --steps 500', 'train with two local worker processes')
       .example('$0 coordinator --workers 4 --port 5555', 'wait for four workers started on other hosts'))

@@ -133,7 +133,8 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     const epoch = Math.floor((done.step - 1) / config.stepsPerEpoch) + 1;
     events.stepCompleted?.(done, { epoch, images: globalBatch, stepSeconds: (now - (lastCompletedAt || trainStart)) / 1000 });
     lastCompletedAt = now;
-    if (done.step === config.steps || done.step === 1 || now - lastLogAt >= 1000) {
+    const due = opts.logEvery > 0 ? done.step % opts.logEvery === 0 : now - lastLogAt >= 1000;
+    if (done.step === config.steps || done.step === 1 || due) {
       const rate = lastLogAt === 0 ? (globalBatch * done.step * 1000) / (now - trainStart) : (globalBatch * (done.step - lastLogStep) * 1000) / (now - lastLogAt);
       logger.log('info', 'step', {
         step: done.step, steps: config.steps, epoch,

@@ -28,6 +28,8 @@ export interface CoordinatorOptions {
   prefetch: number;
   /** A sample grid every this many steps; 0: only the final one. */
   sampleEvery: number;
+  /** A progress record every this many steps; 0: about one a second. */
+  logEvery: number;
   /** Chrome trace file to write, if any. */
   timeline: string | undefined;
 }

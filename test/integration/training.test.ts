@@ -25,7 +25,7 @@ async function distributedRun(workers: number, extra: string[], workerExtra: str
 }
 
 test('coordinator and 2 worker processes train 20 steps over TCP loopback', async () => {
-  const { out, code, log, workerLogs } = await distributedRun(2, ['--steps', '20', '--limit', '512', '--batch-size', '16', '--check-every', '5'], ['--verbose']);
+  const { out, code, log, workerLogs } = await distributedRun(2, ['--steps', '20', '--limit', '512', '--batch-size', '16', '--check-every', '5', '--log-every', '5'], ['--verbose']);
   assert.equal(code, 0, log.slice(-3000));
   const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
   for (const key of ['steps', 'workers', 'globalBatchSize', 'backend', 'allreduce', 'final', 'replicaHash', 'imagesPerSecond', 'wallSeconds'] as const) {
@@ -41,8 +41,8 @@ test('coordinator and 2 worker processes train 20 steps over TCP loopback', asyn
   // Every worker reported the same final hash as the summary's.
   const finals = workerLogs.flatMap((w) => jsonLines(w).filter((l) => l.msg === 'training finished').map((l) => l.hash));
   assert.deepEqual(finals, [summary.replicaHash, summary.replicaHash]);
-  // Progress records went out during training.
-  assert.ok(jsonLines(log).some((l) => l.msg === 'step' && l.step === 20));
+  // Progress records went out during training: the first step, then every --log-every steps.
+  assert.deepEqual(jsonLines(log).filter((l) => l.msg === 'step').map((l) => l.step), [1, 5, 10, 15, 20]);
   assert.deepEqual(decodePng(readFileSync(path.join(out, 'samples', 'final.png'))), { width: 484, height: 484 });
   // The saved generator loads back as a TensorFlow.js model of the right shape.
   await selectBackend('cpu', silentLogger);
