@@ -3,11 +3,11 @@ import type { Tf } from './tf.js';
 import type { TrainConfig } from '../config.js';
 import { archSpecs, paramShapes } from './architecture.js';
 import { buildMlp } from './models.js';
+import { FlatAdam } from './flatAdam.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
 type LayersModel = ReturnType<typeof buildMlp>;
-type Optimizer = ReturnType<Tf['train']['adam']>;
 
 export interface DiscriminatorResult {
   loss: number;
@@ -55,8 +55,8 @@ export class GanReplica {
   readonly discriminator: LayersModel;
   private readonly g: ParamGroup;
   private readonly d: ParamGroup;
-  private readonly gOpt: Optimizer;
-  private readonly dOpt: Optimizer;
+  private readonly gOpt: FlatAdam;
+  private readonly dOpt: FlatAdam;
 
   constructor(private readonly tf: Tf, private readonly config: TrainConfig) {
     const specs = archSpecs(config.arch, config.latentDim);
@@ -64,8 +64,8 @@ export class GanReplica {
     this.discriminator = buildMlp(tf, specs.discriminator);
     this.g = new ParamGroup(this.generator);
     this.d = new ParamGroup(this.discriminator);
-    this.gOpt = tf.train.adam(config.lr, config.beta1, config.beta2, config.epsilon);
-    this.dOpt = tf.train.adam(config.lr, config.beta1, config.beta2, config.epsilon);
+    this.gOpt = new FlatAdam(tf, this.g.total, config.lr, config.beta1, config.beta2, config.epsilon);
+    this.dOpt = new FlatAdam(tf, this.d.total, config.lr, config.beta1, config.beta2, config.epsilon);
   }
 
   /** Names and shapes of what was really built, for the model hash. */
@@ -176,13 +176,14 @@ export class GanReplica {
     this.apply(this.g, this.gOpt, avg);
   }
 
-  private apply(group: ParamGroup, opt: Optimizer, avg: Float32Array): void {
+  private apply(group: ParamGroup, opt: FlatAdam, avg: Float32Array): void {
     if (avg.length !== group.total) throw new RangeError(`${group.model.name}: got ${avg.length} gradients, expected ${group.total}`);
     const tf = this.tf;
     tf.tidy(() => {
-      // One upload, split on the device.
-      const parts = tf.split(tf.tensor1d(avg), group.sizes);
-      opt.applyGradients(group.vars.map((v, i) => ({ name: v.name, tensor: parts[i]!.reshape(group.shapes[i]!) })));
+      // One upload and one update over the fused vector, then split back into the model's variables.
+      const value = tf.concat(group.vars.map((v) => v.reshape([-1])));
+      const parts = tf.split(opt.update(value, tf.tensor1d(avg)), group.sizes);
+      group.vars.forEach((v, i) => v.assign(parts[i]!.reshape(group.shapes[i]!)));
     });
   }
 
@@ -203,14 +204,7 @@ export class GanReplica {
     const { generator, discriminator } = await this.getWeights();
     h.update(new Uint8Array(generator.buffer, generator.byteOffset, generator.byteLength));
     h.update(new Uint8Array(discriminator.buffer, discriminator.byteOffset, discriminator.byteLength));
-    for (const opt of [this.gOpt, this.dOpt]) {
-      for (const w of await opt.getWeights()) {
-        const bytes = await w.tensor.data();
-        h.update(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-        // getWeights makes a fresh scalar for the step counter; the moments are the live variables.
-        if (w.name === 'iter') w.tensor.dispose();
-      }
-    }
+    for (const opt of [this.gOpt, this.dOpt]) for (const bytes of await opt.state()) h.update(bytes);
     return h.digest('hex');
   }
 

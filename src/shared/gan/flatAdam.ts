@@ -1,0 +1,57 @@
+import type { Tf } from './tf.js';
+
+type Tensor = ReturnType<Tf['tensor']>;
+type Variable = ReturnType<Tf['variable']>;
+
+/**
+ * Adam over one flat parameter vector: the same element-wise operations, in the
+ * same order, as tfjs's AdamOptimizer (so the same bits), but a dozen kernel
+ * launches per model instead of a dozen per variable. On WebGPU each launch
+ * costs far more than the arithmetic; on wasm the per-variable ops dominated
+ * the update too.
+ */
+export class FlatAdam {
+  private readonly m: Variable;
+  private readonly v: Variable;
+  private readonly accBeta1: Variable;
+  private readonly accBeta2: Variable;
+  private iterations = 0;
+
+  constructor(private readonly tf: Tf, size: number, private readonly lr: number, private readonly beta1: number, private readonly beta2: number, private readonly epsilon: number) {
+    this.m = tf.zeros([size]).variable(false);
+    this.v = tf.zeros([size]).variable(false);
+    this.accBeta1 = tf.scalar(beta1).variable(false);
+    this.accBeta2 = tf.scalar(beta2).variable(false);
+  }
+
+  /** The updated parameters for flat `value` and `gradient`; advances the moments. */
+  update(value: Tensor, gradient: Tensor): Tensor {
+    const tf = this.tf;
+    const out = tf.tidy(() => {
+      const oneMinusAccBeta1 = tf.sub(1, this.accBeta1);
+      const oneMinusAccBeta2 = tf.sub(1, this.accBeta2);
+      const newFirstMoment = tf.add(tf.mul(this.m, this.beta1), tf.mul(gradient, 1 - this.beta1));
+      const newSecondMoment = tf.add(tf.mul(this.v, this.beta2), tf.mul(tf.square(gradient), 1 - this.beta2));
+      const biasCorrectedFirstMoment = tf.div(newFirstMoment, oneMinusAccBeta1);
+      const biasCorrectedSecondMoment = tf.div(newSecondMoment, oneMinusAccBeta2);
+      this.m.assign(newFirstMoment);
+      this.v.assign(newSecondMoment);
+      const newValue = tf.add(tf.mul(tf.div(biasCorrectedFirstMoment, tf.add(tf.sqrt(biasCorrectedSecondMoment), this.epsilon)), -this.lr), value);
+      this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
+      this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
+      return newValue;
+    });
+    this.iterations++;
+    return out;
+  }
+
+  /** Step counter and both moments, as bytes, for the replica hash. */
+  async state(): Promise<Uint8Array[]> {
+    const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    return [bytes(Float32Array.of(this.iterations)), bytes(new Float32Array(await this.m.data())), bytes(new Float32Array(await this.v.data()))];
+  }
+
+  dispose(): void {
+    this.tf.dispose([this.m, this.v, this.accBeta1, this.accBeta2]);
+  }
+}
