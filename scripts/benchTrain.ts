@@ -26,13 +26,15 @@ const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const STEPS = Number(process.env.BENCH_STEPS ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 64);
-const BACKEND = (process.env.BENCH_BACKEND ?? 'wasm') as BackendName;
+// 'wasm-default': the wasm backend with tfjs's own matrix kernels, for bench:backends.
+const BACKEND_ENV = process.env.BENCH_BACKEND ?? 'wasm';
+const BACKEND = (BACKEND_ENV === 'wasm-default' ? 'wasm' : BACKEND_ENV) as BackendName;
 const LATENT = 100;
 const MB = 1e6;
 
 /** The textbook tfjs GAN loop: optimizer.minimize on the same models, losses and Adam settings. */
 async function bareLoop(): Promise<void> {
-  const backend = await selectBackend(BACKEND, silentLogger);
+  const backend = await selectBackend(BACKEND, silentLogger, { wasmFastPath: BACKEND_ENV !== 'wasm-default' });
   const specs = archSpecs('mlp', LATENT);
   const [g, d] = [specs.generator, specs.discriminator].map((spec) => {
     const model = buildMlp(tf, spec);
@@ -66,7 +68,7 @@ async function bareLoop(): Promise<void> {
     tf.dispose([dLoss, gLoss]);
   }
   const seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(`${JSON.stringify({ backend: backend.name, imagesPerSecond: (STEPS * BATCH) / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+  process.stdout.write(`${JSON.stringify({ backend: BACKEND_ENV === 'wasm-default' ? 'wasm-default' : backend.name, imagesPerSecond: (STEPS * BATCH) / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
 }
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

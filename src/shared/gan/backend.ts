@@ -15,7 +15,12 @@ export interface BackendChoice {
   device?: string;
 }
 
-type Loader = () => Promise<void>;
+export interface BackendOptions {
+  /** Off only to measure tfjs's own wasm kernels against the fast path (bench:backends). */
+  wasmFastPath?: boolean;
+}
+
+type Loader = (options: BackendOptions) => Promise<void>;
 
 const require = createRequire(import.meta.url);
 
@@ -81,12 +86,12 @@ async function loadWebgpu(): Promise<void> {
   if (!(await tf.setBackend('webgpu'))) throw new Error('backend failed to initialize');
 }
 
-async function loadWasm(): Promise<void> {
+async function loadWasm(options: BackendOptions): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // In Node the .wasm binaries are read from the package's dist folder, not fetched.
   wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
   if (!(await tf.setBackend('wasm'))) throw new Error('backend failed to initialize');
-  installWasmMatMulFastPath(tf);
+  if (options.wasmFastPath !== false) installWasmMatMulFastPath(tf);
 }
 
 async function loadCpu(): Promise<void> {
@@ -105,12 +110,12 @@ const AUTO_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
  * Activates the requested backend. `auto` takes the first that loads in
  * AUTO_ORDER; a backend asked for by name that cannot load is a ConfigError.
  */
-export async function selectBackend(requested: BackendName, logger: Logger): Promise<BackendChoice> {
+export async function selectBackend(requested: BackendName, logger: Logger, options: BackendOptions = {}): Promise<BackendChoice> {
   const candidates = requested === 'auto' ? AUTO_ORDER : [requested];
   const reasons: string[] = [];
   for (const name of candidates) {
     try {
-      await LOADERS[name]();
+      await LOADERS[name](options);
       await tf.ready();
       reasons.push(requested === 'auto' ? `${name}: first backend that loads` : `${name}: requested`);
       const device = name === 'webgpu' ? webgpuAdapter : undefined;
