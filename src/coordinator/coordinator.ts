@@ -68,7 +68,8 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   const dataDir = opts.dataDir ?? bundledMnistDir();
   const data = loadTrainingSet(dataDir, opts.limit);
   const config = buildTrainConfig(opts, data.count);
-  hooks.events?.configured?.(config);
+  const events = hooks.events ?? {};
+  events.configured?.(config);
   const expectedHash = modelHash(config, GanReplica.expectedParamShapes(config));
   const specs = archSpecs(config.arch, config.latentDim);
   const init = { generator: initialWeights(specs.generator, config.seed), discriminator: initialWeights(specs.discriminator, config.seed) };
@@ -82,7 +83,6 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   const port = bound.slice(bound.lastIndexOf(':') + 1);
   logger.log('info', `listening on ${bound}`, { endpoint: bound });
   hooks.onListening?.(`tcp://127.0.0.1:${port}`);
-  const events = hooks.events ?? {};
   events.listening?.(() => server.dropped);
 
   const membership = new Membership(config.world);
