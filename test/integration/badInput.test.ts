@@ -44,6 +44,7 @@ test('bad flags give one line and exit code 2', async () => {
   await expectUsageError(['coordinator', '--workers', '1', '--out', '/proc/no-such-dir'], /--out \/proc\/no-such-dir is not a writable directory/);
   await expectUsageError(['worker', '--coordinator', 'localhost:5555'], /--coordinator must look like tcp:\/\/HOST:PORT/);
   await expectUsageError(['coordinator', '--workers', '1', '--bogus', '1'], /Unknown argument: bogus/);
+  await expectUsageError(['worker', '--coordinator', 'tcp://127.0.0.1:1', '--backend', 'tensorflow'], /backend tensorflow: neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node loads .*CUDA 11\.2 and cuDNN 8\.1/);
   await expectUsageError(['worker', '--coordinator', 'tcp://127.0.0.1:1', '--backend', 'webgpu'], /backend webgpu: no Vulkan loader \(libvulkan.so.1\): the host needs a GPU with a Vulkan driver/);
 });
 

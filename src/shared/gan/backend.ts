@@ -35,7 +35,10 @@ async function loadTensorflow(): Promise<void> {
       errors.push(`${pkg}: ${errorMessage(err).split('\n')[0]}`);
     }
   }
-  throw new Error(`neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads (${errors.join('; ')})`);
+  // What the host needs, said once: the packages download a prebuilt libtensorflow at install time.
+  throw new Error(`neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads (${errors.join('; ')}); `
+    + 'install @tensorflow/tfjs-node-gpu 4.22 where its install step can download libtensorflow 2.9.1, which needs CUDA 11.2 and cuDNN 8.1 '
+    + '(on other CUDA versions it runs on the CPU), or @tensorflow/tfjs-node for the CPU');
 }
 
 /** Whether the dynamic linker can find libvulkan.so.1: in its cache or in LD_LIBRARY_PATH. */
