@@ -129,7 +129,7 @@ async function coordinatorCommand(a: Args): Promise<number> {
   // The coordinator only renders samples and saves models: any backend will do, so never fail on the choice.
   await selectBackend(opts.backend === 'auto' || opts.backend === 'webgpu' ? 'auto' : opts.backend, logger.child({ purpose: 'samples' }));
   const obs = await startCoordinatorObservability({ tf, out: opts.out, version: VERSION, metrics, timeline: opts.timeline, stallMs: opts.timeoutMs, logger })
-    .catch((err: unknown) => { throw new ConfigError(`cannot serve metrics on ${opts.bind}:${String(metrics?.port)}: ${errorMessage(err)}`); });
+    .catch((err: unknown) => { throw new ConfigError(`cannot serve metrics on ${opts.bind}:${String(metrics?.port)}: ${errorMessage(err)} (choose another --metrics-port, 0 for any free one, or --no-metrics)`); });
   try {
     const result = await runCoordinator(opts, logger, {
       signal: abort.signal,

@@ -50,8 +50,12 @@ export class ControlLink {
     return this.drops.total;
   }
 
+  /** Whether connect was called: before that, nothing can be sent. */
+  connected = false;
+
   connect(endpoint: string): void {
     this.socket.connect(endpoint);
+    this.connected = true;
     this.loop = receiveLoop(this.socket, (frames) => this.onFrames(frames));
   }
 
@@ -126,7 +130,10 @@ export class ControlLink {
 
   async close(): Promise<void> {
     this.closeAll(new Error('control link closed'));
-    await this.sender.drain();
+    // A send to a coordinator that never answered (or was never connected) waits forever: bound it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.sender.drain(), new Promise<void>((resolve) => { timer = setTimeout(resolve, 2000); })]);
+    clearTimeout(timer);
     this.socket.close();
     await this.loop?.catch((err: unknown) => this.logger.log('debug', `control receive loop ended: ${errorMessage(err)}`));
   }

@@ -56,7 +56,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
   try {
     if (opts.metrics) {
       http = await startObservabilityServer({ ...opts.metrics, registry, health: () => health.check(), logger }).catch((err: unknown) => {
-        throw new ConfigError(`cannot serve metrics on ${opts.metrics!.host}:${opts.metrics!.port}: ${errorMessage(err)}`);
+        throw new ConfigError(`cannot serve metrics on ${opts.metrics!.host}:${opts.metrics!.port}: ${errorMessage(err)} (choose another --metrics-port, 0 for any free one, or --no-metrics)`);
       });
       logger.log('info', `metrics on http://${opts.metrics.host === '0.0.0.0' ? opts.advertise : opts.metrics.host}:${http.port}/metrics`, { metricsPort: http.port });
     }
@@ -135,7 +135,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
   } catch (err) {
     if (err instanceof ShutdownSignal && !err.shutdown.ok) throw new TrainerError('E_STOPPED', err.message);
     // Tell the coordinator why, so the run stops everywhere instead of timing out.
-    if (!(err instanceof ShutdownSignal)) {
+    if (!(err instanceof ShutdownSignal) && control.connected) {
       const code = err instanceof TrainerError ? err.code : 'E_WORKER';
       await Promise.race([
         control.send({ t: 'failure', v: PROTOCOL_VERSION, code, message: errorMessage(err).slice(0, 4000) }).catch(() => undefined),

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import * as zmq from 'zeromq';
 import type { Summary } from '../../src/coordinator/summary.js';
@@ -44,6 +46,16 @@ test('bad flags give one line and exit code 2', async () => {
   await expectUsageError(['coordinator', '--workers', '1', '--out', '/proc/no-such-dir'], /--out \/proc\/no-such-dir is not a writable directory/);
   await expectUsageError(['worker', '--coordinator', 'localhost:5555'], /--coordinator must look like tcp:\/\/HOST:PORT/);
   await expectUsageError(['coordinator', '--workers', '1', '--bogus', '1'], /Unknown argument: bogus/);
+  // A metrics port already taken is a usage error that says what to do.
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const busy = String((taken.address() as AddressInfo).port);
+    await expectUsageError(['worker', '--coordinator', 'tcp://127.0.0.1:1', '--bind-host', '127.0.0.1', '--metrics-port', busy, '--backend', 'cpu'],
+      new RegExp(`cannot serve metrics on 127\\.0\\.0\\.1:${busy}: .*EADDRINUSE.*choose another --metrics-port`));
+  } finally {
+    taken.close();
+  }
   await expectUsageError(['worker', '--coordinator', 'tcp://127.0.0.1:1', '--backend', 'tensorflow'], /backend tensorflow: neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node loads .*CUDA 11\.2 and cuDNN 8\.1/);
   await expectUsageError(['worker', '--coordinator', 'tcp://127.0.0.1:1', '--backend', 'webgpu'], /backend webgpu: no Vulkan loader \(libvulkan.so.1\): the host needs a GPU with a Vulkan driver/);
 });
