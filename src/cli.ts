@@ -128,8 +128,7 @@ async function coordinatorCommand(a: Args): Promise<number> {
   const { startCoordinatorObservability } = await import('./coordinator/observability.js');
   // The coordinator only renders samples and saves models: any backend will do, so never fail on the choice.
   await selectBackend(opts.backend === 'auto' || opts.backend === 'webgpu' ? 'auto' : opts.backend, logger.child({ purpose: 'samples' }));
-  const obs = await startCoordinatorObservability({ tf, out: opts.out, version: VERSION, metrics, timeline: opts.timeline, stallMs: opts.timeoutMs, logger })
-    .catch((err: unknown) => { throw new ConfigError(`cannot serve metrics on ${opts.bind}:${String(metrics?.port)}: ${errorMessage(err)} (choose another --metrics-port, 0 for any free one, or --no-metrics)`); });
+  const obs = await startCoordinatorObservability({ tf, out: opts.out, version: VERSION, metrics, timeline: opts.timeline, stallMs: opts.timeoutMs, logger });
   try {
     const result = await runCoordinator(opts, logger, {
       signal: abort.signal,
@@ -201,7 +200,7 @@ async function generateCommand(a: Args): Promise<number> {
   const { selectBackend } = await import('./shared/gan/backend.js');
   const { tf } = await import('./shared/gan/tf.js');
   const { generateGrid } = await import('./generate/generate.js');
-  const { writeAtomic } = await import('./coordinator/samples.js');
+  const { writeAtomic } = await import('./shared/atomicFile.js');
   await selectBackend(a.backend as BackendName, logger);
   const { png, columns } = await generateGrid(tf, { modelDir: path.resolve(String(a.model)), count, seed: nonNegInt('seed', a.seed) });
   writeAtomic(out, png);

@@ -2,7 +2,8 @@ import type { LogFields, LogLevel, LogSink } from './shared/logger.js';
 
 export type LogFormat = 'human' | 'json';
 
-const num = (v: unknown, digits: number): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '?');
+/** A number for people: fixed digits, '?' when it is not a finite number. */
+export const num = (v: unknown, digits: number): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '?');
 
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';

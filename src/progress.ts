@@ -1,8 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { LogFields, LogLevel, LogSink } from './shared/logger.js';
-import { createSink } from './logFormat.js';
-
-const num = (v: unknown, digits: number): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '?');
+import { createSink, num } from './logFormat.js';
 
 /**
  * For a person at a terminal: training progress as one live bar (step/total,

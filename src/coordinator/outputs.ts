@@ -3,7 +3,8 @@ import type { TrainConfig } from '../shared/config.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import { saveModelTo } from '../shared/gan/modelFiles.js';
 import type { Tf } from '../shared/gan/tf.js';
-import { type SampleWriter, writeAtomic } from './samples.js';
+import { writeAtomic } from '../shared/atomicFile.js';
+import type { SampleWriter } from './samples.js';
 import type { Summary } from './summary.js';
 
 /** Models in TensorFlow.js format, the final sample grid and summary.json. */

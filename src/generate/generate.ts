@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, DataFormatError, errorMessage } from '../shared/errors.js';
-import { IMAGE_SIDE, IMAGE_SIZE } from '../shared/data/dataset.js';
-import { NoiseStream, latentNoise } from '../shared/data/noise.js';
+import { IMAGE_SIZE } from '../shared/data/dataset.js';
 import { directoryLoadHandler } from '../shared/gan/modelFiles.js';
 import type { Tf } from '../shared/gan/tf.js';
-import { imageGridPng } from '../shared/png.js';
+import { sampleGridPng, sampleNoise } from '../shared/sampleGrid.js';
 
 export interface GenerateOptions {
   modelDir: string;
@@ -33,12 +32,12 @@ export async function generateGrid(tf: Tf, opts: GenerateOptions): Promise<{ png
     if (model.inputs.length !== 1 || input?.length !== 2 || typeof latentDim !== 'number' || output?.[1] !== IMAGE_SIZE) {
       throw new DataFormatError(`--model ${opts.modelDir}: expected a generator from latent vectors to ${IMAGE_SIZE} pixels, got ${JSON.stringify(input)} → ${JSON.stringify(output)}`);
     }
-    const z = latentNoise(opts.seed, 0, 0, opts.count, latentDim, NoiseStream.samples);
+    const z = sampleNoise(opts.seed, opts.count, latentDim);
     const out = tf.tidy(() => model.predict(tf.tensor2d(z, [opts.count, latentDim])) as ReturnType<Tf['tensor']>);
     const pixels = new Float32Array(await out.data());
     out.dispose();
     const columns = Math.ceil(Math.sqrt(opts.count));
-    return { png: imageGridPng(pixels, opts.count, { columns, side: IMAGE_SIDE, padding: 2, scale: 2 }), columns };
+    return { png: sampleGridPng(pixels, opts.count, columns), columns };
   } finally {
     model.dispose();
   }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { BackendName } from '../shared/config.js';
 import { modelHash } from '../shared/config.js';
-import { ConfigError, TrainerError, errorMessage } from '../shared/errors.js';
+import { TrainerError, errorMessage } from '../shared/errors.js';
 import { ringAllReduce } from '../shared/allreduce/ring.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import { selectBackend } from '../shared/gan/backend.js';
@@ -55,9 +55,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
   let replica: GanReplica | undefined;
   try {
     if (opts.metrics) {
-      http = await startObservabilityServer({ ...opts.metrics, registry, health: () => health.check(), logger }).catch((err: unknown) => {
-        throw new ConfigError(`cannot serve metrics on ${opts.metrics!.host}:${opts.metrics!.port}: ${errorMessage(err)} (choose another --metrics-port, 0 for any free one, or --no-metrics)`);
-      });
+      http = await startObservabilityServer({ ...opts.metrics, registry, health: () => health.check(), logger });
       logger.log('info', `metrics on http://${opts.metrics.host === '0.0.0.0' ? opts.advertise : opts.metrics.host}:${http.port}/metrics`, { metricsPort: http.port });
     }
     const port = await ring.bind(`tcp://${opts.bindHost}:${opts.dataPort === 0 ? '*' : opts.dataPort}`);

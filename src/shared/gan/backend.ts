@@ -20,11 +20,12 @@ export interface BackendOptions {
   wasmFastPath?: boolean;
 }
 
-type Loader = (options: BackendOptions) => Promise<void>;
+/** Activates a backend; resolves with its device where it can tell. */
+type Loader = (options: BackendOptions) => Promise<string | undefined>;
 
 const require = createRequire(import.meta.url);
 
-async function loadTensorflow(): Promise<void> {
+async function loadTensorflow(): Promise<undefined> {
   const errors: string[] = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
@@ -56,15 +57,12 @@ interface GpuAdapterLike {
   info?: { vendor?: string; architecture?: string; device?: string; description?: string };
 }
 
-/** The adapter Dawn would give TensorFlow.js, described for the logs ('' if unknown). */
-let webgpuAdapter = '';
-
 /**
  * WebGPU through Dawn (npm `webgpu`): needs only a Vulkan driver, no CUDA. The
  * backend module registers itself only if `navigator.gpu` exists when it is
  * first imported, so the globals go in first.
  */
-async function loadWebgpu(): Promise<void> {
+async function loadWebgpu(): Promise<string | undefined> {
   // Dawn prints its own warning to stderr when it finds no Vulkan loader; ask the dynamic linker first.
   if (process.platform === 'linux' && !hasVulkanLoader()) throw new Error('no Vulkan loader (libvulkan.so.1): the host needs a GPU with a Vulkan driver');
   let dawn: { create(flags: string[]): { requestAdapter(o?: object): Promise<GpuAdapterLike | null> }; globals: object };
@@ -84,21 +82,23 @@ async function loadWebgpu(): Promise<void> {
   const adapter = await (g.navigator!.gpu as { requestAdapter(o?: object): Promise<GpuAdapterLike | null> }).requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('no WebGPU adapter: the host needs a GPU with a Vulkan driver');
   const i = adapter.info ?? {};
-  webgpuAdapter = [i.vendor, i.architecture, i.device, i.description].filter((x) => x).join(' ');
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('backend failed to initialize');
+  return [i.vendor, i.architecture, i.device, i.description].filter((x) => x).join(' ') || undefined;
 }
 
-async function loadWasm(options: BackendOptions): Promise<void> {
+async function loadWasm(options: BackendOptions): Promise<undefined> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // In Node the .wasm binaries are read from the package's dist folder, not fetched.
   wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
   if (!(await tf.setBackend('wasm'))) throw new Error('backend failed to initialize');
   if (options.wasmFastPath !== false) installWasmMatMulFastPath(tf);
+  return undefined;
 }
 
-async function loadCpu(): Promise<void> {
+async function loadCpu(): Promise<undefined> {
   if (!(await tf.setBackend('cpu'))) throw new Error('backend failed to initialize');
+  return undefined;
 }
 
 const LOADERS: Record<Exclude<BackendName, 'auto'>, Loader> = {
@@ -118,10 +118,9 @@ export async function selectBackend(requested: BackendName, logger: Logger, opti
   const reasons: string[] = [];
   for (const name of candidates) {
     try {
-      await LOADERS[name](options);
+      const device = await LOADERS[name](options);
       await tf.ready();
       reasons.push(requested === 'auto' ? `${name}: first backend that loads` : `${name}: requested`);
-      const device = name === 'webgpu' ? webgpuAdapter : undefined;
       logger.log('info', `backend ${name}${device ? ` (${device})` : ''}`, { backend: name, reasons, ...(device ? { device } : {}) });
       return { name, reasons, ...(device ? { device } : {}) };
     } catch (err) {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { errorMessage } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export interface Health {
@@ -61,9 +61,11 @@ export async function startObservabilityServer(opts: {
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refuse = (err: Error): void => reject(new ConfigError(
+      `cannot serve metrics on ${opts.host}:${opts.port}: ${errorMessage(err)} (choose another --metrics-port, 0 for any free one, or --no-metrics)`));
+    server.once('error', refuse);
     server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+      server.off('error', refuse);
       resolve();
     });
   });
