@@ -1,20 +1,31 @@
 /**
- * bench:backends — for each TensorFlow.js backend that loads here: the MLP GAN
- * at batch 64 in a bare tfjs loop and in the trainer with one worker, plus wasm
- * with tfjs's own matrix kernels (no fast path) in the same run. Prints one JSON
- * line. The DCGAN is not implemented yet, so only the MLP is measured.
+ * bench:backends — for each TensorFlow.js backend that loads here and each
+ * architecture: images/s at batch 64 in a bare tfjs loop and in the trainer
+ * with one worker; wasm also with tfjs's own kernels (no fast paths) in the same
+ * run, and the step's effective GFLOP/s against the plain matrix product's.
+ * Prints one JSON line; progress on stderr.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { archSpecs } from '../src/shared/gan/archs.js';
+import { stepFlops } from './stepFlops.js';
 
+const SELF = fileURLToPath(import.meta.url);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const BENCH_TRAIN = fileURLToPath(new URL('./benchTrain.js', import.meta.url));
 const BATCH = 64;
-// cpu takes seconds per step: fewer steps there.
-const STEPS: Record<string, number> = { tensorflow: 100, webgpu: 100, wasm: 60, 'wasm-default': 30, cpu: 8 };
+const ARCHS = ['mlp', 'dcgan'] as const;
+type Arch = (typeof ARCHS)[number];
+// Steps per run: a few seconds to a minute or two each.
+const STEPS: Record<Arch, Record<string, number>> = {
+  mlp: { tensorflow: 100, webgpu: 100, wasm: 60, 'wasm-default': 30, cpu: 8 },
+  dcgan: { tensorflow: 50, webgpu: 50, wasm: 20, 'wasm-default': 8, cpu: 0 },
+};
+// Measured once (scripts in the issue note): one Conv2DBackpropFilter of the DCGAN at batch 64 takes about two minutes on cpu.
+const NOT_RUN: Record<string, string> = { 'dcgan/cpu': 'not run: the cpu backend needs about 2 minutes per convolution filter gradient at batch 64, several per step' };
 
 /** The reason a child gave up: its error line, not the Node.js banner after the stack. */
 function reason(stderr: string, status: number | null): string {
@@ -22,34 +33,83 @@ function reason(stderr: string, status: number | null): string {
   return (lines.find((l) => /Error: |^trainer: /.test(l)) ?? `exit ${status}`).trim().slice(0, 300);
 }
 
-function bare(backend: string): { imagesPerSecond: number } | { skipped: string } {
-  const r = spawnSync(process.execPath, [BENCH_TRAIN, 'bare'], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, BENCH_BACKEND: backend, BENCH_BATCH: String(BATCH), BENCH_STEPS: String(STEPS[backend]) } });
+type Rate = { imagesPerSecond: number } | { skipped: string };
+
+function bare(arch: Arch, backend: string): Rate {
+  const r = spawnSync(process.execPath, [BENCH_TRAIN, 'bare'], { encoding: 'utf8', timeout: 600_000,
+    env: { ...process.env, BENCH_ARCH: arch, BENCH_BACKEND: backend, BENCH_BATCH: String(BATCH), BENCH_STEPS: String(STEPS[arch][backend]) } });
   if (r.status !== 0) return { skipped: reason(r.stderr, r.status) };
   return { imagesPerSecond: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { imagesPerSecond: number }).imagesPerSecond };
 }
 
-function trainer(backend: string, dir: string): { imagesPerSecond: number } | { skipped: string } {
-  const out = path.join(dir, backend);
-  const r = spawnSync(process.execPath, [CLI, 'coordinator', '--workers', '1', '--spawn', '--steps', String(STEPS[backend]), '--batch-size', String(BATCH),
-    '--backend', backend, '--port', '0', '--no-metrics', '--sample-every', '0', '--log-format', 'json', '--out', out], { encoding: 'utf8', timeout: 300_000 });
+function trainer(arch: Arch, backend: string, dir: string): Rate {
+  const out = path.join(dir, `${arch}-${backend}`);
+  const r = spawnSync(process.execPath, [CLI, 'coordinator', '--workers', '1', '--spawn', '--arch', arch, '--steps', String(STEPS[arch][backend]), '--batch-size', String(BATCH),
+    '--backend', backend, '--port', '0', '--no-metrics', '--sample-every', '0', '--log-format', 'json', '--out', out], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return { skipped: reason(r.stderr, r.status) };
   return { imagesPerSecond: (JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as { imagesPerSecond: number }).imagesPerSecond };
 }
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-backends-'));
-try {
-  const results: Record<string, unknown> = {};
-  for (const backend of ['tensorflow', 'webgpu', 'wasm', 'cpu']) {
-    const b = bare(backend);
-    const t = 'skipped' in b ? b : trainer(backend, dir);
-    const ratio = 'imagesPerSecond' in b && 'imagesPerSecond' in t ? t.imagesPerSecond / b.imagesPerSecond : undefined;
-    results[backend] = { steps: STEPS[backend], bare: b, trainerOneWorker: t, ...(ratio ? { trainerOverBare: ratio } : {}) };
-    process.stderr.write(`${backend}: ${JSON.stringify(results[backend])}\n`);
+/** GFLOP/s of the wasm matrix product on the shapes each model's steps use, fresh operands every call as in training. */
+async function plainProduct(): Promise<void> {
+  const { selectBackend } = await import('../src/shared/gan/backend.js');
+  const { tf } = await import('../src/shared/gan/tf.js');
+  const { silentLogger } = await import('../src/shared/logger.js');
+  await selectBackend('wasm', silentLogger);
+  const shapes: Record<Arch, [number, number, number]> = { mlp: [BATCH, 784, 512], dcgan: [BATCH * 49, 1024, 128] };
+  const out: Record<string, number> = {};
+  for (const arch of ARCHS) {
+    const [m, k, n] = shapes[arch];
+    let ms = 0;
+    for (let i = 0; i < 11; i++) {
+      const a = tf.randomNormal([m, k]);
+      const b = tf.randomNormal([k, n]);
+      const t0 = performance.now();
+      const c = tf.matMul(a, b);
+      c.dataSync();
+      if (i > 0) ms += performance.now() - t0;
+      tf.dispose([a, b, c]);
+    }
+    out[arch] = (2 * m * k * n * 10) / ms / 1e6;
   }
-  const wasmDefault = bare('wasm-default');
-  const wasm = (results.wasm as { bare: { imagesPerSecond?: number } }).bare;
-  const speedup = 'imagesPerSecond' in wasmDefault && wasm.imagesPerSecond ? wasm.imagesPerSecond / wasmDefault.imagesPerSecond : undefined;
-  console.log(JSON.stringify({ bench: 'backends', arch: 'mlp', batch: BATCH, cpus: os.cpus().length, results, wasmDefaultKernels: wasmDefault, wasmFastPathSpeedup: speedup }));
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+  console.log(JSON.stringify(out));
 }
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-backends-'));
+  try {
+    const results: Record<string, Record<string, unknown>> = { mlp: {}, dcgan: {} };
+    const product = spawnSync(process.execPath, [SELF, 'product'], { encoding: 'utf8', timeout: 120_000 });
+    const gflops = product.status === 0 ? JSON.parse(product.stdout.trim().split('\n').pop()!) as Record<Arch, number> : undefined;
+    for (const arch of ARCHS) {
+      for (const backend of ['tensorflow', 'webgpu', 'wasm', 'cpu']) {
+        const notRun = NOT_RUN[`${arch}/${backend}`];
+        const b: Rate = notRun ? { skipped: notRun } : bare(arch, backend);
+        const t = 'skipped' in b ? b : trainer(arch, backend, dir);
+        const ratio = 'imagesPerSecond' in b && 'imagesPerSecond' in t ? t.imagesPerSecond / b.imagesPerSecond : undefined;
+        results[arch]![backend] = { steps: STEPS[arch][backend], bare: b, trainerOneWorker: t, ...(ratio ? { trainerOverBare: ratio } : {}) };
+        process.stderr.write(`${arch} ${backend}: ${JSON.stringify(results[arch]![backend])}\n`);
+      }
+      const wasm = (results[arch]!.wasm as { bare: Rate }).bare;
+      const wasmDefault = bare(arch, 'wasm-default');
+      const specs = archSpecs(arch, 100);
+      const flops = stepFlops(specs.generator, specs.discriminator, BATCH);
+      const fast = 'imagesPerSecond' in wasm ? wasm.imagesPerSecond : undefined;
+      results[arch]!.wasmFastPaths = {
+        defaultKernels: wasmDefault,
+        speedup: fast && 'imagesPerSecond' in wasmDefault ? fast / wasmDefault.imagesPerSecond : undefined,
+        stepGflop: flops / 1e9,
+        stepEffectiveGflopPerSecond: fast ? (flops * fast) / BATCH / 1e9 : undefined,
+        plainProductGflopPerSecond: gflops?.[arch],
+        stepOverPlainProduct: fast && gflops ? (flops * fast) / BATCH / 1e9 / gflops[arch] : undefined,
+      };
+      process.stderr.write(`${arch} wasm fast paths: ${JSON.stringify(results[arch]!.wasmFastPaths)}\n`);
+    }
+    console.log(JSON.stringify({ bench: 'backends', batch: BATCH, cpus: os.cpus().length, results }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'product') await plainProduct();
+else await main();

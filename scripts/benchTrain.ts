@@ -1,5 +1,5 @@
 /**
- * bench:train — images/s of the MLP GAN (batch 64 per worker, wasm) with 1 and
+ * bench:train — images/s of the GAN (BENCH_ARCH, default mlp; batch 64 per worker, wasm) with 1 and
  * with 2 spawned workers in the same run, the scaling efficiency, the same step
  * in a bare TensorFlow.js loop (no coordinator, sockets or all-reduce), and the
  * peak resident memory of the coordinator (full 60k training set) and workers,
@@ -14,12 +14,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { archSpecs, initialWeights, paramShapes } from '../src/shared/gan/architecture.js';
-import { buildMlp } from '../src/shared/gan/models.js';
+import { initialWeights, paramShapes } from '../src/shared/gan/architecture.js';
+import { archSpecs } from '../src/shared/gan/archs.js';
+import { buildModel } from '../src/shared/gan/models.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
-import type { BackendName } from '../src/shared/config.js';
+import { ARCHS, type Arch, type BackendName } from '../src/shared/config.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -29,15 +30,17 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 64);
 // 'wasm-default': the wasm backend with tfjs's own matrix kernels, for bench:backends.
 const BACKEND_ENV = process.env.BENCH_BACKEND ?? 'wasm';
 const BACKEND = (BACKEND_ENV === 'wasm-default' ? 'wasm' : BACKEND_ENV) as BackendName;
+const ARCH = (process.env.BENCH_ARCH ?? 'mlp') as Arch;
+if (!ARCHS.includes(ARCH)) throw new Error(`BENCH_ARCH must be one of ${ARCHS.join(', ')}`);
 const LATENT = 100;
 const MB = 1e6;
 
 /** The textbook tfjs GAN loop: optimizer.minimize on the same models, losses and Adam settings. */
 async function bareLoop(): Promise<void> {
   const backend = await selectBackend(BACKEND, silentLogger, { wasmFastPath: BACKEND_ENV !== 'wasm-default' });
-  const specs = archSpecs('mlp', LATENT);
+  const specs = archSpecs(ARCH, LATENT);
   const [g, d] = [specs.generator, specs.discriminator].map((spec) => {
-    const model = buildMlp(tf, spec);
+    const model = buildModel(tf, spec);
     const flat = initialWeights(spec, 1);
     let offset = 0;
     model.setWeights(paramShapes(spec).map((p) => {
@@ -45,7 +48,7 @@ async function bareLoop(): Promise<void> {
       return tf.tensor(flat.subarray(offset, (offset += size)), p.shape);
     }));
     return model;
-  }) as [ReturnType<typeof buildMlp>, ReturnType<typeof buildMlp>];
+  }) as [ReturnType<typeof buildModel>, ReturnType<typeof buildModel>];
   const gOpt = tf.train.adam(2e-4, 0.5);
   const dOpt = tf.train.adam(2e-4, 0.5);
   const dVars = d.trainableWeights.map((w) => w.read() as unknown as tf.Variable);
@@ -68,7 +71,7 @@ async function bareLoop(): Promise<void> {
     tf.dispose([dLoss, gLoss]);
   }
   const seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(`${JSON.stringify({ backend: BACKEND_ENV === 'wasm-default' ? 'wasm-default' : backend.name, imagesPerSecond: (STEPS * BATCH) / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+  process.stdout.write(`${JSON.stringify({ arch: ARCH, backend: BACKEND_ENV === 'wasm-default' ? 'wasm-default' : backend.name, imagesPerSecond: (STEPS * BATCH) / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
 }
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -94,7 +97,7 @@ async function distributed(workers: number, dir: string, observe = false): Promi
   const out = path.join(dir, `w${workers}${observe ? '-observed' : ''}`);
   const observability = observe ? ['--metrics-port', '0', '--timeline', path.join(out, 'trace.json'), '--sample-every', '200'] : ['--no-metrics', '--sample-every', '0'];
   const r = await run([CLI, 'coordinator', '--workers', String(workers), '--spawn', '--steps', String(STEPS), '--batch-size', String(BATCH),
-    '--backend', BACKEND, '--port', '0', '--log-format', 'json', '--out', out, ...observability]);
+    '--arch', ARCH, '--backend', BACKEND, '--port', '0', '--log-format', 'json', '--out', out, ...observability]);
   if (r.code !== 0) throw new Error(`coordinator with ${workers} workers exited with ${r.code}:\n${r.stderr.slice(-2000)}`);
   const records = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   const coordinator = records.find((x) => x.component === 'coordinator' && typeof x.peakRssBytes === 'number');
@@ -136,7 +139,7 @@ async function main(): Promise<void> {
     const mb = (b: number): number => Math.round(b / MB);
     const [bareM, oneM, twoM, observedM] = [median(bare), median(rate(one)), median(rate(two)), median(rate(twoObserved))];
     console.log(JSON.stringify({
-      bench: 'train', arch: 'mlp', backend, batchPerWorker: BATCH, steps: STEPS, rounds: ROUNDS, cpus: os.cpus().length,
+      bench: 'train', arch: ARCH, backend, batchPerWorker: BATCH, steps: STEPS, rounds: ROUNDS, cpus: os.cpus().length,
       bareImagesPerSecond: bareM,
       oneWorkerImagesPerSecond: oneM,
       twoWorkersImagesPerSecond: twoM,

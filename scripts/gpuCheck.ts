@@ -3,7 +3,9 @@
  * on the WebGPU backend (1 worker, then GPU_WORKERS workers sharing the GPU)
  * and runs the bare TensorFlow.js loop of the same model on the same backend.
  * Prints one JSON line: images/s per worker and in total, the step-time split
- * per rank from the run's timeline, and the adapter's name.
+ * per rank from the run's timeline, and the adapter's name. With
+ * GPU_PYTORCH_IMAGES_PER_SECOND (a PyTorch measurement of the same model and
+ * batch on the same GPU) it also prints the ratio to PyTorch.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -15,9 +17,10 @@ import { silentLogger } from '../src/shared/logger.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const BENCH = fileURLToPath(new URL('./benchTrain.js', import.meta.url));
-const ARCH = process.env.GPU_ARCH ?? 'mlp';
-const BATCH = Number(process.env.GPU_BATCH ?? 64);
-const STEPS = Number(process.env.GPU_STEPS ?? 200);
+const ARCH = process.env.GPU_ARCH ?? 'dcgan';
+const BATCH = Number(process.env.GPU_BATCH ?? 256);
+const STEPS = Number(process.env.GPU_STEPS ?? 100);
+const PYTORCH = process.env.GPU_PYTORCH_IMAGES_PER_SECOND === undefined ? undefined : Number(process.env.GPU_PYTORCH_IMAGES_PER_SECOND);
 const WORKERS = Number(process.env.GPU_WORKERS ?? 4);
 const BACKEND = process.env.GPU_BACKEND ?? 'webgpu';
 
@@ -47,7 +50,9 @@ function run(workers: number, dir: string): Record<string, unknown> {
 
 const backend = await selectBackend(BACKEND as 'webgpu', silentLogger);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gpu-check-'));
-const bare = spawnSync(process.execPath, [BENCH, 'bare'], { encoding: 'utf8', env: { ...process.env, BENCH_BACKEND: BACKEND, BENCH_BATCH: String(BATCH), BENCH_STEPS: String(STEPS) }, timeout: 240_000 });
+const bare = spawnSync(process.execPath, [BENCH, 'bare'], { encoding: 'utf8', env: { ...process.env, BENCH_ARCH: ARCH, BENCH_BACKEND: BACKEND, BENCH_BATCH: String(BATCH), BENCH_STEPS: String(STEPS) }, timeout: 240_000 });
 const bareResult = bare.status === 0 ? JSON.parse(bare.stdout.trim().split('\n').pop()!) as { imagesPerSecond: number } : { error: bare.stderr.slice(-1500) };
 const results = [run(1, dir), run(WORKERS, dir)];
-console.log(JSON.stringify({ bench: 'gpu-check', arch: ARCH, backend: backend.name, adapter: backend.device ?? '', batchPerWorker: BATCH, steps: STEPS, bare: bareResult, runs: results }));
+const best = Math.max(...results.map((r) => r.imagesPerSecond as number));
+const pytorch = PYTORCH === undefined ? {} : { pytorchImagesPerSecond: PYTORCH, pytorchOverTrainer: PYTORCH / best };
+console.log(JSON.stringify({ bench: 'gpu-check', arch: ARCH, backend: backend.name, adapter: backend.device ?? '', batchPerWorker: BATCH, steps: STEPS, bare: bareResult, runs: results, ...pytorch }));

@@ -109,9 +109,17 @@ function ensureWritableDir(dir: string): void {
   }
 }
 
+/** `--spawn-gpus 0,1,2,3`. */
+function gpuList(text: string, spawn: boolean): number[] {
+  if (!spawn) throw new ConfigError('--spawn-gpus only applies with --spawn');
+  if (!/^\d+(,\d+)*$/.test(text)) throw new ConfigError(`--spawn-gpus must be GPU indexes separated by commas, like 0,1,2,3; got ${JSON.stringify(text)}`);
+  return text.split(',').map(Number);
+}
+
 async function coordinatorCommand(a: Args): Promise<number> {
   const { logger, format } = makeLogger(String(a.logFormat), 'coordinator', Boolean(a.verbose));
   const opts = coordinatorOptions(a);
+  const spawnGpus = a.spawnGpus === undefined ? [] : gpuList(String(a.spawnGpus), Boolean(a.spawn));
   ensureWritableDir(opts.out);
   const { runCoordinator } = await import('./coordinator/coordinator.js');
   const { spawnWorkers } = await import('./coordinator/spawn.js');
@@ -139,6 +147,7 @@ async function coordinatorCommand(a: Args): Promise<number> {
           const args = (i: number): string[] => [
             '--backend', opts.backend, '--log-format', format, ...(a.verbose ? ['--verbose'] : []),
             ...(metrics ? ['--metrics-port', String(metrics.port === 0 ? 0 : metrics.port + 1 + i)] : ['--no-metrics']),
+            ...(spawnGpus.length > 0 ? ['--gpu', String(spawnGpus[i % spawnGpus.length])] : []),
           ];
           spawned = spawnWorkers(opts.workers, endpoint, args, logger, (message) => {
             obs.metrics.workerFailures.inc();
@@ -184,6 +193,7 @@ async function workerCommand(a: Args): Promise<number> {
     bindHost: String(a.bindHost),
     dataPort: port('data-port', a.dataPort, true),
     backend: a.backend as BackendName,
+    ...(a.gpu !== undefined ? { gpu: nonNegInt('gpu', a.gpu) } : {}),
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
     metrics: metricsEndpoint(a, String(a.bindHost)),
@@ -232,6 +242,7 @@ function parser(argv: string[]): Argv {
     .command('coordinator', 'own the data set, admit N workers and drive training', (y) => common(y)
       .option('workers', { type: 'number', demandOption: true, describe: 'number of workers (world size)' })
       .option('spawn', { type: 'boolean', default: false, describe: 'launch the workers as local processes' })
+      .option('spawn-gpus', { type: 'string', describe: 'with --spawn: GPU indexes handed to the workers in turn (--gpu), e.g. 0,1,2,3' })
       .option('steps', { type: 'number', describe: 'training steps (global batches); default: one epoch' })
       .option('epochs', { type: 'number', describe: 'training epochs, instead of --steps' })
       .option('batch-size', { type: 'number', default: 64, describe: 'examples per worker per step (global batch = workers × this)' })
@@ -263,6 +274,7 @@ function parser(argv: string[]): Argv {
       .option('data-port', { type: 'number', default: 0, describe: 'ring data port (0: any free port)' })
       .option('connect-timeout', { type: 'number', default: 60, describe: 'seconds to wait for the coordinator to answer' })
       .option('metrics-port', { type: 'number', default: 9401, describe: 'serve /metrics and /healthz here (0: any free port, logged)' })
+      .option('gpu', { type: 'number', describe: 'GPU index, in nvidia-smi order, for the tensorflow and webgpu backends' })
       .option('protocol-version', { type: 'number', hidden: true })
       .example('$0 worker --coordinator tcp://10.0.0.1:5555', 'join a run'))
     .command('generate', 'draw digits from a saved generator into a PNG grid', (y) => basic(y)

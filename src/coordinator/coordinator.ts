@@ -3,7 +3,8 @@ import { ConfigError, ReplicaMismatchError, TimeoutError, TrainerError, errorMes
 import { bundledMnistDir, loadTrainingSet } from '../shared/data/dataset.js';
 import { stepsPerEpoch as countStepsPerEpoch } from '../shared/data/sharding.js';
 import { StarReducer } from '../shared/allreduce/star.js';
-import { archSpecs, initialWeights } from '../shared/gan/architecture.js';
+import { initialWeights } from '../shared/gan/architecture.js';
+import { archSpecs } from '../shared/gan/archs.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import type { Logger } from '../shared/logger.js';
 import { PROTOCOL_VERSION, type Span, type WorkerMessage } from '../shared/protocol.js';

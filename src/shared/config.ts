@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-export const ARCHS = ['mlp'] as const;
+export const ARCHS = ['mlp', 'dcgan'] as const;
 export type Arch = (typeof ARCHS)[number];
 export const ALLREDUCE_MODES = ['ring', 'star'] as const;
 export type AllreduceMode = (typeof ALLREDUCE_MODES)[number];
@@ -37,7 +37,7 @@ export interface TrainConfig {
  * and the parameter shapes the replica really built. Coordinator and worker compute
  * it independently; a difference means different code or a different config.
  */
-export function modelHash(config: TrainConfig, paramShapes: Array<{ name: string; shape: number[] }>): string {
+export function modelHash(config: TrainConfig, paramShapes: Array<{ name: string; shape: number[]; trainable: boolean }>): string {
   const { arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce } = config;
   const canonical = JSON.stringify({ arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce, params: paramShapes });
   return createHash('sha256').update(canonical).digest('hex');

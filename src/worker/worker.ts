@@ -25,6 +25,8 @@ export interface WorkerOptions {
   bindHost: string;
   dataPort: number;
   backend: BackendName;
+  /** GPU index for the tensorflow and webgpu backends. */
+  gpu?: number;
   /** How long to wait for the coordinator's first answer. */
   connectTimeoutMs: number;
   /** Overrides the protocol version sent in the handshake (tests of version refusal). */
@@ -44,7 +46,7 @@ export interface WorkerResult {
  * the steps the coordinator feeds until it says stop.
  */
 export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<WorkerResult> {
-  const backend = await selectBackend(opts.backend, logger);
+  const backend = await selectBackend(opts.backend, logger, opts.gpu === undefined ? {} : { gpu: opts.gpu });
   const control = new ControlLink(logger);
   const ring = new ZmqRingLink(logger, 60_000);
   const registry = new Registry();

@@ -46,6 +46,9 @@ test('bad flags give one line and exit code 2', async () => {
   await expectUsageError(['coordinator', '--workers', '1', '--out', '/proc/no-such-dir'], /--out \/proc\/no-such-dir is not a writable directory/);
   await expectUsageError(['worker', '--coordinator', 'localhost:5555'], /--coordinator must look like tcp:\/\/HOST:PORT/);
   await expectUsageError(['coordinator', '--workers', '1', '--bogus', '1'], /Unknown argument: bogus/);
+  await expectUsageError(['coordinator', '--workers', '2', '--spawn-gpus', '0,1', '--out', o], /--spawn-gpus only applies with --spawn/);
+  await expectUsageError(['coordinator', '--workers', '2', '--spawn', '--spawn-gpus', '0;1', '--out', o], /--spawn-gpus must be GPU indexes separated by commas/);
+  await expectUsageError(['worker', '--coordinator', 'tcp://127.0.0.1:1', '--gpu', '-1'], /--gpu must be/);
   // A metrics port already taken is a usage error that says what to do.
   const taken = createServer();
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

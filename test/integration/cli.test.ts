@@ -25,9 +25,9 @@ test('the package bin `trainer` is the built CLI and its help lists both command
   const generate = help(['generate', '--help']);
   for (const flag of ['--model', '--count', '--out', '--seed']) assert.match(generate, new RegExp(`${flag}\\b`), `generate --help lists ${flag}`);
   const coordinator = help(['coordinator', '--help']);
-  for (const flag of ['--workers', '--spawn', '--steps', '--epochs', '--batch-size', '--arch', '--allreduce', '--lr', '--beta1', '--seed', '--data', '--limit', '--out', '--backend', '--port', '--bind', '--metrics-port', '--metrics', '--sample-every', '--timeline']) {
+  for (const flag of ['--workers', '--spawn', '--steps', '--epochs', '--batch-size', '--arch', '--allreduce', '--lr', '--beta1', '--seed', '--data', '--limit', '--out', '--backend', '--port', '--bind', '--metrics-port', '--metrics', '--sample-every', '--timeline', '--spawn-gpus']) {
     assert.match(coordinator, new RegExp(`${flag}\\b`), `coordinator --help lists ${flag}`);
   }
   const worker = help(['worker', '--help']);
-  for (const flag of ['--coordinator', '--advertise', '--backend', '--metrics-port']) assert.match(worker, new RegExp(`${flag}\\b`), `worker --help lists ${flag}`);
+  for (const flag of ['--coordinator', '--advertise', '--backend', '--metrics-port', '--gpu']) assert.match(worker, new RegExp(`${flag}\\b`), `worker --help lists ${flag}`);
 });

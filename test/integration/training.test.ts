@@ -67,3 +67,22 @@ test('--spawn launches local workers and --epochs sets the step count', async ()
   assert.equal(summary.steps, 3);
   assert.equal(summary.epochs, 1);
 });
+
+test('2 worker processes train the DCGAN to identical replicas (weights, optimizer and batch-norm statistics)', async () => {
+  const { out, code, log, workerLogs } = await distributedRun(2, ['--arch', 'dcgan', '--steps', '4', '--limit', '128', '--batch-size', '4', '--check-every', '2', '--sample-every', '2']);
+  assert.equal(code, 0, log.slice(-3000));
+  const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
+  assert.equal(summary.arch, 'dcgan');
+  assert.match(summary.replicaHash, /^[0-9a-f]{64}$/);
+  const finals = workerLogs.flatMap((w) => jsonLines(w).filter((l) => l.msg === 'training finished').map((l) => l.hash));
+  assert.deepEqual(finals, [summary.replicaHash, summary.replicaHash]);
+  // Hashes were also compared mid-run (every 2 steps) without a mismatch.
+  assert.ok(!/mismatch/i.test(log));
+  assert.deepEqual(decodePng(readFileSync(path.join(out, 'samples', 'step-0000002.png'))), { width: 484, height: 484 });
+  // The saved generator is a convolutional model with its batch-norm statistics.
+  await selectBackend('cpu', silentLogger);
+  const g = await tf.loadLayersModel(directoryLoadHandler(tf, path.join(out, 'generator')));
+  assert.deepEqual(g.outputs[0]!.shape, [null, 784]);
+  assert.ok(g.weights.some((w) => w.name.endsWith('moving_variance')));
+  g.dispose();
+});

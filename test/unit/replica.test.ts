@@ -4,7 +4,8 @@ import type { TrainConfig } from '../../src/shared/config.js';
 import { loadTrainingSet } from '../../src/shared/data/dataset.js';
 import { ringAllReduce } from '../../src/shared/allreduce/ring.js';
 import { memoryRing } from '../../src/shared/allreduce/memoryLink.js';
-import { archSpecs, initialWeights, paramCount } from '../../src/shared/gan/architecture.js';
+import { initialWeights, stateSize } from '../../src/shared/gan/architecture.js';
+import { archSpecs } from '../../src/shared/gan/archs.js';
 import { selectBackend } from '../../src/shared/gan/backend.js';
 import { GanReplica } from '../../src/shared/gan/replica.js';
 import { tf } from '../../src/shared/gan/tf.js';
@@ -86,11 +87,11 @@ test('the built model matches its spec and the hash covers optimizer state', asy
   const r = newReplica(c);
   assert.deepEqual(r.builtParamShapes(), GanReplica.expectedParamShapes(c));
   const s = archSpecs('mlp', 100);
-  assert.equal(r.generatorSize, paramCount(s.generator));
+  assert.equal(r.generatorSize, stateSize(s.generator));
   const before = await r.stateHash();
   const w = await r.getWeights();
   // A zero-gradient update leaves weights equal but moves Adam's step counter: the hash must see it.
-  r.applyGenerator(new Float32Array(r.generatorSize));
+  r.applyGenerator(new Float32Array(r.reduceSizes.g));
   assert.deepEqual((await r.getWeights()).generator, w.generator);
   assert.notEqual(await r.stateHash(), before);
   r.dispose();

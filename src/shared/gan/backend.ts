@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -5,6 +6,8 @@ import type { BackendName } from '../config.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { tf } from './tf.js';
+import { type TensorflowBackendInfo, cudaDeviceEnv, parseDawnAdapterList, tensorflowDevice, webgpuAdapterName } from './gpuSelect.js';
+import { installWasmConvFilterGradient, installWasmConvInputFastPath, installWasmTileFastPath } from './wasmConvKernels.js';
 import { installWasmMatMulFastPath } from './wasmFastPaths.js';
 
 export interface BackendChoice {
@@ -16,22 +19,33 @@ export interface BackendChoice {
 }
 
 export interface BackendOptions {
-  /** Off only to measure tfjs's own wasm kernels against the fast path (bench:backends). */
+  /** Off only to measure tfjs's own wasm kernels against the fast paths (bench:backends); the missing convolution filter gradient is provided either way. */
   wasmFastPath?: boolean;
+  /** GPU index (nvidia-smi order) for tensorflow and webgpu. */
+  gpu?: number;
 }
 
-/** Activates a backend; resolves with its device where it can tell. */
-type Loader = (options: BackendOptions) => Promise<string | undefined>;
+/** Activates a backend; resolves with its device where it can tell, and anything the user should know. */
+type Loader = (options: BackendOptions) => Promise<{ device?: string; warning?: string }>;
+
+/** GPU names in nvidia-smi's (PCI) order; none where nvidia-smi is missing. */
+function nvidiaSmiNames(): string[] {
+  const r = spawnSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter((l) => l) : [];
+}
 
 const require = createRequire(import.meta.url);
 
-async function loadTensorflow(): Promise<undefined> {
+async function loadTensorflow({ gpu }: BackendOptions): Promise<{ device?: string; warning?: string }> {
+  // libtensorflow reads these once, when it loads: they must be set before the import.
+  if (gpu !== undefined) Object.assign(process.env, cudaDeviceEnv(gpu));
   const errors: string[] = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       await import(pkg);
       if (!(await tf.setBackend('tensorflow'))) throw new Error('backend failed to initialize');
-      return;
+      const info = tf.backend() as unknown as TensorflowBackendInfo;
+      return tensorflowDevice(info, gpu, info.isUsingGpuDevice ? nvidiaSmiNames()[gpu ?? 0] : undefined);
     } catch (err) {
       errors.push(`${pkg}: ${errorMessage(err).split('\n')[0]}`);
     }
@@ -62,10 +76,10 @@ interface GpuAdapterLike {
  * backend module registers itself only if `navigator.gpu` exists when it is
  * first imported, so the globals go in first.
  */
-async function loadWebgpu(): Promise<string | undefined> {
+async function loadWebgpu({ gpu }: BackendOptions): Promise<{ device?: string }> {
   // Dawn prints its own warning to stderr when it finds no Vulkan loader; ask the dynamic linker first.
   if (process.platform === 'linux' && !hasVulkanLoader()) throw new Error('no Vulkan loader (libvulkan.so.1): the host needs a GPU with a Vulkan driver');
-  let dawn: { create(flags: string[]): { requestAdapter(o?: object): Promise<GpuAdapterLike | null> }; globals: object };
+  let dawn: Dawn & { globals: object };
   try {
     dawn = (await import('webgpu')) as unknown as typeof dawn;
   } catch (err) {
@@ -74,31 +88,50 @@ async function loadWebgpu(): Promise<string | undefined> {
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (!g.navigator?.gpu) {
     Object.assign(globalThis, dawn.globals);
-    const gpu = dawn.create([]);
+    const flags = gpu === undefined ? [] : [`adapter=${webgpuAdapterName(gpu, await dawnAdapterNames(dawn), nvidiaSmiNames())}`];
+    const instance = dawn.create(flags);
     // Node 20 has no navigator; later versions have one without `gpu`.
-    if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-    else g.navigator = { gpu };
+    if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: instance, configurable: true });
+    else g.navigator = { gpu: instance };
   }
   const adapter = await (g.navigator!.gpu as { requestAdapter(o?: object): Promise<GpuAdapterLike | null> }).requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('no WebGPU adapter: the host needs a GPU with a Vulkan driver');
   const i = adapter.info ?? {};
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('backend failed to initialize');
-  return [i.vendor, i.architecture, i.device, i.description].filter((x) => x).join(' ') || undefined;
+  const device = [i.vendor, i.architecture, i.device, i.description].filter((x) => x).join(' ');
+  return device ? { device } : {};
 }
 
-async function loadWasm(options: BackendOptions): Promise<undefined> {
+type Dawn = { create(flags: string[]): { requestAdapter(o?: object): Promise<GpuAdapterLike | null> } };
+
+/** Dawn lists every adapter's name when asked for one that does not exist; that is the only listing it offers. */
+async function dawnAdapterNames(dawn: Dawn): Promise<string[]> {
+  try {
+    await dawn.create(['adapter=trainer-lists-adapters']).requestAdapter();
+    return [];
+  } catch (err) {
+    return parseDawnAdapterList(errorMessage(err));
+  }
+}
+
+async function loadWasm(options: BackendOptions): Promise<object> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // In Node the .wasm binaries are read from the package's dist folder, not fetched.
   wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
   if (!(await tf.setBackend('wasm'))) throw new Error('backend failed to initialize');
-  if (options.wasmFastPath !== false) installWasmMatMulFastPath(tf);
-  return undefined;
+  installWasmConvFilterGradient(tf);
+  if (options.wasmFastPath !== false) {
+    installWasmMatMulFastPath(tf);
+    installWasmConvInputFastPath(tf);
+    installWasmTileFastPath(tf);
+  }
+  return {};
 }
 
-async function loadCpu(): Promise<undefined> {
+async function loadCpu(): Promise<object> {
   if (!(await tf.setBackend('cpu'))) throw new Error('backend failed to initialize');
-  return undefined;
+  return {};
 }
 
 const LOADERS: Record<Exclude<BackendName, 'auto'>, Loader> = {
@@ -118,8 +151,10 @@ export async function selectBackend(requested: BackendName, logger: Logger, opti
   const reasons: string[] = [];
   for (const name of candidates) {
     try {
-      const device = await LOADERS[name](options);
+      const { device, warning } = await LOADERS[name](options);
       await tf.ready();
+      if (warning) logger.log('warn', warning, { backend: name });
+      if (options.gpu !== undefined && (name === 'wasm' || name === 'cpu')) logger.log('warn', `--gpu ${options.gpu} does not apply: the ${name} backend runs on the CPU`, { backend: name });
       reasons.push(requested === 'auto' ? `${name}: first backend that loads` : `${name}: requested`);
       logger.log('info', `backend ${name}${device ? ` (${device})` : ''}`, { backend: name, reasons, ...(device ? { device } : {}) });
       return { name, reasons, ...(device ? { device } : {}) };

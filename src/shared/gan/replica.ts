@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Tf } from './tf.js';
 import type { TrainConfig } from '../config.js';
-import { archSpecs, paramShapes } from './architecture.js';
-import { buildMlp } from './models.js';
+import { paramShapes } from './architecture.js';
+import { archSpecs } from './archs.js';
+import { buildModel } from './models.js';
 import { FlatAdam } from './flatAdam.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
-type LayersModel = ReturnType<typeof buildMlp>;
+type LayersModel = ReturnType<typeof buildModel>;
 
 export interface DiscriminatorResult {
   loss: number;
@@ -30,80 +31,113 @@ function asFloat32(data: ArrayLike<number>): Float32Array {
   return data instanceof Float32Array ? data : Float32Array.from(data);
 }
 
-/** One model's trainable variables, in a fixed order, and how to (un)fuse them. */
-class ParamGroup {
-  readonly vars: Variable[];
-  readonly sizes: number[];
+/** Some of a model's variables, in a fixed order, and how to (un)fuse them. */
+class VarList {
   readonly shapes: number[][];
+  readonly sizes: number[];
   readonly total: number;
 
-  constructor(readonly model: LayersModel) {
-    this.vars = model.trainableWeights.map((w) => w.read() as Variable);
-    this.shapes = model.trainableWeights.map((w) => w.shape as number[]);
+  constructor(readonly vars: Variable[]) {
+    this.shapes = vars.map((v) => v.shape as number[]);
     this.sizes = this.shapes.map((s) => s.reduce((a, b) => a * b, 1));
     this.total = this.sizes.reduce((a, b) => a + b, 0);
   }
 }
 
+/** A model's parameters (trained by Adam) and state (batch-norm moving statistics), in tfjs's `weights` order. */
+class ParamGroup {
+  readonly params: VarList;
+  readonly stats: VarList;
+  readonly all: VarList;
+
+  constructor(readonly model: LayersModel) {
+    this.params = new VarList(model.trainableWeights.map((w) => w.read() as Variable));
+    this.stats = new VarList(model.nonTrainableWeights.map((w) => w.read() as Variable));
+    this.all = new VarList([...this.params.vars, ...this.stats.vars]);
+  }
+}
+
+export type ParamShape = { name: string; shape: number[]; trainable: boolean };
+
 /**
  * One replica of the GAN: computes local gradients as one fused buffer per model
  * and applies averaged gradients. Every replica that applies the same buffers
  * stays identical, which `stateHash` verifies.
+ *
+ * Batch norm updates its moving statistics from each worker's own batch, so they
+ * would drift apart. Each phase's buffer therefore carries, after the gradients,
+ * the moving statistics of both models as they stand after that phase's forward
+ * passes; the all-reduce averages them along with the gradients (no extra
+ * collective), and every replica assigns the same average. Their update is
+ * linear, so this equals a moving average of the workers' mean batch statistics.
  */
 export class GanReplica {
   readonly generator: LayersModel;
   readonly discriminator: LayersModel;
   private readonly g: ParamGroup;
   private readonly d: ParamGroup;
+  /** Both models' moving statistics, in the order they follow the gradients. */
+  private readonly stats: VarList;
   private readonly gOpt: FlatAdam;
   private readonly dOpt: FlatAdam;
 
   constructor(private readonly tf: Tf, private readonly config: TrainConfig) {
     const specs = archSpecs(config.arch, config.latentDim);
-    this.generator = buildMlp(tf, specs.generator);
-    this.discriminator = buildMlp(tf, specs.discriminator);
+    this.generator = buildModel(tf, specs.generator);
+    this.discriminator = buildModel(tf, specs.discriminator);
     this.g = new ParamGroup(this.generator);
     this.d = new ParamGroup(this.discriminator);
-    this.gOpt = new FlatAdam(tf, this.g.total, config.lr, config.beta1, config.beta2, config.epsilon);
-    this.dOpt = new FlatAdam(tf, this.d.total, config.lr, config.beta1, config.beta2, config.epsilon);
+    this.stats = new VarList([...this.g.stats.vars, ...this.d.stats.vars]);
+    this.gOpt = new FlatAdam(tf, this.g.params.total, config.lr, config.beta1, config.beta2, config.epsilon);
+    this.dOpt = new FlatAdam(tf, this.d.params.total, config.lr, config.beta1, config.beta2, config.epsilon);
   }
 
   /** Names and shapes of what was really built, for the model hash. */
-  builtParamShapes(): Array<{ name: string; shape: number[] }> {
-    return [this.generator, this.discriminator].flatMap((m) => m.trainableWeights.map((w) => ({ name: w.originalName, shape: w.shape as number[] })));
+  builtParamShapes(): ParamShape[] {
+    return [this.generator, this.discriminator].flatMap((m) => [
+      ...m.trainableWeights.map((w) => ({ name: w.originalName, shape: w.shape as number[], trainable: true })),
+      ...m.nonTrainableWeights.map((w) => ({ name: w.originalName, shape: w.shape as number[], trainable: false })),
+    ]);
   }
 
   /** What the specs say should have been built; equal to builtParamShapes unless the builder drifted. */
-  static expectedParamShapes(config: TrainConfig): Array<{ name: string; shape: number[] }> {
+  static expectedParamShapes(config: TrainConfig): ParamShape[] {
     const specs = archSpecs(config.arch, config.latentDim);
-    return [...paramShapes(specs.generator), ...paramShapes(specs.discriminator)];
+    return [specs.generator, specs.discriminator].flatMap((s) => paramShapes(s).map(({ name, shape, trainable }) => ({ name, shape, trainable })));
   }
 
+  /** Floats in each model's full state (what setWeights takes). */
   get generatorSize(): number {
-    return this.g.total;
+    return this.g.all.total;
   }
 
   get discriminatorSize(): number {
-    return this.d.total;
+    return this.d.all.total;
   }
 
+  /** Floats in each phase's reduce buffer: that model's gradients, then every moving statistic. */
+  get reduceSizes(): { d: number; g: number } {
+    return { d: this.d.params.total + this.stats.total, g: this.g.params.total + this.stats.total };
+  }
+
+  /** Full states (parameters, then moving statistics) in `paramShapes` order. */
   setWeights(generator: Float32Array, discriminator: Float32Array): void {
-    this.assign(this.g, generator);
-    this.assign(this.d, discriminator);
+    this.assign(this.g.all, generator, 'generator');
+    this.assign(this.d.all, discriminator, 'discriminator');
   }
 
-  private assign(group: ParamGroup, flat: Float32Array): void {
-    if (flat.length !== group.total) throw new RangeError(`${group.model.name}: got ${flat.length} weights, expected ${group.total}`);
+  private assign(list: VarList, flat: Float32Array, what: string): void {
+    if (flat.length !== list.total) throw new RangeError(`${what}: got ${flat.length} values, expected ${list.total}`);
     let offset = 0;
-    group.vars.forEach((v, i) => {
-      const size = group.sizes[i]!;
-      this.tf.tidy(() => v.assign(this.tf.tensor(flat.subarray(offset, offset + size), group.shapes[i])));
+    list.vars.forEach((v, i) => {
+      const size = list.sizes[i]!;
+      this.tf.tidy(() => v.assign(this.tf.tensor(flat.subarray(offset, offset + size), list.shapes[i])));
       offset += size;
     });
   }
 
   async getWeights(): Promise<{ generator: Float32Array; discriminator: Float32Array }> {
-    return { generator: await this.fuse(this.g.vars), discriminator: await this.fuse(this.d.vars) };
+    return { generator: await this.fuse(this.g.all.vars), discriminator: await this.fuse(this.d.all.vars) };
   }
 
   /** One read-back per model instead of one per tensor. */
@@ -114,6 +148,11 @@ export class GanReplica {
     } finally {
       flat.dispose();
     }
+  }
+
+  /** Gradients, then the moving statistics, as one tensor: one read-back. */
+  private reduceBuffer(vars: Variable[], grads: Record<string, Tensor>): Tensor {
+    return this.tf.concat([...vars.map((v) => grads[v.name]!.reshape([-1])), ...this.stats.vars.map((v) => v.reshape([-1]))]);
   }
 
   /** Pixels in [0, 255] to the generator's range [-1, 1]. */
@@ -138,8 +177,8 @@ export class GanReplica {
         const lossReal = tf.losses.sigmoidCrossEntropy(tf.onesLike(realLogits), realLogits);
         const lossFake = tf.losses.sigmoidCrossEntropy(tf.zerosLike(fakeLogits), fakeLogits);
         return lossReal.add(lossFake) as ReturnType<Tf['scalar']>;
-      }, this.d.vars);
-      const flat = tf.concat(this.d.vars.map((v) => grads[v.name]!.reshape([-1])));
+      }, this.d.params.vars);
+      const flat = this.reduceBuffer(this.d.params.vars, grads);
       const stats = tf.concat([value.reshape([1]), probs!]);
       probs!.dispose();
       return { flat, stats };
@@ -159,8 +198,8 @@ export class GanReplica {
       const { value, grads } = tf.variableGrads(() => {
         const logits = this.discriminator.apply(this.generator.apply(noise, { training: true }) as Tensor, { training: true }) as Tensor;
         return tf.losses.sigmoidCrossEntropy(tf.onesLike(logits), logits) as ReturnType<Tf['scalar']>;
-      }, this.g.vars);
-      return { flat: tf.concat(this.g.vars.map((v) => grads[v.name]!.reshape([-1]))), value };
+      }, this.g.params.vars);
+      return { flat: this.reduceBuffer(this.g.params.vars, grads), value };
     });
     const [grads, loss] = await Promise.all([out.flat.data(), out.value.data()]);
     out.flat.dispose();
@@ -176,15 +215,19 @@ export class GanReplica {
     this.apply(this.g, this.gOpt, avg);
   }
 
+  /** Adam over the averaged gradients; the averaged moving statistics are assigned as they are. */
   private apply(group: ParamGroup, opt: FlatAdam, avg: Float32Array): void {
-    if (avg.length !== group.total) throw new RangeError(`${group.model.name}: got ${avg.length} gradients, expected ${group.total}`);
+    const n = group.params.total;
+    if (avg.length !== n + this.stats.total) throw new RangeError(`${group.model.name}: got ${avg.length} reduced values, expected ${n + this.stats.total}`);
     const tf = this.tf;
     tf.tidy(() => {
       // One upload and one update over the fused vector, then split back into the model's variables.
-      const value = tf.concat(group.vars.map((v) => v.reshape([-1])));
-      const parts = tf.split(opt.update(value, tf.tensor1d(avg)), group.sizes);
-      group.vars.forEach((v, i) => v.assign(parts[i]!.reshape(group.shapes[i]!)));
+      const { vars, sizes, shapes } = group.params;
+      const value = tf.concat(vars.map((v) => v.reshape([-1])));
+      const parts = tf.split(opt.update(value, tf.tensor1d(avg.subarray(0, n))), sizes);
+      vars.forEach((v, i) => v.assign(parts[i]!.reshape(shapes[i]!)));
     });
+    if (this.stats.total > 0) this.assign(this.stats, avg.subarray(n), 'moving statistics');
   }
 
   /** Images in [-1, 1] for the given latent vectors. */
@@ -198,7 +241,7 @@ export class GanReplica {
     }
   }
 
-  /** SHA-256 over all weights and both optimizers' state (step counters and moments). */
+  /** SHA-256 over all weights, batch-norm statistics and both optimizers' state (step counters and moments). */
   async stateHash(): Promise<string> {
     const h = createHash('sha256');
     const { generator, discriminator } = await this.getWeights();
