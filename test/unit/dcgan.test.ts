@@ -13,6 +13,7 @@ import { type Reduce, trainStep } from '../../src/shared/gan/trainStep.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
 import { DataFeeder } from '../../src/coordinator/dataFeeder.js';
+import { maxRelativeError } from '../fixtures/buffers.js';
 
 const config = (world: number, batchSize: number, steps = 5): TrainConfig => ({
   arch: 'dcgan', latentDim: 100, batchSize, world, steps, stepsPerEpoch: 16, lr: 2e-4, beta1: 0.5, beta2: 0.999,
@@ -29,17 +30,6 @@ function newReplica(c: TrainConfig): GanReplica {
 
 /** Where the moving statistics sit in a model's state vector (they follow the parameters). */
 const statsOf = (state: Float32Array, spec: typeof specs.generator): Float32Array => state.subarray(trainableSize(spec));
-
-function relativeError(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let err = 0;
-  let mag = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    mag = Math.max(mag, Math.abs(b[i]!));
-  }
-  return err / mag;
-}
 
 test('DCGAN shapes: 100 → 7×7×128 → 14×14×64 → 28×28×1 images, one logit; the built models match the specs', async () => {
   await selectBackend('wasm', silentLogger);
@@ -81,7 +71,7 @@ test('DCGAN gradients on wasm equal the cpu backend\'s within 1e-4 (both phases,
   await selectBackend('wasm', silentLogger);
   const wasm = await run();
   const errors = ['discriminator', 'generator'].map((which, i) => {
-    const err = relativeError(wasm[i]!, cpu[i]!);
+    const err = maxRelativeError(wasm[i]!, cpu[i]!);
     assert.ok(err < 1e-4, `${which} gradients: relative error ${err}`);
     return err;
   });
@@ -103,8 +93,8 @@ test('DCGAN trains on wasm: finite losses, weights and moving statistics move, n
   assert.equal(tf.memory().numTensors, afterWarmup);
   const w = await r.getWeights();
   const init = initialWeights(specs.generator, c.seed);
-  assert.ok(relativeError(w.generator, init) > 1e-4, 'generator weights moved');
-  assert.ok(relativeError(statsOf(w.generator, specs.generator), statsOf(init, specs.generator)) > 1e-3, 'moving statistics moved');
+  assert.ok(maxRelativeError(w.generator, init) > 1e-4, 'generator weights moved');
+  assert.ok(maxRelativeError(statsOf(w.generator, specs.generator), statsOf(init, specs.generator)) > 1e-3, 'moving statistics moved');
   r.dispose();
 });
 
@@ -126,7 +116,7 @@ test('2 DCGAN replicas: identical weights, optimizer state and batch-norm statis
     }));
   }
   // The ranks saw different images, so unsynchronized statistics would differ.
-  assert.ok(relativeError(localStats[0]![0]!, localStats[1]![0]!) > 1e-4);
+  assert.ok(maxRelativeError(localStats[0]![0]!, localStats[1]![0]!) > 1e-4);
   const [w0, w1] = await Promise.all(replicas.map((r) => r.getWeights()));
   assert.deepEqual(w0, w1);
   const [h0, h1] = await Promise.all(replicas.map((r) => r.stateHash()));

@@ -12,6 +12,7 @@ import { tf } from '../../src/shared/gan/tf.js';
 import { type Reduce, trainStep } from '../../src/shared/gan/trainStep.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { DataFeeder } from '../../src/coordinator/dataFeeder.js';
+import { maxRelativeError } from '../fixtures/buffers.js';
 
 const config = (world: number, batchSize: number): TrainConfig => ({
   arch: 'mlp', latentDim: 100, batchSize, world, steps: 5, stepsPerEpoch: 16, lr: 2e-4, beta1: 0.5, beta2: 0.999,
@@ -49,17 +50,6 @@ async function train(world: number, batchSize: number, steps: number): Promise<{
     }));
   }
   return { replicas, step1 };
-}
-
-function maxRelativeError(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / den;
 }
 
 test('2 workers × batch 16 follow 1 worker × batch 32: same gradients at step 1, same weights after 5 steps', async () => {

@@ -5,6 +5,7 @@ import { tf } from '../../src/shared/gan/tf.js';
 import { installWasmConvInputFastPath, installWasmTileFastPath } from '../../src/shared/gan/wasmConvKernels.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
+import { maxRelativeError } from '../fixtures/buffers.js';
 
 type T = ReturnType<typeof tf.tensor>;
 
@@ -47,17 +48,6 @@ function convAndGradients(c: Case, seed: number): Float32Array[] {
   return out;
 }
 
-function relativeError(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let err = 0;
-  let mag = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    mag = Math.max(mag, Math.abs(b[i]!));
-  }
-  return err / mag;
-}
-
 const PARTS = ['output', 'input gradient', 'filter gradient'];
 
 test('wasm convolution gradients: the provided filter gradient and the fast paths agree with cpu and with tfjs\'s own wasm kernels', async (t) => {
@@ -83,9 +73,9 @@ test('wasm convolution gradients: the provided filter gradient and the fast path
 
   let worst = { cpu: 0, own: 0 };
   cases.forEach((c, i) => PARTS.forEach((part, j) => {
-    const vsCpu = relativeError(fast[i]![j]!, reference[i]![j]!);
+    const vsCpu = maxRelativeError(fast[i]![j]!, reference[i]![j]!);
     assert.ok(vsCpu < 1e-5, `${c.name}, ${part}: relative error ${vsCpu} against cpu`);
-    const vsOwn = relativeError(fast[i]![j]!, ownKernels[i]![j]!);
+    const vsOwn = maxRelativeError(fast[i]![j]!, ownKernels[i]![j]!);
     // The filter gradient has no tfjs wasm kernel to compare with: ownKernels used ours too.
     assert.ok(vsOwn < 1e-6, `${c.name}, ${part}: relative error ${vsOwn} against tfjs's wasm kernel`);
     worst = { cpu: Math.max(worst.cpu, vsCpu), own: Math.max(worst.own, vsOwn) };

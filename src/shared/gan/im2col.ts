@@ -1,6 +1,6 @@
 /**
- * Convolution as a matrix product: the patch matrix of an NHWC input (im2col)
- * and its adjoint (col2im). With them, both convolution gradients become one
+ * Convolution as a matrix product: the patch matrix of an NHWC input (im2col,
+ * built transposed) and its adjoint (col2im). With them, both convolution gradients become one
  * plain matrix product, which the wasm backend runs an order of magnitude
  * faster than its direct loops. Pure functions over flat arrays.
  */
@@ -28,36 +28,10 @@ export function patchMatrixShape(g: ConvGeometry): [rows: number, cols: number] 
 }
 
 /**
- * cols[(b, oh, ow), (kh, kw, c)] = x[b, oh·sH + kh − padTop, ow·sW + kw − padLeft, c],
- * zero where the window hangs over the padding. Row-major; `cols` is overwritten.
- */
-export function im2col(x: Float32Array, g: ConvGeometry, cols: Float32Array): void {
-  const { batch, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft } = g;
-  let o = 0;
-  for (let b = 0; b < batch; b++) {
-    const xb = b * inH * inW * inC;
-    for (let oh = 0; oh < outH; oh++) {
-      for (let ow = 0; ow < outW; ow++) {
-        for (let kh = 0; kh < kH; kh++) {
-          const ih = oh * strideH + kh - padTop;
-          for (let kw = 0; kw < kW; kw++, o += inC) {
-            const iw = ow * strideW + kw - padLeft;
-            if (ih < 0 || ih >= inH || iw < 0 || iw >= inW) {
-              cols.fill(0, o, o + inC);
-              continue;
-            }
-            const s = xb + (ih * inW + iw) * inC;
-            for (let c = 0; c < inC; c++) cols[o + c] = x[s + c]!;
-          }
-        }
-      }
-    }
-  }
-}
-
-/**
- * The adjoint of im2col: every patch entry is added back to the input pixel it
- * came from; entries over the padding are dropped. `dx` is overwritten.
+ * The adjoint of im2col, where the patch matrix is
+ * cols[(b, oh, ow), (kh, kw, c)] = x[b, oh·sH + kh − padTop, ow·sW + kw − padLeft, c]
+ * (zero over the padding): every patch entry is added back to the input pixel
+ * it came from; entries over the padding are dropped. `dx` is overwritten.
  */
 export function col2im(cols: Float32Array, g: ConvGeometry, dx: Float32Array): void {
   const { batch, inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft } = g;

@@ -1,0 +1,76 @@
+/**
+ * bench:kernels — where one training step's time goes on wasm: every kernel is
+ * wrapped with a timer (wasm kernels run synchronously, so wall time is theirs)
+ * and a few steps of the replica are run after a warm-up step. PROFILE_ARCH
+ * (dcgan), PROFILE_BATCH (64), PROFILE_STEPS (3), PROFILE_FAST_PATHS (1; 0 for
+ * tfjs's own kernels). Prints one JSON line: step ms, and ms and calls per step
+ * for each kernel, largest first.
+ */
+import { ARCHS, type Arch, type TrainConfig } from '../src/shared/config.js';
+import { initialWeights } from '../src/shared/gan/architecture.js';
+import { archSpecs } from '../src/shared/gan/archs.js';
+import { selectBackend } from '../src/shared/gan/backend.js';
+import { GanReplica } from '../src/shared/gan/replica.js';
+import { tf } from '../src/shared/gan/tf.js';
+import { silentLogger } from '../src/shared/logger.js';
+import { Rng } from '../src/shared/rng.js';
+
+const ARCH = (process.env.PROFILE_ARCH ?? 'dcgan') as Arch;
+if (!ARCHS.includes(ARCH)) throw new Error(`PROFILE_ARCH must be one of ${ARCHS.join(', ')}`);
+const BATCH = Number(process.env.PROFILE_BATCH ?? 64);
+const STEPS = Number(process.env.PROFILE_STEPS ?? 3);
+const FAST = process.env.PROFILE_FAST_PATHS !== '0';
+
+await selectBackend('wasm', silentLogger, { wasmFastPath: FAST });
+const config: TrainConfig = {
+  arch: ARCH, latentDim: 100, batchSize: BATCH, world: 1, steps: STEPS, stepsPerEpoch: 1, lr: 2e-4, beta1: 0.5, beta2: 0.999,
+  epsilon: 1e-8, seed: 1, allreduce: 'ring', checkEvery: 0, timeoutMs: 0, sampleEvery: 0, timeline: false,
+};
+const replica = new GanReplica(tf, config);
+const specs = archSpecs(ARCH, 100);
+replica.setWeights(initialWeights(specs.generator, 1), initialWeights(specs.discriminator, 1));
+const rng = new Rng(1);
+const z = Float32Array.from({ length: BATCH * 100 }, () => rng.normal());
+const images = Uint8Array.from({ length: BATCH * 784 }, () => rng.int(256));
+
+// Nested kernel calls (ours call BatchMatMul and Transpose) count toward the outer kernel only.
+const totals = new Map<string, { ms: number; calls: number }>();
+let depth = 0;
+for (const k of tf.getKernelsForBackend('wasm')) {
+  const inner = k.kernelFunc;
+  tf.unregisterKernel(k.kernelName, 'wasm');
+  tf.registerKernel({
+    ...k,
+    kernelFunc: ((args: Parameters<typeof inner>[0]) => {
+      depth++;
+      const t0 = performance.now();
+      try {
+        return inner(args);
+      } finally {
+        depth--;
+        if (depth === 0) {
+          const e = totals.get(k.kernelName) ?? { ms: 0, calls: 0 };
+          e.ms += performance.now() - t0;
+          e.calls++;
+          totals.set(k.kernelName, e);
+        }
+      }
+    }) as typeof inner,
+  });
+}
+
+async function step(): Promise<void> {
+  const d = await replica.discriminatorGradients(images, z);
+  replica.applyDiscriminator(d.grads);
+  const g = await replica.generatorGradients(z);
+  replica.applyGenerator(g.grads);
+}
+
+await step();
+totals.clear();
+const t0 = performance.now();
+for (let i = 0; i < STEPS; i++) await step();
+const stepMs = (performance.now() - t0) / STEPS;
+const kernels = [...totals].map(([name, e]) => ({ name, ms: Number((e.ms / STEPS).toFixed(1)), calls: e.calls / STEPS })).sort((a, b) => b.ms - a.ms);
+const kernelMs = kernels.reduce((n, k) => n + k.ms, 0);
+console.log(JSON.stringify({ bench: 'kernels', arch: ARCH, batch: BATCH, fastPaths: FAST, stepMs: Number(stepMs.toFixed(1)), kernelMs: Number(kernelMs.toFixed(1)), kernels }));
