@@ -88,6 +88,9 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     sampleEvery: nonNegInt('sample-every', a.sampleEvery),
     logEvery: nonNegInt('log-every', a.logEvery),
     timeline: a.timeline === undefined ? undefined : path.resolve(String(a.timeline)),
+    checkpointEvery: nonNegInt('checkpoint-every', a.checkpointEvery),
+    keepCheckpoints: positiveInt('keep-checkpoints', a.keepCheckpoints),
+    resume: a.resume === undefined ? undefined : path.resolve(String(a.resume)),
   });
 }
 
@@ -157,7 +160,6 @@ async function coordinatorCommand(a: Args): Promise<number> {
       },
     });
     await writeOutputs(tf, opts.out, result.config, result.weights, result.summary, obs.samples()!);
-    obs.metrics.checkpoints.inc();
     obs.health.set(true, 'finished');
     const s = result.summary;
     logger.log('info', `done: ${s.steps} steps in ${s.trainSeconds.toFixed(1)} s, ${s.imagesPerSecond.toFixed(0)} img/s, d_loss ${s.final.dLoss.toFixed(4)}, g_loss ${s.final.gLoss.toFixed(4)}, replicas identical (${s.replicaHash.slice(0, 12)}…); outputs in ${opts.out}`, { out: opts.out, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
@@ -265,6 +267,9 @@ function parser(argv: string[]): Argv {
       .option('sample-every', { type: 'number', default: 200, describe: 'write samples/step-NNNNNNN.png every N steps (0: only the final grid)' })
       .option('log-every', { type: 'number', default: 0, describe: 'a progress line every N steps (0: about one a second); on a terminal the bar updates anyway' })
       .option('timeline', { type: 'string', describe: 'write a Chrome trace of every worker\'s step phases to this file' })
+      .option('checkpoint-every', { type: 'number', default: 500, describe: 'write OUT/checkpoints/ckpt-NNNNNNNNN.bin every N steps and at the end (0: only at the end)' })
+      .option('keep-checkpoints', { type: 'number', default: 3, describe: 'how many of the newest checkpoints to keep' })
+      .option('resume', { type: 'string', describe: 'continue from the newest valid checkpoint in this run (or checkpoints) directory' })
       .example('$0 coordinator --workers 2 --spawn --steps 500', 'train with two local worker processes')
       .example('$0 coordinator --workers 4 --port 5555', 'wait for four workers started on other hosts'))
     .command('worker', 'join a coordinator and train one replica', (y) => common(y)

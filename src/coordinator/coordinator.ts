@@ -11,6 +11,9 @@ import { PROTOCOL_VERSION, type Span, type WorkerMessage } from '../shared/proto
 import { ControlServer } from './controlServer.js';
 import { DataFeeder } from './dataFeeder.js';
 import { Membership } from './membership.js';
+import path from 'node:path';
+import type { Checkpoint } from './checkpointFormat.js';
+import { CheckpointStore, loadLatestCheckpoint } from './checkpointStore.js';
 import type { CoordinatorOptions } from './options.js';
 import { type CompletedStep, StepTracker } from './stepTracker.js';
 import type { Summary } from './summary.js';
@@ -25,6 +28,7 @@ export interface CoordinatorEvents {
   spans?(rank: number, step: number, spans: Span[]): void;
   /** Rank 0's weights at a sample step (not the final ones, which the result carries). */
   sampleWeights?(step: number, weights: { generator: Float32Array; discriminator: Float32Array }): void;
+  checkpointWritten?(step: number, bytes: number): void;
   workerFailed?(rank: number): void;
   replicaMismatch?(): void;
 }
@@ -55,7 +59,17 @@ export function buildTrainConfig(opts: CoordinatorOptions, examples: number): Tr
     arch: opts.arch, latentDim: 100, batchSize: opts.batchSize, world: opts.workers, steps, stepsPerEpoch: perEpoch,
     lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: opts.epsilon, seed: opts.seed, allreduce: opts.allreduce,
     checkEvery: opts.checkEvery, timeoutMs: opts.timeoutMs, sampleEvery: opts.sampleEvery, timeline: opts.timeline !== undefined,
+    checkpointEvery: opts.checkpointEvery,
   };
+}
+
+/** Fields a resumed run must share with the checkpoint's, or it would not continue the same trajectory. */
+const RESUME_FIELDS = ['arch', 'latentDim', 'batchSize', 'world', 'lr', 'beta1', 'beta2', 'epsilon', 'seed', 'stepsPerEpoch'] as const;
+
+function checkResumable(c: Checkpoint, config: TrainConfig): void {
+  const differ = RESUME_FIELDS.filter((f) => c.config[f] !== config[f]).map((f) => `${f} ${c.config[f]} (checkpoint) vs ${config[f]}`);
+  if (differ.length > 0) throw new ConfigError(`--resume: this run does not continue the checkpointed one: ${differ.join(', ')}; use the same flags (and data) as that run`);
+  if (config.steps <= c.step) throw new ConfigError(`--resume: the checkpoint is at step ${c.step}; ask for more steps than that (--steps ${config.steps})`);
 }
 
 /**
@@ -68,12 +82,20 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   const startedAt = performance.now();
   const dataDir = opts.dataDir ?? bundledMnistDir();
   const data = loadTrainingSet(dataDir, opts.limit);
-  const config = buildTrainConfig(opts, data.count);
+  const resumed = opts.resume === undefined ? undefined : loadLatestCheckpoint(opts.resume, logger);
+  // Resuming without --steps or --epochs continues to the step count the checkpointed run aimed for.
+  const config = buildTrainConfig(resumed && opts.steps === undefined && opts.epochs === undefined ? { ...opts, steps: resumed.checkpoint.config.steps } : opts, data.count);
+  if (resumed) checkResumable(resumed.checkpoint, config);
   const events = hooks.events ?? {};
   events.configured?.(config);
   const expectedHash = modelHash(config, GanReplica.expectedParamShapes(config));
   const specs = archSpecs(config.arch, config.latentDim);
-  const init = { generator: initialWeights(specs.generator, config.seed), discriminator: initialWeights(specs.discriminator, config.seed) };
+  const init = resumed
+    ? { ...resumed.checkpoint.weights, optimizer: resumed.checkpoint.optimizer }
+    : { generator: initialWeights(specs.generator, config.seed), discriminator: initialWeights(specs.discriminator, config.seed), optimizer: undefined };
+  const firstStep = (resumed?.checkpoint.step ?? 0) + 1;
+  if (resumed) logger.log('info', `resuming from ${resumed.file}: step ${firstStep - 1} done, continuing to step ${config.steps}`, { file: resumed.file, step: firstStep - 1 });
+  const store = new CheckpointStore(path.join(opts.out, 'checkpoints'), opts.keepCheckpoints);
   const globalBatch = config.world * config.batchSize;
   logger.log('info', `training ${config.arch} GAN: ${config.steps} steps, ${config.world} workers × batch ${config.batchSize}, ${data.count} examples from ${dataDir}`, {
     steps: config.steps, workers: config.world, batchSize: config.batchSize, examples: data.count, allreduce: config.allreduce,
@@ -96,17 +118,14 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   let finished!: () => void;
   const failure = new Promise<never>((_, reject) => { fail = reject; });
   failure.catch(() => undefined);
-  const onAbort = (): void => fail(new TrainerError('E_ABORTED', errorMessage(hooks.signal?.reason ?? 'aborted')));
-  if (hooks.signal?.aborted) onAbort();
-  hooks.signal?.addEventListener('abort', onAbort, { once: true });
   const registration = new Promise<void>((resolve) => { registered = resolve; });
   const completion = new Promise<void>((resolve) => { finished = resolve; });
 
-  let lastCompleted = 0;
+  let lastCompleted = firstStep - 1;
   let lastStep: CompletedStep | undefined;
   let finalWeights: { generator: Float32Array; discriminator: Float32Array } | undefined;
   let trainStart = 0;
-  let nextShipped = 1;
+  let nextShipped = firstStep;
   let lastLogAt = 0;
   let lastLogStep = 0;
 
@@ -117,10 +136,26 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     for (const m of membership.members()) sendOrFail(m.peer, msg);
   };
   const shipThrough = (step: number): void => {
-    for (; nextShipped <= Math.min(step, config.steps); nextShipped++) {
+    for (; nextShipped <= Math.min(step, stopAfter ?? config.steps); nextShipped++) {
       for (const m of membership.members()) sendOrFail(m.peer, { t: 'batch', v: PROTOCOL_VERSION, ...feeder.batchFor(nextShipped, m.rank) });
     }
   };
+  /** Set when stopping on a signal: the last step shipped, after which rank 0's state becomes the final checkpoint. */
+  let stopAfter: number | undefined;
+  const onAbort = (): void => {
+    const why = errorMessage(hooks.signal?.reason ?? 'aborted');
+    // Before training, or with nothing left to ship, there is nothing to save: stop now.
+    if (trainStart === 0 || nextShipped - 1 >= config.steps) {
+      fail(new TrainerError('E_ABORTED', why));
+      return;
+    }
+    stopAfter = Math.max(nextShipped - 1, lastCompleted);
+    logger.log('warn', `${why}: finishing step ${stopAfter} for a final checkpoint (again to stop at once)`, { step: stopAfter });
+    const rank0 = membership.members().find((m) => m.rank === 0);
+    if (rank0) sendOrFail(rank0.peer, { t: 'checkpoint', v: PROTOCOL_VERSION, step: stopAfter });
+  };
+  if (hooks.signal?.aborted) onAbort();
+  hooks.signal?.addEventListener('abort', onAbort, { once: true });
   const maybeFinished = (): void => {
     if (lastCompleted === config.steps && finalWeights) finished();
   };
@@ -199,15 +234,27 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
         if (avg) broadcast({ t: 'reduced', v: PROTOCOL_VERSION, step: msg.step, phase: msg.phase, data: avg });
         return;
       }
-      case 'weights':
+      case 'weights': {
         if (rank !== 0) return;
+        const weights = { generator: msg.generator, discriminator: msg.discriminator };
+        if (msg.generatorOptimizer && msg.discriminatorOptimizer) {
+          const t0 = performance.now();
+          const { file, bytes } = store.write({ step: msg.step, config, weights, optimizer: { generator: msg.generatorOptimizer, discriminator: msg.discriminatorOptimizer } });
+          logger.log('info', `checkpoint at step ${msg.step}: ${file}`, { step: msg.step, file, bytes, ms: performance.now() - t0 });
+          events.checkpointWritten?.(msg.step, bytes);
+          if (msg.step === stopAfter) {
+            fail(new TrainerError('E_ABORTED', `${errorMessage(hooks.signal?.reason ?? 'stopped')}: stopped after step ${msg.step}; resume with --resume ${opts.out}`));
+            return;
+          }
+        }
         if (msg.step < config.steps) {
-          events.sampleWeights?.(msg.step, { generator: msg.generator, discriminator: msg.discriminator });
+          if (config.sampleEvery > 0 && msg.step % config.sampleEvery === 0) events.sampleWeights?.(msg.step, weights);
           return;
         }
-        finalWeights = { generator: msg.generator, discriminator: msg.discriminator };
+        finalWeights = weights;
         maybeFinished();
         return;
+      }
       case 'failure':
         events.workerFailed?.(rank);
         fail(new TrainerError(msg.code, `rank ${rank} failed: ${msg.message}`));
@@ -240,9 +287,12 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     trainStart = performance.now();
     events.started?.({ backend: membership.members()[0]!.hello.backend });
     for (const m of membership.members()) {
-      sendOrFail(m.peer, { t: 'start', v: PROTOCOL_VERSION, ring: membership.ring(), generator: init.generator, discriminator: init.discriminator });
+      sendOrFail(m.peer, {
+        t: 'start', v: PROTOCOL_VERSION, ring: membership.ring(), step: firstStep - 1, generator: init.generator, discriminator: init.discriminator,
+        ...(init.optimizer ? { generatorOptimizer: init.optimizer.generator, discriminatorOptimizer: init.optimizer.discriminator } : {}),
+      });
     }
-    shipThrough(opts.prefetch);
+    shipThrough(firstStep - 1 + opts.prefetch);
     let progressAt = 0;
     const rearm = (): void => {
       progressAt = lastCompleted;
@@ -272,7 +322,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       allreduce: config.allreduce,
       final: { dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake },
       replicaHash: done.hash!,
-      imagesPerSecond: (globalBatch * config.steps) / trainSeconds,
+      imagesPerSecond: (globalBatch * (config.steps - firstStep + 1)) / trainSeconds,
       wallSeconds: (performance.now() - startedAt) / 1000,
       trainSeconds,
       arch: config.arch,
@@ -283,6 +333,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       workerBackends: membership.members().map((m) => m.hello.backend),
       workerDevices: membership.members().map((m) => m.hello.device ?? ''),
       droppedFrames: server.dropped,
+      ...(resumed ? { resumedFrom: { step: resumed.checkpoint.step, file: resumed.file } } : {}),
     };
     broadcast({ t: 'shutdown', v: PROTOCOL_VERSION, ok: true, reason: 'training complete' });
     return { summary, config, weights };

@@ -45,7 +45,7 @@ export class CoordinatorMetrics {
     this.workersConnected = gauge('trainer_workers_connected', 'Workers registered with the coordinator.');
     this.workerFailures = counter('trainer_worker_failures_total', 'Workers that reported a failure or exited abnormally.');
     this.hashMismatches = counter('trainer_replica_hash_mismatches_total', 'Replica-hash comparisons where the replicas differed.');
-    this.checkpoints = counter('trainer_checkpoints_written_total', 'Model checkpoints written to the output directory.');
+    this.checkpoints = counter('trainer_checkpoints_written_total', 'Training checkpoints (weights, optimizer state, step) written to OUT/checkpoints.');
     this.samples = counter('trainer_samples_written_total', 'Sample grids written to the output directory.');
     new Counter({
       name: 'trainer_dropped_frames_total', help: 'Control frames from workers dropped as malformed.', registers,

@@ -88,6 +88,7 @@ export async function startCoordinatorObservability(opts: {
         logger.log('info', `sample grid at step ${step}: ${file}`, { step, file });
       }, (err: unknown) => logger.log('warn', `sample grid at step ${step} failed: ${errorMessage(err)}`));
     },
+    checkpointWritten: () => metrics.checkpoints.inc(),
     workerFailed: () => metrics.workerFailures.inc(),
     replicaMismatch: () => metrics.hashMismatches.inc(),
   };

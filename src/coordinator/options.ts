@@ -32,4 +32,9 @@ export interface CoordinatorOptions {
   logEvery: number;
   /** Chrome trace file to write, if any. */
   timeline: string | undefined;
+  /** A checkpoint every this many steps (and always at the end); 0: only at the end. */
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  /** Continue from the newest valid checkpoint in this directory. */
+  resume: string | undefined;
 }

@@ -17,6 +17,9 @@ export function spawnWorkers(count: number, endpoint: string, extraArgs: (index:
   for (let i = 0; i < count; i++) {
     const child = spawn(process.execPath, [CLI, 'worker', '--coordinator', endpoint, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', ...extraArgs(i)], {
       stdio: ['ignore', 'inherit', 'inherit'],
+      // Their own process group: a Ctrl-C at the terminal reaches only the coordinator, which
+      // finishes the step for a final checkpoint and then stops the workers itself.
+      detached: true,
     });
     children.push(child);
     exits.push(new Promise((resolve) => {

@@ -19,4 +19,6 @@ export interface Summary {
   /** The device each worker's backend runs on, where it can tell ('' otherwise). */
   workerDevices: string[];
   droppedFrames: number;
+  /** Set when the run continued from a checkpoint. */
+  resumedFrom?: { step: number; file: string };
 }

@@ -30,6 +30,8 @@ export interface TrainConfig {
   sampleEvery: number;
   /** Workers report the spans of each step for a Chrome trace. */
   timeline: boolean;
+  /** Rank 0 sends its full state (weights and optimizers) for a checkpoint every this many steps; 0: only at the end. */
+  checkpointEvery: number;
 }
 
 /**

@@ -4,7 +4,7 @@ import { ALLREDUCE_MODES, ARCHS } from './config.js';
 import { SPAN_NAMES } from './timeline.js';
 
 /** Bumped on any change to a message's meaning or shape. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Larger frames are refused before decoding (a 16-MiB gradient buffer fits with room). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -34,6 +34,7 @@ export const trainConfigSchema = z.object({
   timeoutMs: z.number().int().positive(),
   sampleEvery: nonNegInt,
   timeline: z.boolean(),
+  checkpointEvery: nonNegInt,
 }).strict();
 
 /** One phase of a worker's step, in microseconds since the Unix epoch (a Chrome trace's clock). */
@@ -59,26 +60,34 @@ export const stepDoneSchema = z.object({
   spans: z.array(spanSchema).max(64).optional(),
 }).strict();
 export const gradSchema = z.object({ t: z.literal('grad'), v, step, phase, data: f32 }).strict();
-export const weightsSchema = z.object({ t: z.literal('weights'), v, step: nonNegInt, generator: f32, discriminator: f32 }).strict();
+/** Rank 0's state after `step`: weights for sample grids, with both optimizers' state for checkpoints. */
+export const weightsSchema = z.object({
+  t: z.literal('weights'), v, step: nonNegInt, generator: f32, discriminator: f32,
+  generatorOptimizer: f32.optional(), discriminatorOptimizer: f32.optional(),
+}).strict();
 export const failureSchema = z.object({ t: z.literal('failure'), v, code: z.string().max(64), message: z.string().max(4096) }).strict();
 
 // Coordinator -> worker
 export const welcomeSchema = z.object({ t: z.literal('welcome'), v, rank: nonNegInt, config: trainConfigSchema }).strict();
 export const rejectSchema = z.object({ t: z.literal('reject'), v: z.number(), reason: z.string().max(4096) }).strict();
+/** Training starts after `step` (0, or a checkpoint's step) from these weights and, when resuming, optimizer states. */
 export const startSchema = z.object({
-  t: z.literal('start'), v, ring: z.array(z.string().max(512)), generator: f32, discriminator: f32,
+  t: z.literal('start'), v, ring: z.array(z.string().max(512)), step: nonNegInt, generator: f32, discriminator: f32,
+  generatorOptimizer: f32.optional(), discriminatorOptimizer: f32.optional(),
 }).strict();
 export const batchSchema = z.object({
   t: z.literal('batch'), v, step, epoch: nonNegInt, position: nonNegInt, images: u8,
 }).strict();
 export const reducedSchema = z.object({ t: z.literal('reduced'), v, step, phase, data: f32 }).strict();
+/** Rank 0: send your full state once step `step` is done (the coordinator is stopping on a signal). */
+export const checkpointRequestSchema = z.object({ t: z.literal('checkpoint'), v, step }).strict();
 export const shutdownSchema = z.object({ t: z.literal('shutdown'), v, ok: z.boolean(), reason: z.string().max(4096) }).strict();
 
 // Worker -> worker (ring)
 export const chunkSchema = z.object({ t: z.literal('chunk'), v, step, phase, seq: nonNegInt, data: f32 }).strict();
 
 export const workerToCoordinator = z.discriminatedUnion('t', [helloSchema, readySchema, stepDoneSchema, gradSchema, weightsSchema, failureSchema]);
-export const coordinatorToWorker = z.discriminatedUnion('t', [welcomeSchema, rejectSchema, startSchema, batchSchema, reducedSchema, shutdownSchema]);
+export const coordinatorToWorker = z.discriminatedUnion('t', [welcomeSchema, rejectSchema, startSchema, batchSchema, reducedSchema, checkpointRequestSchema, shutdownSchema]);
 
 export type Hello = z.infer<typeof helloSchema>;
 export type Ready = z.infer<typeof readySchema>;
@@ -92,6 +101,7 @@ export type Start = z.infer<typeof startSchema>;
 export type Batch = z.infer<typeof batchSchema>;
 export type Reduced = z.infer<typeof reducedSchema>;
 export type Shutdown = z.infer<typeof shutdownSchema>;
+export type CheckpointRequest = z.infer<typeof checkpointRequestSchema>;
 export type Chunk = z.infer<typeof chunkSchema>;
 export type Span = z.infer<typeof spanSchema>;
 export type WorkerMessage = z.infer<typeof workerToCoordinator>;

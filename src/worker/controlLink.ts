@@ -41,6 +41,8 @@ export class ControlLink {
   private loop: Promise<void> | undefined;
   private shutdownMsg: Shutdown | undefined;
   private shutdownWaiters: Array<(s: Shutdown) => void> = [];
+  /** Called when the coordinator asks for this replica's state after a step. */
+  onCheckpointRequest: ((step: number) => void) | undefined;
 
   constructor(private readonly logger: Logger) {
     this.drops = new DropCounter(logger, 'coordinator frame');
@@ -80,6 +82,9 @@ export class ControlLink {
         break;
       case 'reduced':
         if (!this.reduced.put(`${msg.step}/${msg.phase}`, msg)) this.drops.drop('coordinator', `duplicate reduced gradients for step ${msg.step}`);
+        break;
+      case 'checkpoint':
+        this.onCheckpointRequest?.(msg.step);
         break;
       case 'shutdown':
         this.shutdownMsg = msg;

@@ -41,6 +41,11 @@ export interface WorkerResult {
   finalHash: string | undefined;
 }
 
+async function optimizerState(replica: GanReplica): Promise<{ generatorOptimizer: Float32Array; discriminatorOptimizer: Float32Array }> {
+  const s = await replica.getOptimizerState();
+  return { generatorOptimizer: s.generator, discriminatorOptimizer: s.discriminator };
+}
+
 /**
  * One replica: handshake, receive initial weights and the ring, then train
  * the steps the coordinator feeds until it says stop.
@@ -80,6 +85,9 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });
     const start = await control.waitStart(config.timeoutMs);
     replica.setWeights(start.generator, start.discriminator);
+    if (start.generatorOptimizer && start.discriminatorOptimizer) replica.setOptimizerState(start.generatorOptimizer, start.discriminatorOptimizer);
+    if (start.step >= config.steps) throw new TrainerError('E_PROTOCOL', `told to start after step ${start.step} of ${config.steps}`);
+    if (start.step > 0) log.log('info', `resuming after step ${start.step}`, { step: start.step });
     if (config.world > 1) {
       if (start.ring.length !== config.world) throw new TrainerError('E_PROTOCOL', `ring lists ${start.ring.length} endpoints for a world of ${config.world}`);
       ring.connect(start.ring[(rank + 1) % config.world]!, (rank - 1 + config.world) % config.world);
@@ -97,10 +105,23 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
           return reduced;
         };
 
+    // A stopping coordinator asks rank 0 for its state after the last step it shipped: send it
+    // now if that step is done (the loop is then idle, waiting for a batch that will not come), else after it.
+    let completed = start.step;
+    let checkpointAfter: number | undefined;
+    const sendState = async (step: number): Promise<void> => {
+      await control.send({ t: 'weights', v: PROTOCOL_VERSION, step, ...(await replica!.getWeights()), ...(await optimizerState(replica!)) });
+    };
+    control.onCheckpointRequest = (step) => {
+      if (rank !== 0) return;
+      if (step > completed) checkpointAfter = step;
+      else if (step === completed) sendState(step).catch((err: unknown) => log.log('warn', `could not send the state for a checkpoint: ${errorMessage(err)}`));
+    };
+
     const spans = new SpanRecorder(config.timeline);
     health.set(true, 'training', true);
     let finalHash: string | undefined;
-    for (let step = 1; step <= config.steps; step++) {
+    for (let step = start.step + 1; step <= config.steps; step++) {
       const waitStart = performance.now();
       const batch = await control.waitBatch(step, config.timeoutMs);
       const dataWaitMs = performance.now() - waitStart;
@@ -108,6 +129,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       const sentBefore = ring.bytesSent;
       const receivedBefore = ring.bytesReceived;
       const r = await trainStep(replica, config, batch, reduce, spans);
+      completed = step;
       metrics.sentBytes.inc(ring.bytesSent - sentBefore);
       metrics.receivedBytes.inc(ring.bytesReceived - receivedBefore);
       metrics.observeStep(step, { ...r, dataWaitMs });
@@ -117,16 +139,17 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       if (last) finalHash = hash;
       const taken = spans.take();
       await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, dataWaitMs, ...(hash ? { hash } : {}), ...(taken.length > 0 ? { spans: taken } : {}) });
-      // Rank 0 lends the coordinator its weights for the periodic sample grids (the final ones go below).
-      if (rank === 0 && !last && config.sampleEvery > 0 && step % config.sampleEvery === 0) {
-        await control.send({ t: 'weights', v: PROTOCOL_VERSION, step, ...(await replica.getWeights()) });
+      // Rank 0 lends the coordinator its weights for sample grids, with the optimizers' state for checkpoints (the final ones go below).
+      const checkpoint = config.checkpointEvery > 0 && step % config.checkpointEvery === 0;
+      if (rank === 0 && !last && (checkpoint || (config.sampleEvery > 0 && step % config.sampleEvery === 0))) {
+        await control.send({ t: 'weights', v: PROTOCOL_VERSION, step, ...(await replica.getWeights()), ...(checkpoint ? await optimizerState(replica) : {}) });
       }
+      if (checkpointAfter === step && !checkpoint && !last) await sendState(step);
       if (step === 2 || last) log.log('debug', 'tensors held', { step, numTensors: tf.memory().numTensors });
     }
     health.set(true, 'training finished');
     if (rank === 0) {
-      const w = await replica.getWeights();
-      await control.send({ t: 'weights', v: PROTOCOL_VERSION, step: config.steps, ...w });
+      await control.send({ t: 'weights', v: PROTOCOL_VERSION, step: config.steps, ...(await replica.getWeights()), ...(await optimizerState(replica)) });
     }
     const shutdown = await control.waitShutdown(config.timeoutMs);
     if (!shutdown.ok) throw new TrainerError('E_STOPPED', `coordinator stopped the run: ${shutdown.reason}`);

@@ -45,6 +45,38 @@ export class FlatAdam {
     return out;
   }
 
+  /** Floats in `exportState`'s vector for a model of `size` parameters. */
+  static stateSize(size: number): number {
+    return 3 + 2 * size;
+  }
+
+  /**
+   * Everything the next update depends on, as one vector: the step counter, the
+   * two accumulated beta powers as they are (recomputing them would round
+   * differently), then both moments. Exact for up to 2^24 steps.
+   */
+  async exportState(): Promise<Float32Array> {
+    const flat = this.tf.tidy(() => this.tf.concat([this.tf.tensor1d([this.iterations]), this.accBeta1.reshape([1]), this.accBeta2.reshape([1]), this.m, this.v]));
+    try {
+      return new Float32Array(await flat.data());
+    } finally {
+      flat.dispose();
+    }
+  }
+
+  importState(state: Float32Array): void {
+    const size = this.m.size;
+    if (state.length !== FlatAdam.stateSize(size)) throw new RangeError(`optimizer state has ${state.length} values, expected ${FlatAdam.stateSize(size)}`);
+    const tf = this.tf;
+    tf.tidy(() => {
+      this.accBeta1.assign(tf.scalar(state[1]!));
+      this.accBeta2.assign(tf.scalar(state[2]!));
+      this.m.assign(tf.tensor1d(state.subarray(3, 3 + size)));
+      this.v.assign(tf.tensor1d(state.subarray(3 + size)));
+    });
+    this.iterations = state[0]!;
+  }
+
   /** Step counter and both moments, as bytes, for the replica hash. */
   async state(): Promise<Uint8Array[]> {
     const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

@@ -140,6 +140,16 @@ export class GanReplica {
     return { generator: await this.fuse(this.g.all.vars), discriminator: await this.fuse(this.d.all.vars) };
   }
 
+  /** Both optimizers' full state (FlatAdam.exportState), for checkpoints. */
+  async getOptimizerState(): Promise<{ generator: Float32Array; discriminator: Float32Array }> {
+    return { generator: await this.gOpt.exportState(), discriminator: await this.dOpt.exportState() };
+  }
+
+  setOptimizerState(generator: Float32Array, discriminator: Float32Array): void {
+    this.gOpt.importState(generator);
+    this.dOpt.importState(discriminator);
+  }
+
   /** One read-back per model instead of one per tensor. */
   private async fuse(tensors: Tensor[]): Promise<Float32Array> {
     const flat = this.tf.tidy(() => this.tf.concat(tensors.map((t) => t.reshape([-1]))));

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { Summary } from '../../src/coordinator/summary.js';
+import { jsonLines, runCli, startCli, tempDir, waitFor } from '../helpers.js';
+
+const common = ['--workers', '2', '--spawn', '--limit', '256', '--batch-size', '8', '--port', '0', '--log-format', 'json', '--sample-every', '0', '--check-every', '2'];
+const hashOf = (out: string): string => (JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary).replicaHash;
+
+test('a run stopped at step 4 and resumed reaches the same replicas at step 6 as one never stopped; a corrupt newest checkpoint is skipped', async () => {
+  const whole = tempDir('whole');
+  const a = await runCli(['coordinator', ...common, '--steps', '6', '--out', whole]);
+  assert.equal(a.code, 0, a.stderr.slice(-2000));
+  const first = tempDir('first');
+  const b = await runCli(['coordinator', ...common, '--steps', '4', '--checkpoint-every', '2', '--out', first]);
+  assert.equal(b.code, 0, b.stderr.slice(-2000));
+  assert.deepEqual(readdirSync(path.join(first, 'checkpoints')).sort(), ['ckpt-000000002.bin', 'ckpt-000000004.bin']);
+  // The stopped run's own end state differs from the whole run's: the comparison below has teeth.
+  assert.notEqual(hashOf(first), hashOf(whole));
+
+  const resumed = tempDir('resumed');
+  const c = await runCli(['coordinator', ...common, '--steps', '6', '--resume', first, '--out', resumed]);
+  assert.equal(c.code, 0, c.stderr.slice(-2000));
+  assert.equal(hashOf(resumed), hashOf(whole));
+  const summary = JSON.parse(readFileSync(path.join(resumed, 'summary.json'), 'utf8')) as Summary;
+  assert.equal(summary.resumedFrom?.step, 4);
+
+  // Cut the newest checkpoint short: the resume falls back to step 2, says so, and still ends identical.
+  const newest = path.join(first, 'checkpoints', 'ckpt-000000004.bin');
+  writeFileSync(newest, readFileSync(newest).subarray(0, 1000));
+  const again = tempDir('again');
+  const d = await runCli(['coordinator', ...common, '--steps', '6', '--resume', first, '--out', again]);
+  assert.equal(d.code, 0, d.stderr.slice(-2000));
+  assert.ok(jsonLines(d.stdout + d.stderr).some((l) => l.level === 'warn' && /skipping checkpoint .*ckpt-000000004\.bin: checksum mismatch/.test(String(l.msg))));
+  assert.equal((JSON.parse(readFileSync(path.join(again, 'summary.json'), 'utf8')) as Summary).resumedFrom?.step, 2);
+  assert.equal(hashOf(again), hashOf(whole));
+
+  // A resume that would not continue the same trajectory is refused up front.
+  const e = await runCli(['coordinator', ...common, '--seed', '7', '--steps', '6', '--resume', first, '--out', tempDir('bad')]);
+  assert.equal(e.code, 2);
+  assert.match(e.stderr, /--resume: this run does not continue the checkpointed one: seed 42 \(checkpoint\) vs 7/);
+  const f = await runCli(['coordinator', ...common, '--steps', '2', '--resume', first, '--out', tempDir('bad')]);
+  assert.equal(f.code, 2);
+  assert.match(f.stderr, /--resume: the checkpoint is at step 2; ask for more steps than that/);
+});
+
+test('SIGINT on the coordinator finishes the step in flight, writes a final checkpoint, stops the workers; the run resumes from it', async () => {
+  const out = tempDir('sigint');
+  const run = startCli(['coordinator', ...common, '--steps', '500', '--checkpoint-every', '0', '--log-every', '1', '--out', out]);
+  await waitFor(() => jsonLines(run.output()).some((l) => l.msg === 'step' && Number(l.step) >= 3), 60_000, 'three steps');
+  run.child.kill('SIGINT');
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
+  const code = await run.exited;
+  clearTimeout(timer);
+  assert.notEqual(code, 0);
+  const log = run.output();
+  const stopped = /stopped after step (\d+); resume with --resume/.exec(log);
+  assert.ok(stopped, log.slice(-2000));
+  const step = Number(stopped[1]);
+  assert.ok(existsSync(path.join(out, 'checkpoints', `ckpt-${String(step).padStart(9, '0')}.bin`)));
+  // The spawned workers were stopped too, not left behind.
+  assert.equal(log.match(/trainer: coordinator stopped the run: .*stopped after step/g)?.length, 2, log.slice(-2000));
+  const resumed = tempDir('after-sigint');
+  const r = await runCli(['coordinator', ...common, '--steps', String(step + 2), '--resume', out, '--out', resumed]);
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  assert.equal((JSON.parse(readFileSync(path.join(resumed, 'summary.json'), 'utf8')) as Summary).resumedFrom?.step, step);
+});
