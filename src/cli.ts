@@ -91,6 +91,7 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     checkpointEvery: nonNegInt('checkpoint-every', a.checkpointEvery),
     keepCheckpoints: positiveInt('keep-checkpoints', a.keepCheckpoints),
     resume: a.resume === undefined ? undefined : path.resolve(String(a.resume)),
+    maxBadSteps: nonNegInt('max-bad-steps', a.maxBadSteps),
   });
 }
 
@@ -198,6 +199,7 @@ async function workerCommand(a: Args): Promise<number> {
     ...(a.gpu !== undefined ? { gpu: nonNegInt('gpu', a.gpu) } : {}),
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
+    ...(a.faultNanStep !== undefined ? { faultNanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
     metrics: metricsEndpoint(a, String(a.bindHost)),
   }, logger);
   return 0;
@@ -269,6 +271,7 @@ function parser(argv: string[]): Argv {
       .option('timeline', { type: 'string', describe: 'write a Chrome trace of every worker\'s step phases to this file' })
       .option('checkpoint-every', { type: 'number', default: 500, describe: 'write OUT/checkpoints/ckpt-NNNNNNNNN.bin every N steps and at the end (0: only at the end)' })
       .option('keep-checkpoints', { type: 'number', default: 3, describe: 'how many of the newest checkpoints to keep' })
+      .option('max-bad-steps', { type: 'number', default: 10, describe: 'steps whose averaged gradients hold NaN or Infinity (skipped on every replica) tolerated before the run stops' })
       .option('resume', { type: 'string', describe: 'continue from the newest valid checkpoint in this run (or checkpoints) directory' })
       .example('$0 coordinator --workers 2 --spawn --steps 500', 'train with two local worker processes')
       .example('$0 coordinator --workers 4 --port 5555', 'wait for four workers started on other hosts'))
@@ -281,6 +284,7 @@ function parser(argv: string[]): Argv {
       .option('metrics-port', { type: 'number', default: 9401, describe: 'serve /metrics and /healthz here (0: any free port, logged)' })
       .option('gpu', { type: 'number', describe: 'GPU index, in nvidia-smi order, for the tensorflow and webgpu backends' })
       .option('protocol-version', { type: 'number', hidden: true })
+      .option('fault-nan-step', { type: 'number', hidden: true })
       .example('$0 worker --coordinator tcp://10.0.0.1:5555', 'join a run'))
     .command('generate', 'draw digits from a saved generator into a PNG grid', (y) => basic(y)
       .option('model', { type: 'string', demandOption: true, describe: 'a generator directory saved by a run (RUN/generator)' })

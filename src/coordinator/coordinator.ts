@@ -29,6 +29,8 @@ export interface CoordinatorEvents {
   /** Rank 0's weights at a sample step (not the final ones, which the result carries). */
   sampleWeights?(step: number, weights: { generator: Float32Array; discriminator: Float32Array }): void;
   checkpointWritten?(step: number, bytes: number): void;
+  /** Every replica skipped an update of this step for non-finite gradients. */
+  badStep?(step: number): void;
   workerFailed?(rank: number): void;
   replicaMismatch?(): void;
 }
@@ -161,8 +163,18 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   };
 
   let lastCompletedAt = 0;
+  let badSteps = 0;
   const onStepCompleted = (done: CompletedStep): void => {
     lastCompleted = done.step;
+    if (done.skipped.length > 0) {
+      badSteps++;
+      events.badStep?.(done.step);
+      logger.log('warn', `step ${done.step}: averaged ${done.skipped.map((p) => (p === 'd' ? 'discriminator' : 'generator')).join(' and ')} gradients not finite; update skipped on every replica (${badSteps} of at most ${opts.maxBadSteps})`, { step: done.step, skipped: done.skipped, badSteps });
+      if (badSteps > opts.maxBadSteps) {
+        fail(new TrainerError('E_BAD_STEPS', `${badSteps} step${badSteps === 1 ? '' : 's'} with non-finite gradients (the last at step ${done.step}), more than --max-bad-steps ${opts.maxBadSteps}: the run diverged; lower --lr or resume from a checkpoint`));
+        return;
+      }
+    }
     lastStep = done;
     shipThrough(done.step + opts.prefetch);
     const now = performance.now();
@@ -333,6 +345,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       workerBackends: membership.members().map((m) => m.hello.backend),
       workerDevices: membership.members().map((m) => m.hello.device ?? ''),
       droppedFrames: server.dropped,
+      badSteps,
       ...(resumed ? { resumedFrom: { step: resumed.checkpoint.step, file: resumed.file } } : {}),
     };
     broadcast({ t: 'shutdown', v: PROTOCOL_VERSION, ok: true, reason: 'training complete' });

@@ -26,6 +26,7 @@ export class CoordinatorMetrics {
   readonly workerFailures: Counter;
   readonly hashMismatches: Counter;
   readonly checkpoints: Counter;
+  readonly badSteps: Counter;
   readonly samples: Counter;
   private readonly info: Gauge;
 
@@ -46,6 +47,7 @@ export class CoordinatorMetrics {
     this.workerFailures = counter('trainer_worker_failures_total', 'Workers that reported a failure or exited abnormally.');
     this.hashMismatches = counter('trainer_replica_hash_mismatches_total', 'Replica-hash comparisons where the replicas differed.');
     this.checkpoints = counter('trainer_checkpoints_written_total', 'Training checkpoints (weights, optimizer state, step) written to OUT/checkpoints.');
+    this.badSteps = counter('trainer_bad_steps_total', 'Steps whose averaged gradients held NaN or Infinity; the update was skipped on every replica.');
     this.samples = counter('trainer_samples_written_total', 'Sample grids written to the output directory.');
     new Counter({
       name: 'trainer_dropped_frames_total', help: 'Control frames from workers dropped as malformed.', registers,

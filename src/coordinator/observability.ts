@@ -89,6 +89,7 @@ export async function startCoordinatorObservability(opts: {
       }, (err: unknown) => logger.log('warn', `sample grid at step ${step} failed: ${errorMessage(err)}`));
     },
     checkpointWritten: () => metrics.checkpoints.inc(),
+    badStep: () => metrics.badSteps.inc(),
     workerFailed: () => metrics.workerFailures.inc(),
     replicaMismatch: () => metrics.hashMismatches.inc(),
   };

@@ -37,4 +37,6 @@ export interface CoordinatorOptions {
   keepCheckpoints: number;
   /** Continue from the newest valid checkpoint in this directory. */
   resume: string | undefined;
+  /** Steps with non-finite averaged gradients (skipped on every replica) tolerated before the run stops. */
+  maxBadSteps: number;
 }

@@ -14,6 +14,8 @@ export interface CompletedStep {
   slowestRank: number;
   /** Set when this step carried replica hashes (all equal, else an error was thrown). */
   hash: string | undefined;
+  /** Phases every replica skipped for non-finite gradients. */
+  skipped: string[];
 }
 
 /**
@@ -48,6 +50,7 @@ export class StepTracker {
       maxReduceMs: Math.max(...all.map((s) => s.reduceMs)),
       slowestRank: all.reduce((best, s, r) => (s.computeMs > all[best]!.computeMs ? r : best), 0),
       hash: checkReplicaHashes(done.step, all.map((s) => s.hash)),
+      skipped: agreedSkips(done.step, all.map((s) => (s.skipped ?? []).join(','))),
     };
   }
 
@@ -76,4 +79,15 @@ export function checkReplicaHashes(step: number, hashes: Array<string | undefine
     throw new ReplicaMismatchError(`replicas diverged at step ${step}: rank${bad.length > 1 ? 's' : ''} ${bad.join(', ')} differ${bad.length > 1 ? '' : 's'} from rank ${hashes.indexOf(majority)}`, bad);
   }
   return majority;
+}
+
+/**
+ * Replicas skip a phase when the averaged gradients they all received are not
+ * finite; they must agree, since disagreeing replicas have diverged.
+ */
+export function agreedSkips(step: number, skips: string[]): string[] {
+  const first = skips[0] ?? '';
+  const odd = skips.flatMap((s, rank) => (s === first ? [] : [rank]));
+  if (odd.length > 0) throw new ReplicaMismatchError(`replicas disagree on skipping step ${step}: rank 0 skipped [${first}], rank${odd.length > 1 ? 's' : ''} ${odd.join(', ')} did not`, odd);
+  return first === '' ? [] : first.split(',');
 }

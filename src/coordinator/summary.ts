@@ -19,6 +19,8 @@ export interface Summary {
   /** The device each worker's backend runs on, where it can tell ('' otherwise). */
   workerDevices: string[];
   droppedFrames: number;
+  /** Steps whose update was skipped on every replica because the averaged gradients were not finite. */
+  badSteps: number;
   /** Set when the run continued from a checkpoint. */
   resumedFrom?: { step: number; file: string };
 }

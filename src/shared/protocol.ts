@@ -15,6 +15,8 @@ const phase = z.enum(['d', 'g']);
 const f32 = z.custom<Float32Array>((x) => x instanceof Float32Array, 'expected a float32 array');
 const u8 = z.custom<Uint8Array>((x) => x instanceof Uint8Array, 'expected a uint8 array');
 const finite = z.number().refine(Number.isFinite, 'must be finite');
+/** Losses of a step whose gradients blew up may be NaN or infinite; they are reported, not dropped. */
+const lossValue = z.union([z.number(), z.nan()]);
 const nonNegInt = z.number().int().nonnegative();
 
 export const trainConfigSchema = z.object({
@@ -54,7 +56,9 @@ export const helloSchema = z.object({
 }).strict();
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 export const stepDoneSchema = z.object({
-  t: z.literal('stepDone'), v, step, dLoss: finite, gLoss: finite, dReal: finite, dFake: finite,
+  t: z.literal('stepDone'), v, step, dLoss: lossValue, gLoss: lossValue, dReal: lossValue, dFake: lossValue,
+  /** Phases not applied because the averaged gradients were not finite. */
+  skipped: z.array(phase).max(2).optional(),
   computeMs: finite, reduceMs: finite, applyMs: finite, dataWaitMs: finite, peerWaitMs: finite,
   hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   spans: z.array(spanSchema).max(64).optional(),

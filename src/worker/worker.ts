@@ -29,6 +29,8 @@ export interface WorkerOptions {
   gpu?: number;
   /** How long to wait for the coordinator's first answer. */
   connectTimeoutMs: number;
+  /** Tests of bad-gradient handling: this worker's discriminator gradients at this step become NaN. */
+  faultNanStep?: number;
   /** Overrides the protocol version sent in the handshake (tests of version refusal). */
   protocolVersionOverride?: number;
   /** Where to serve /metrics and /healthz; undefined: not at all. */
@@ -93,7 +95,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       ring.connect(start.ring[(rank + 1) % config.world]!, (rank - 1 + config.world) % config.world);
     }
 
-    const reduce: Reduce = config.world === 1
+    const averaged: Reduce = config.world === 1
       ? async (_s, _p, grads) => grads
       : config.allreduce === 'ring'
         ? (step, phase, grads, times) => ringAllReduce(grads, rank, config.world, ring, step, phase, undefined, times)
@@ -118,6 +120,10 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       else if (step === completed) sendState(step).catch((err: unknown) => log.log('warn', `could not send the state for a checkpoint: ${errorMessage(err)}`));
     };
 
+    const reduce: Reduce = opts.faultNanStep === undefined ? averaged : (step, phase, grads, times) => {
+      if (step === opts.faultNanStep && phase === 'd') grads[0] = Number.NaN;
+      return averaged(step, phase, grads, times);
+    };
     const spans = new SpanRecorder(config.timeline);
     health.set(true, 'training', true);
     let finalHash: string | undefined;

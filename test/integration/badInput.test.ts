@@ -128,3 +128,33 @@ test('a worker that dies stops the run with an error naming it, not a hang', asy
     for (const w of workers) w.child.kill('SIGKILL');
   }
 });
+
+/** A coordinator and two separately started workers, the second of which produces a NaN gradient at step 3. */
+async function runWithNanAt3(maxBadSteps: number): Promise<{ code: number | null; log: string; out: string; workerCodes: Array<number | null> }> {
+  const out = tempDir('nan');
+  const port = testPort();
+  const coordinator = startCli(['coordinator', '--workers', '2', '--port', String(port), '--bind', '127.0.0.1', '--out', out, '--steps', '6', '--limit', '256',
+    '--batch-size', '8', '--sample-every', '0', '--check-every', '2', '--log-format', 'json', '--timeout', '30', '--max-bad-steps', String(maxBadSteps)]);
+  const worker = (extra: string[]): ReturnType<typeof startCli> => startCli(['worker', '--coordinator', `tcp://127.0.0.1:${port}`, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', '--log-format', 'json', ...extra]);
+  const workers = [worker([]), worker(['--fault-nan-step', '3'])];
+  const timer = setTimeout(() => { coordinator.child.kill('SIGKILL'); for (const w of workers) w.child.kill('SIGKILL'); }, 120_000);
+  const code = await coordinator.exited;
+  const workerCodes = await Promise.all(workers.map((w) => w.exited));
+  clearTimeout(timer);
+  return { code, log: coordinator.output(), out, workerCodes };
+}
+
+test('a NaN gradient on one worker: every replica skips that update, the run goes on, and it is counted', async () => {
+  const { code, log, out, workerCodes } = await runWithNanAt3(5);
+  assert.equal(code, 0, log.slice(-2000));
+  assert.deepEqual(workerCodes, [0, 0]);
+  const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
+  assert.equal(summary.badSteps, 1);
+  assert.ok(jsonLines(log).some((l) => l.level === 'warn' && /step 3: averaged discriminator gradients not finite; update skipped on every replica/.test(String(l.msg))));
+});
+
+test('more non-finite steps than --max-bad-steps stop the run with a clear error', async () => {
+  const { code, log } = await runWithNanAt3(0);
+  assert.equal(code, 1);
+  assert.match(log, /trainer: 1 step with non-finite gradients \(the last at step 3\), more than --max-bad-steps 0/);
+});

@@ -36,7 +36,7 @@ const COORDINATOR_METRICS: Record<string, string> = {
   trainer_step: 'gauge', trainer_epoch: 'gauge', trainer_generator_loss: 'gauge', trainer_discriminator_loss: 'gauge',
   trainer_discriminator_real_output: 'gauge', trainer_discriminator_fake_output: 'gauge', trainer_images_processed_total: 'counter',
   trainer_images_per_second: 'gauge', trainer_step_duration_seconds: 'histogram', trainer_workers_connected: 'gauge',
-  trainer_worker_failures_total: 'counter', trainer_replica_hash_mismatches_total: 'counter', trainer_checkpoints_written_total: 'counter',
+  trainer_worker_failures_total: 'counter', trainer_replica_hash_mismatches_total: 'counter', trainer_checkpoints_written_total: 'counter', trainer_bad_steps_total: 'counter',
   trainer_samples_written_total: 'counter', trainer_dropped_frames_total: 'counter', trainer_info: 'gauge', process_cpu_seconds_total: 'counter',
 };
 const WORKER_METRICS: Record<string, string> = {

@@ -27,6 +27,7 @@ const METRIC_CONTRACT = new Set([
   'trainer_worker_failures_total',
   'trainer_replica_hash_mismatches_total',
   'trainer_checkpoints_written_total',
+  'trainer_bad_steps_total',
   'trainer_samples_written_total',
   'trainer_dropped_frames_total',
   'trainer_info',

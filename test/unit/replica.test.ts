@@ -101,3 +101,32 @@ test('no tensor leaks: the count after step 2 equals the count after step 100', 
   assert.equal(tf.memory().numTensors, atStep2);
   r.dispose();
 });
+
+test('non-finite averaged gradients are skipped on every replica alike; training goes on', async () => {
+  const c = config(2, 8);
+  const replicas = [newReplica(c), newReplica(c)];
+  const links = memoryRing(2);
+  const feeder = new DataFeeder(data, c);
+  const results: Array<Awaited<ReturnType<typeof trainStep>>> = [];
+  let beforeStep2: { generator: Float32Array; discriminator: Float32Array } | undefined;
+  for (let step = 1; step <= 3; step++) {
+    if (step === 2) beforeStep2 = await replicas[0]!.getWeights();
+    const out = await Promise.all(replicas.map((rep, rank) => {
+      const reduce: Reduce = (s, phase, grads) => {
+        // One rank's gradient blows up: the average is NaN everywhere.
+        if (s === 2 && phase === 'd' && rank === 1) grads[7] = Number.POSITIVE_INFINITY;
+        return ringAllReduce(grads, rank, 2, links[rank]!, s, phase);
+      };
+      return trainStep(rep, c, feeder.batchFor(step, rank), reduce);
+    }));
+    results.push(...out);
+    if (step === 2) {
+      const w = await replicas[0]!.getWeights();
+      assert.deepEqual(w.discriminator, beforeStep2!.discriminator, 'the discriminator update of step 2 was skipped');
+      assert.notDeepEqual(w.generator, beforeStep2!.generator, 'the generator update of step 2 was applied');
+    }
+  }
+  assert.deepEqual(results.map((r) => r.skipped), [[], [], ['d'], ['d'], [], []]);
+  assert.equal(await replicas[0]!.stateHash(), await replicas[1]!.stateHash());
+  for (const r of replicas) r.dispose();
+});

@@ -3,6 +3,7 @@ import { NoiseStream, latentNoise } from '../data/noise.js';
 import type { Phase } from '../protocol.js';
 import type { GanReplica } from './replica.js';
 import type { SpanRecorder } from '../timeline.js';
+import { allFinite } from './finite.js';
 
 /** This rank's examples for one step, as shipped by the coordinator. */
 export interface LocalBatch {
@@ -35,6 +36,8 @@ export interface StepResult {
   applyMs: number;
   /** Part of reduceMs spent before any peer data arrived: waiting for the slowest rank. */
   peerWaitMs: number;
+  /** Phases whose averaged gradients held NaN or Infinity and were not applied (the same on every replica). */
+  skipped: Phase[];
 }
 
 /**
@@ -47,6 +50,7 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
   const { latentDim, seed } = config;
   const end = batch.position + n;
   const totals = { computeMs: 0, reduceMs: 0, applyMs: 0, peerWaitMs: 0 };
+  const skipped: Phase[] = [];
 
   const phase = async <R extends { grads: Float32Array }>(which: Phase, gradients: () => Promise<R>, apply: (avg: Float32Array) => void): Promise<R> => {
     const t0 = performance.now();
@@ -55,7 +59,9 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
     const times: ReduceTimes = {};
     const avg = await reduce(batch.step, which, r.grads, times);
     const t2 = performance.now();
-    apply(avg);
+    // Every replica holds the same average, so every replica makes the same choice.
+    if (allFinite(avg)) apply(avg);
+    else skipped.push(which);
     const t3 = performance.now();
     totals.computeMs += t1 - t0;
     totals.reduceMs += t2 - t1;
@@ -80,5 +86,5 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
   const zG = latentNoise(seed, batch.epoch, batch.position, end, latentDim, NoiseStream.generator);
   const g = await phase('g', () => replica.generatorGradients(zG), (avg) => replica.applyGenerator(avg));
 
-  return { dLoss: d.loss, gLoss: g.loss, dReal: d.dReal, dFake: d.dFake, ...totals };
+  return { dLoss: d.loss, gLoss: g.loss, dReal: d.dReal, dFake: d.dFake, ...totals, skipped };
 }
