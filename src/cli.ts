@@ -5,7 +5,7 @@ import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ALLREDUCE_MODES, ARCHS, BACKENDS, type BackendName } from './shared/config.js';
-import { ConfigError, DataFormatError, TrainerError, errorMessage } from './shared/errors.js';
+import { ConfigError, CoordinatorLostError, DataFormatError, errorMessage, TrainerError } from './shared/errors.js';
 import { type Logger, createLogger } from './shared/logger.js';
 import { type LogFormat, createSink } from './logFormat.js';
 import { createTerminalSink } from './progress.js';
@@ -13,6 +13,8 @@ import type { CoordinatorOptions } from './coordinator/options.js';
 import { VERSION } from './version.js';
 
 const EXIT_USAGE = 2;
+/** A worker whose coordinator went silent: distinct, so a supervisor knows to restart it. */
+const EXIT_COORDINATOR_LOST = 3;
 
 function positiveInt(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -92,6 +94,8 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     keepCheckpoints: positiveInt('keep-checkpoints', a.keepCheckpoints),
     resume: a.resume === undefined ? undefined : path.resolve(String(a.resume)),
     maxBadSteps: nonNegInt('max-bad-steps', a.maxBadSteps),
+    heartbeatMs: Math.round(inRange('heartbeat-interval', a.heartbeatInterval, 0, 3600, true, false) * 1000),
+    workerTimeoutMs: Math.round(inRange('worker-timeout', a.workerTimeout, 0, 86400, true, false) * 1000),
   });
 }
 
@@ -271,6 +275,8 @@ function parser(argv: string[]): Argv {
       .option('timeline', { type: 'string', describe: 'write a Chrome trace of every worker\'s step phases to this file' })
       .option('checkpoint-every', { type: 'number', default: 500, describe: 'write OUT/checkpoints/ckpt-NNNNNNNNN.bin every N steps and at the end (0: only at the end)' })
       .option('keep-checkpoints', { type: 'number', default: 3, describe: 'how many of the newest checkpoints to keep' })
+      .option('heartbeat-interval', { type: 'number', default: 1, describe: 'seconds between heartbeats, both ways' })
+      .option('worker-timeout', { type: 'number', default: 10, describe: 'seconds of silence after which a worker (or, for the workers, the coordinator) is taken for dead' })
       .option('max-bad-steps', { type: 'number', default: 10, describe: 'steps whose averaged gradients hold NaN or Infinity (skipped on every replica) tolerated before the run stops' })
       .option('resume', { type: 'string', describe: 'continue from the newest valid checkpoint in this run (or checkpoints) directory' })
       .example('$0 coordinator --workers 2 --spawn --steps 500', 'train with two local worker processes')
@@ -309,7 +315,7 @@ async function main(): Promise<void> {
   } catch (err) {
     // One line, whatever the source (yargs puts its details on further lines).
     process.stderr.write(`trainer: ${errorMessage(err).replace(/\s*\n\s*/g, ' ').trim()}\n`);
-    code = err instanceof ConfigError || err instanceof DataFormatError ? EXIT_USAGE : 1;
+    code = err instanceof ConfigError || err instanceof DataFormatError ? EXIT_USAGE : err instanceof CoordinatorLostError ? EXIT_COORDINATOR_LOST : 1;
   }
   // ZeroMQ and tfjs may hold handles open after a run; the run's outcome is settled, so leave now.
   process.exit(code);

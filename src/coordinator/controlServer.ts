@@ -8,7 +8,7 @@ import { SerialSender, receiveLoop } from '../shared/transport/zmqFrames.js';
 
 export interface ControlHandlers {
   onMessage(peer: string, msg: WorkerMessage): void;
-  /** A peer that speaks another protocol version; the server has already replied with a reject. */
+  /** A peer that speaks another protocol version (first frame only; all are counted as dropped); the server has already replied with a reject. */
   onVersionMismatch(peer: string, err: VersionMismatchError): void;
 }
 
@@ -20,6 +20,8 @@ export class ControlServer {
   private readonly socket = new zmq.Router({ linger: 2000 });
   private readonly sender = new SerialSender(this.socket);
   private readonly ids = new Map<string, Buffer>();
+  /** Peers already told that their protocol version is refused: told once, then only counted. */
+  private readonly refused = new Set<string>();
   private readonly drops: DropCounter;
   private loop: Promise<void> | undefined;
   bytesSent = 0;
@@ -56,15 +58,20 @@ export class ControlServer {
     try {
       msg = parseWorkerMessage(decode(rest));
     } catch (err) {
-      if (err instanceof VersionMismatchError) {
+      this.drops.drop(`peer ${peer}`, errorMessage(err));
+      if (err instanceof VersionMismatchError && !this.refused.has(peer)) {
+        this.refused.add(peer);
         void this.send(peer, { t: 'reject', v: PROTOCOL_VERSION, reason: err.message }).catch(() => undefined);
         handlers.onVersionMismatch(peer, err);
-        return;
       }
-      this.drops.drop(`peer ${peer}`, errorMessage(err));
       return;
     }
     handlers.onMessage(peer, msg);
+  }
+
+  /** A well-formed message the coordinator cannot accept from this peer: counted and logged like a malformed one. */
+  drop(peer: string, reason: string): void {
+    this.drops.drop(`peer ${peer}`, reason);
   }
 
   send(peer: string, msg: CoordinatorMessage): Promise<void> {

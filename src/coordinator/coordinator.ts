@@ -11,7 +11,9 @@ import { PROTOCOL_VERSION, type Span, type WorkerMessage } from '../shared/proto
 import { ControlServer } from './controlServer.js';
 import { DataFeeder } from './dataFeeder.js';
 import { Membership } from './membership.js';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { Liveness } from './liveness.js';
 import type { Checkpoint } from './checkpointFormat.js';
 import { CheckpointStore, loadLatestCheckpoint } from './checkpointStore.js';
 import type { CoordinatorOptions } from './options.js';
@@ -61,7 +63,7 @@ export function buildTrainConfig(opts: CoordinatorOptions, examples: number): Tr
     arch: opts.arch, latentDim: 100, batchSize: opts.batchSize, world: opts.workers, steps, stepsPerEpoch: perEpoch,
     lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: opts.epsilon, seed: opts.seed, allreduce: opts.allreduce,
     checkEvery: opts.checkEvery, timeoutMs: opts.timeoutMs, sampleEvery: opts.sampleEvery, timeline: opts.timeline !== undefined,
-    checkpointEvery: opts.checkpointEvery,
+    checkpointEvery: opts.checkpointEvery, heartbeatMs: opts.heartbeatMs, workerTimeoutMs: opts.workerTimeoutMs,
   };
 }
 
@@ -162,6 +164,11 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     if (lastCompleted === config.steps && finalWeights) finished();
   };
 
+  // Heartbeats come from each worker's heartbeat thread, on a connection of its own, named by a session secret.
+  const sessions: string[] = [];
+  const heartbeatPeers: Array<string | undefined> = [];
+  let liveness: Liveness | undefined;
+
   let lastCompletedAt = 0;
   let badSteps = 0;
   const onStepCompleted = (done: CompletedStep): void => {
@@ -205,14 +212,25 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       }
       logger.log('info', `worker ${msg.host}/${msg.pid} registered as rank ${outcome.rank} (backend ${msg.backend})`, { rank: outcome.rank, dataEndpoint: msg.dataEndpoint });
       events.workersConnected?.(membership.registered);
-      sendOrFail(peer, { t: 'welcome', v: PROTOCOL_VERSION, rank: outcome.rank, config });
+      sessions[outcome.rank] = randomBytes(16).toString('hex');
+      sendOrFail(peer, { t: 'welcome', v: PROTOCOL_VERSION, rank: outcome.rank, session: sessions[outcome.rank]!, config });
+      return;
+    }
+    if (msg.t === 'heartbeat') {
+      if (sessions[msg.rank] === undefined || sessions[msg.rank] !== msg.session) {
+        server.drop(peer, `heartbeat for rank ${msg.rank} with a wrong session`);
+        return;
+      }
+      heartbeatPeers[msg.rank] = peer;
+      liveness?.seen(msg.rank, performance.now());
       return;
     }
     const rank = membership.rankOf(peer);
     if (rank === undefined) {
-      logger.log('warn', `ignored '${msg.t}' from unregistered peer ${peer}`);
+      server.drop(peer, `'${msg.t}' from a peer that is not a registered worker`);
       return;
     }
+    liveness?.seen(rank, performance.now());
     switch (msg.t) {
       case 'ready': {
         const r = membership.ready(peer, msg.modelHash, expectedHash);
@@ -285,6 +303,24 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     onVersionMismatch: (peer, err) => logger.log('warn', `refused peer ${peer}: ${err.message}`),
   });
 
+  /** Among ranks that did not report, the one heard from least recently: usually the one the others wait for. */
+  const quietest = (ranks: number[]): string => {
+    if (!liveness || ranks.length < 2) return '';
+    const ages = liveness.ages(ranks, performance.now());
+    const i = ages.indexOf(Math.max(...ages));
+    return ` (rank ${ranks[i]} last heard from ${(ages[i]! / 1000).toFixed(1)} s ago)`;
+  };
+
+  // Heartbeats out to every worker's heartbeat thread; once training runs, a silent worker ends the run by name.
+  const heartbeat = setInterval(() => {
+    for (const p of heartbeatPeers) if (p) void server.send(p, { t: 'heartbeat', v: PROTOCOL_VERSION }).catch(() => undefined);
+    const lost = liveness?.silent(performance.now())[0];
+    if (lost) {
+      const m = membership.members()[lost.rank];
+      fail(new TrainerError('E_WORKER_LOST', `rank ${lost.rank}${m ? ` (${m.hello.host}/${m.hello.pid})` : ''} silent for ${(lost.ms / 1000).toFixed(1)} s, more than --worker-timeout ${config.workerTimeoutMs / 1000} s: lost`));
+    }
+  }, config.heartbeatMs);
+
   // One watchdog for the whole run: every phase must make progress within its deadline.
   let watchdog: NodeJS.Timeout | undefined;
   const arm = (ms: number, describe: () => string): void => {
@@ -297,6 +333,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     await Promise.race([registration, failure]);
 
     trainStart = performance.now();
+    liveness = new Liveness(config.world, config.workerTimeoutMs, trainStart);
     events.started?.({ backend: membership.members()[0]!.hello.backend });
     for (const m of membership.members()) {
       sendOrFail(m.peer, {
@@ -312,7 +349,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
         const missing = tracker.missing(lastCompleted + 1);
         return lastCompleted === config.steps
           ? `rank 0 did not send the final weights within ${config.timeoutMs} ms`
-          : `step ${lastCompleted + 1} not completed within ${config.timeoutMs} ms: no report from rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+          : `step ${lastCompleted + 1} not completed within ${config.timeoutMs} ms: no report from rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${quietest(missing)}`;
       });
     };
     rearm();
@@ -356,6 +393,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     broadcast({ t: 'shutdown', v: PROTOCOL_VERSION, ok: false, reason });
     throw err;
   } finally {
+    clearInterval(heartbeat);
     hooks.signal?.removeEventListener('abort', onAbort);
     await server.close();
   }

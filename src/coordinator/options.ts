@@ -39,4 +39,6 @@ export interface CoordinatorOptions {
   resume: string | undefined;
   /** Steps with non-finite averaged gradients (skipped on every replica) tolerated before the run stops. */
   maxBadSteps: number;
+  heartbeatMs: number;
+  workerTimeoutMs: number;
 }

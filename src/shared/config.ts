@@ -32,6 +32,10 @@ export interface TrainConfig {
   timeline: boolean;
   /** Rank 0 sends its full state (weights and optimizers) for a checkpoint every this many steps; 0: only at the end. */
   checkpointEvery: number;
+  /** Workers and coordinator send each other a heartbeat this often. */
+  heartbeatMs: number;
+  /** A side silent for longer than this is taken for dead. */
+  workerTimeoutMs: number;
 }
 
 /**

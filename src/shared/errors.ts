@@ -29,6 +29,14 @@ export class DataFormatError extends TrainerError {
   }
 }
 
+/** The coordinator went silent: the worker exits with its own status so a supervisor can restart it. */
+export class CoordinatorLostError extends TrainerError {
+  constructor(message: string) {
+    super('E_COORDINATOR_LOST', message);
+    this.name = 'CoordinatorLostError';
+  }
+}
+
 /** A frame from the network that failed validation. */
 export class ProtocolError extends TrainerError {
   constructor(message: string) {

@@ -37,6 +37,8 @@ export const trainConfigSchema = z.object({
   sampleEvery: nonNegInt,
   timeline: z.boolean(),
   checkpointEvery: nonNegInt,
+  heartbeatMs: z.number().int().positive(),
+  workerTimeoutMs: z.number().int().positive(),
 }).strict();
 
 /** One phase of a worker's step, in microseconds since the Unix epoch (a Chrome trace's clock). */
@@ -69,10 +71,13 @@ export const weightsSchema = z.object({
   t: z.literal('weights'), v, step: nonNegInt, generator: f32, discriminator: f32,
   generatorOptimizer: f32.optional(), discriminatorOptimizer: f32.optional(),
 }).strict();
+/** From a worker's heartbeat thread (its own connection): the session ties it to a registered rank. */
+export const workerHeartbeatSchema = z.object({ t: z.literal('heartbeat'), v, rank: nonNegInt, session: z.string().regex(/^[0-9a-f]{32}$/) }).strict();
 export const failureSchema = z.object({ t: z.literal('failure'), v, code: z.string().max(64), message: z.string().max(4096) }).strict();
 
 // Coordinator -> worker
-export const welcomeSchema = z.object({ t: z.literal('welcome'), v, rank: nonNegInt, config: trainConfigSchema }).strict();
+export const welcomeSchema = z.object({ t: z.literal('welcome'), v, rank: nonNegInt, session: z.string().regex(/^[0-9a-f]{32}$/), config: trainConfigSchema }).strict();
+export const coordinatorHeartbeatSchema = z.object({ t: z.literal('heartbeat'), v }).strict();
 export const rejectSchema = z.object({ t: z.literal('reject'), v: z.number(), reason: z.string().max(4096) }).strict();
 /** Training starts after `step` (0, or a checkpoint's step) from these weights and, when resuming, optimizer states. */
 export const startSchema = z.object({
@@ -90,8 +95,10 @@ export const shutdownSchema = z.object({ t: z.literal('shutdown'), v, ok: z.bool
 // Worker -> worker (ring)
 export const chunkSchema = z.object({ t: z.literal('chunk'), v, step, phase, seq: nonNegInt, data: f32 }).strict();
 
-export const workerToCoordinator = z.discriminatedUnion('t', [helloSchema, readySchema, stepDoneSchema, gradSchema, weightsSchema, failureSchema]);
-export const coordinatorToWorker = z.discriminatedUnion('t', [welcomeSchema, rejectSchema, startSchema, batchSchema, reducedSchema, checkpointRequestSchema, shutdownSchema]);
+export const workerToCoordinator = z.discriminatedUnion('t', [helloSchema, readySchema, stepDoneSchema, gradSchema, weightsSchema, workerHeartbeatSchema, failureSchema]);
+export const coordinatorToWorker = z.discriminatedUnion('t', [
+  welcomeSchema, rejectSchema, startSchema, batchSchema, reducedSchema, checkpointRequestSchema, coordinatorHeartbeatSchema, shutdownSchema,
+]);
 
 export type Hello = z.infer<typeof helloSchema>;
 export type Ready = z.infer<typeof readySchema>;

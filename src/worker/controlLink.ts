@@ -41,6 +41,8 @@ export class ControlLink {
   private loop: Promise<void> | undefined;
   private shutdownMsg: Shutdown | undefined;
   private shutdownWaiters: Array<(s: Shutdown) => void> = [];
+  private shutdownFailures: Array<(e: Error) => void> = [];
+  private failedWith: Error | undefined;
   /** Called when the coordinator asks for this replica's state after a step. */
   onCheckpointRequest: ((step: number) => void) | undefined;
 
@@ -86,6 +88,9 @@ export class ControlLink {
       case 'checkpoint':
         this.onCheckpointRequest?.(msg.step);
         break;
+      case 'heartbeat':
+        // Heartbeats go to the heartbeat thread's own connection; one here is harmless.
+        break;
       case 'shutdown':
         this.shutdownMsg = msg;
         this.closeAll(new ShutdownSignal(msg));
@@ -93,6 +98,14 @@ export class ControlLink {
         this.shutdownWaiters = [];
         break;
     }
+  }
+
+  /** Ends every current and future wait with `err` (the coordinator is gone). */
+  fail(err: Error): void {
+    this.closeAll(err);
+    this.failedWith = err;
+    for (const w of this.shutdownFailures) w(err);
+    this.shutdownFailures = [];
   }
 
   private closeAll(err: Error): void {
@@ -124,11 +137,16 @@ export class ControlLink {
   /** The coordinator's final word, or a timeout error. */
   waitShutdown(timeoutMs: number): Promise<Shutdown> {
     if (this.shutdownMsg) return Promise.resolve(this.shutdownMsg);
+    if (this.failedWith) return Promise.reject(this.failedWith);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new TimeoutError(`coordinator did not end the run within ${timeoutMs} ms`)), timeoutMs);
       this.shutdownWaiters.push((s) => {
         clearTimeout(timer);
         resolve(s);
+      });
+      this.shutdownFailures.push((e) => {
+        clearTimeout(timer);
+        reject(e);
       });
     });
   }

@@ -24,7 +24,7 @@ export class WorkerMetrics {
   readonly receivedBytes: Counter;
   private readonly info: Gauge;
 
-  constructor(private readonly registry: Registry, tf: Tf) {
+  constructor(private readonly registry: Registry, tf: Tf, droppedFrames: () => number = () => 0) {
     const registers = [registry];
     const histogram = (name: string, help: string): Histogram => new Histogram({ name, help, buckets: PHASE_BUCKETS, registers });
     this.step = new Gauge({ name: 'trainer_worker_step', help: 'Last step this worker completed.', registers });
@@ -37,6 +37,7 @@ export class WorkerMetrics {
     this.receivedBytes = new Counter({ name: 'trainer_allreduce_received_bytes_total', help: 'Bytes this worker received for all-reduces.', registers });
     new Gauge({ name: 'trainer_tfjs_tensors', help: 'Tensors held by TensorFlow.js.', registers, collect() { this.set(tf.memory().numTensors); } });
     new Gauge({ name: 'trainer_tfjs_bytes', help: 'Bytes held by TensorFlow.js tensors.', registers, collect() { this.set(tf.memory().numBytes); } });
+    new Counter({ name: 'trainer_worker_dropped_frames_total', help: 'Frames from the coordinator or the ring predecessor that failed validation or came out of step, and were dropped.', registers, collect() { this.reset(); this.inc(droppedFrames()); } });
     this.info = new Gauge({ name: 'trainer_worker_info', help: 'The TensorFlow.js backend this worker uses, and its device where known.', labelNames: ['backend', 'device'], registers });
     collectDefaultMetrics({ register: registry });
   }

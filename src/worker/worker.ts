@@ -1,7 +1,8 @@
 import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../shared/config.js';
 import { modelHash } from '../shared/config.js';
-import { TrainerError, errorMessage } from '../shared/errors.js';
+import { CoordinatorLostError, TrainerError, errorMessage } from '../shared/errors.js';
 import { ringAllReduce } from '../shared/allreduce/ring.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import { selectBackend } from '../shared/gan/backend.js';
@@ -10,6 +11,7 @@ import { type Reduce, trainStep } from '../shared/gan/trainStep.js';
 import type { Logger } from '../shared/logger.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { ZmqRingLink } from '../shared/transport/zmqRingLink.js';
+import type { HeartbeatOptions, HeartbeatReport } from './heartbeatThread.js';
 import { ControlLink, ShutdownSignal } from './controlLink.js';
 import { WorkerMetrics } from './metrics.js';
 import { Registry } from 'prom-client';
@@ -43,6 +45,22 @@ export interface WorkerResult {
   finalHash: string | undefined;
 }
 
+/** The heartbeat thread (heartbeatThread.ts); `onLost` runs if the coordinator goes silent. */
+function startHeartbeats(options: HeartbeatOptions, onLost: (silentMs: number) => void): { stop(): Promise<void> } {
+  const thread = new Worker(new URL('./heartbeatThread.js', import.meta.url), { workerData: options });
+  thread.on('message', (m: HeartbeatReport) => {
+    if (m.kind === 'coordinatorLost') onLost(m.silentMs);
+  });
+  return {
+    async stop() {
+      thread.postMessage('stop');
+      const timer = setTimeout(() => void thread.terminate(), 1000);
+      await new Promise((resolve) => thread.once('exit', resolve));
+      clearTimeout(timer);
+    },
+  };
+}
+
 async function optimizerState(replica: GanReplica): Promise<{ generatorOptimizer: Float32Array; discriminatorOptimizer: Float32Array }> {
   const s = await replica.getOptimizerState();
   return { generatorOptimizer: s.generator, discriminatorOptimizer: s.discriminator };
@@ -57,11 +75,12 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
   const control = new ControlLink(logger);
   const ring = new ZmqRingLink(logger, 60_000);
   const registry = new Registry();
-  const metrics = new WorkerMetrics(registry, tf);
+  const metrics = new WorkerMetrics(registry, tf, () => control.dropped + ring.dropped);
   const health = new HealthState(60_000);
   health.set(false, 'joining the coordinator');
   let http: ObservabilityServer | undefined;
   let replica: GanReplica | undefined;
+  let heartbeats: { stop(): Promise<void> } | undefined;
   try {
     if (opts.metrics) {
       http = await startObservabilityServer({ ...opts.metrics, registry, health: () => health.check(), logger });
@@ -77,6 +96,11 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
     const { config, rank } = welcome;
     const log = logger.child({ rank });
+    heartbeats = startHeartbeats({ coordinator: opts.coordinator, rank, session: welcome.session, intervalMs: config.heartbeatMs, timeoutMs: config.workerTimeoutMs }, (silentMs) => {
+      const err = new CoordinatorLostError(`no heartbeat from the coordinator at ${opts.coordinator} for ${(silentMs / 1000).toFixed(1)} s (--worker-timeout ${config.workerTimeoutMs / 1000} s): it is gone`);
+      control.fail(err);
+      ring.fail(err);
+    });
     log.log('info', `joined as rank ${rank} of ${config.world}`, { dataEndpoint });
     ring.timeoutMs = config.timeoutMs;
     metrics.joined(rank, backend.name, backend.device ?? '');
@@ -90,6 +114,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     if (start.generatorOptimizer && start.discriminatorOptimizer) replica.setOptimizerState(start.generatorOptimizer, start.discriminatorOptimizer);
     if (start.step >= config.steps) throw new TrainerError('E_PROTOCOL', `told to start after step ${start.step} of ${config.steps}`);
     if (start.step > 0) log.log('info', `resuming after step ${start.step}`, { step: start.step });
+    ring.stepsDone = start.step;
     if (config.world > 1) {
       if (start.ring.length !== config.world) throw new TrainerError('E_PROTOCOL', `ring lists ${start.ring.length} endpoints for a world of ${config.world}`);
       ring.connect(start.ring[(rank + 1) % config.world]!, (rank - 1 + config.world) % config.world);
@@ -159,7 +184,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     }
     const shutdown = await control.waitShutdown(config.timeoutMs);
     if (!shutdown.ok) throw new TrainerError('E_STOPPED', `coordinator stopped the run: ${shutdown.reason}`);
-    log.log('info', 'training finished', { steps: config.steps, hash: finalHash, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+    log.log('info', 'training finished', { steps: config.steps, hash: finalHash, droppedFrames: control.dropped + ring.dropped, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
     return { rank, steps: config.steps, finalHash };
   } catch (err) {
     if (err instanceof ShutdownSignal && !err.shutdown.ok) throw new TrainerError('E_STOPPED', err.message);
@@ -174,6 +199,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     health.set(false, `failed: ${errorMessage(err)}`);
     throw err;
   } finally {
+    await heartbeats?.stop();
     await http?.close();
     replica?.dispose();
     await ring.close();

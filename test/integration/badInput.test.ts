@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import * as zmq from 'zeromq';
 import type { Summary } from '../../src/coordinator/summary.js';
-import { PROTOCOL_VERSION } from '../../src/shared/protocol.js';
+import { decode } from '../../src/shared/codec.js';
+import { PROTOCOL_VERSION, parseChunk, parseWorkerMessage } from '../../src/shared/protocol.js';
+import { fuzzFrames } from '../fixtures/fuzz.js';
 import { idxBytes } from '../fixtures/idx.js';
 import { jsonLines, runCli, startCli, tempDir, testPort, waitFor } from '../helpers.js';
 
@@ -120,7 +122,8 @@ test('a worker that dies stops the run with an error naming it, not a hang', asy
     workers[1]!.child.kill('SIGKILL');
     assert.equal(await coordinator.exited, 1);
     // Either the coordinator's step deadline or the survivor's all-reduce deadline fires first; both name the dead rank.
-    const named = new RegExp(`trainer: (step \\d+ not completed within 3000 ms: no report from rank ${victim}$|rank ${1 - victim} failed: all-reduce: no step \\d+ phase [dg] chunk \\d+ from rank ${victim} within 3000 ms$)`, 'm');
+    // When the survivor was itself waiting on the victim, neither reported: then the one not heard from is named.
+    const named = new RegExp(`trainer: (step \\d+ not completed within 3000 ms: no report from (rank ${victim}|ranks 0, 1 \\(rank ${victim} last heard from \\d+\\.\\d s ago\\))$|rank ${1 - victim} failed: all-reduce: no step \\d+ phase [dg] chunk \\d+ from rank ${victim} within 3000 ms$)`, 'm');
     assert.match(coordinator.output(), named);
     assert.notEqual(await workers[0]!.exited, 0, 'the surviving worker is told to stop and exits non-zero');
   } finally {
@@ -157,4 +160,100 @@ test('more non-finite steps than --max-bad-steps stop the run with a clear error
   const { code, log } = await runWithNanAt3(0);
   assert.equal(code, 1);
   assert.match(log, /trainer: 1 step with non-finite gradients \(the last at step 3\), more than --max-bad-steps 0/);
+});
+
+test('10,000 hostile frames at the coordinator and 10,000 at a worker\'s ring port: all dropped and counted, training unaffected', async () => {
+  const flags = ['--steps', '150', '--limit', '256', '--batch-size', '8', '--sample-every', '0', '--check-every', '10', '--log-format', 'json'];
+  const baselineOut = tempDir('fuzz-baseline');
+  const baseline = await runCli(['coordinator', '--workers', '2', '--spawn', '--port', '0', '--out', baselineOut, ...flags]);
+  assert.equal(baseline.code, 0, baseline.stderr.slice(-2000));
+
+  const out = tempDir('fuzz');
+  const port = testPort();
+  const coordinator = startCli(['coordinator', '--workers', '2', '--port', String(port), '--bind', '127.0.0.1', '--out', out, '--timeout', '30', ...flags]);
+  const workers = [0, 1].map(() => startCli(['worker', '--coordinator', `tcp://127.0.0.1:${port}`, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', '--log-format', 'json']));
+  const timer = setTimeout(() => { coordinator.child.kill('SIGKILL'); for (const w of workers) w.child.kill('SIGKILL'); }, 120_000);
+  const toCoordinator = new zmq.Dealer({ linger: 0, sendHighWaterMark: 100_000 });
+  const toWorker = new zmq.Push({ linger: 1000, sendHighWaterMark: 100_000 });
+  try {
+    await waitFor(() => jsonLines(coordinator.output()).some((l) => l.msg === 'step'), 60_000, 'training to start');
+    const joined = jsonLines(workers[0]!.output()).find((l) => typeof l.dataEndpoint === 'string' && /joined as rank/.test(String(l.msg)))!;
+    const f32 = new Float32Array([1, 2, 3]);
+    const coordinatorFrames = fuzzFrames(1, 10_000, [
+      { t: 'hello', v: PROTOCOL_VERSION, backend: 'wasm', host: 'h', pid: 1, dataEndpoint: 'tcp://127.0.0.1:1' },
+      { t: 'stepDone', v: PROTOCOL_VERSION, step: 2, dLoss: 1, gLoss: 1, dReal: 0.5, dFake: 0.5, computeMs: 1, reduceMs: 1, applyMs: 1, dataWaitMs: 0, peerWaitMs: 0 },
+      { t: 'grad', v: PROTOCOL_VERSION, step: 2, phase: 'd', data: f32 },
+      { t: 'weights', v: PROTOCOL_VERSION, step: 2, generator: f32, discriminator: f32 },
+      { t: 'ready', v: PROTOCOL_VERSION, modelHash: 'a'.repeat(64) },
+    ], (frames) => {
+      // Well-formed messages from a stranger are dropped too; a well-formed hello is a registration attempt, refused apart.
+      try {
+        return parseWorkerMessage(decode(frames)).t !== 'hello';
+      } catch {
+        return true;
+      }
+    });
+    const workerFrames = fuzzFrames(2, 10_000, [{ t: 'chunk', v: PROTOCOL_VERSION, step: 1_000_000, phase: 'g', seq: 3, data: f32 }], (frames) => {
+      try {
+        return parseChunk(decode(frames)).step > 1000;
+      } catch {
+        return true;
+      }
+    });
+    toCoordinator.connect(`tcp://127.0.0.1:${port}`);
+    toWorker.connect(String(joined.dataEndpoint));
+    for (const frames of coordinatorFrames) await toCoordinator.send(frames);
+    for (const frames of workerFrames) await toWorker.send(frames);
+    // Sent is not received: wait, while training runs, until the worker has taken (and dropped) every frame.
+    const metricsUrl = /metrics on (http:\/\/\S+\/metrics)/.exec(workers[0]!.output())![1]!;
+    const droppedByWorker = async (): Promise<number> => Number(/^trainer_worker_dropped_frames_total\{[^}]*\} (\d+)$/m.exec(await (await fetch(metricsUrl)).text())?.[1] ?? -1);
+    for (let t0 = Date.now(); (await droppedByWorker()) < 10_000;) {
+      assert.ok(Date.now() - t0 < 30_000, 'the worker did not receive all 10,000 frames in time');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    assert.equal(await coordinator.exited, 0, coordinator.output().slice(-3000));
+    assert.deepEqual(await Promise.all(workers.map((w) => w.exited)), [0, 0]);
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
+    assert.equal(summary.droppedFrames, 10_000);
+    const finished = jsonLines(workers[0]!.output()).find((l) => l.msg === 'training finished')!;
+    assert.equal(finished.droppedFrames, 10_000);
+    // Logged once per peer, not once per frame.
+    assert.equal(jsonLines(coordinator.output()).filter((l) => l.level === 'warn' && String(l.msg).startsWith('dropped invalid worker frame')).length, 1);
+    assert.equal(summary.replicaHash, (JSON.parse(readFileSync(path.join(baselineOut, 'summary.json'), 'utf8')) as Summary).replicaHash, 'the same replicas as without the intruders');
+  } finally {
+    clearTimeout(timer);
+    toCoordinator.close();
+    toWorker.close();
+    coordinator.child.kill('SIGKILL');
+    for (const w of workers) w.child.kill('SIGKILL');
+  }
+});
+
+test('heartbeats: a worker killed mid-run is named within --worker-timeout; workers of a killed coordinator exit with status 3', async () => {
+  const run = (out: string, port: number): { coordinator: ReturnType<typeof startCli>; workers: Array<ReturnType<typeof startCli>> } => ({
+    coordinator: startCli(['coordinator', '--workers', '2', '--port', String(port), '--bind', '127.0.0.1', '--out', out, '--log-format', 'json', '--limit', '512',
+      '--batch-size', '8', '--steps', '10000', '--timeout', '60', '--heartbeat-interval', '0.5', '--worker-timeout', '2']),
+    workers: [0, 1].map(() => startCli(['worker', '--coordinator', `tcp://127.0.0.1:${port}`, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', '--log-format', 'json'])),
+  });
+  const first = run(tempDir('lost-worker'), testPort());
+  const second = run(tempDir('lost-coordinator'), testPort());
+  const all = [first, second].flatMap((r) => [r.coordinator, ...r.workers]);
+  try {
+    await waitFor(() => [first, second].every((r) => r.coordinator.output().includes('"msg":"step"')), 60_000, 'training to start');
+    // A dead worker: found by its silence, long before the 60 s step deadline.
+    const victim = Number(/joined as rank (\d)/.exec(first.workers[1]!.output())?.[1]);
+    const killedAt = Date.now();
+    first.workers[1]!.child.kill('SIGKILL');
+    assert.equal(await first.coordinator.exited, 1);
+    assert.ok(Date.now() - killedAt < 20_000, `noticed after ${Date.now() - killedAt} ms`);
+    assert.match(first.coordinator.output(), new RegExp(`trainer: rank ${victim} \\(.+/\\d+\\) silent for \\d+\\.\\d s, more than --worker-timeout 2 s: lost`));
+    // A dead coordinator: both workers notice and exit with the status a supervisor can act on.
+    second.coordinator.child.kill('SIGKILL');
+    const codes = await Promise.all(second.workers.map((w) => w.exited));
+    assert.deepEqual(codes, [3, 3], second.workers.map((w) => w.output().slice(-500)).join('\n'));
+    for (const w of second.workers) assert.match(w.output(), /trainer: no heartbeat from the coordinator at tcp:\/\/127\.0\.0\.1:\d+ for \d+\.\d s \(--worker-timeout 2 s\): it is gone/);
+  } finally {
+    for (const p of all) p.child.kill('SIGKILL');
+  }
 });

@@ -42,7 +42,7 @@ const COORDINATOR_METRICS: Record<string, string> = {
 const WORKER_METRICS: Record<string, string> = {
   trainer_worker_step: 'gauge', trainer_worker_compute_seconds: 'histogram', trainer_worker_allreduce_seconds: 'histogram',
   trainer_worker_apply_seconds: 'histogram', trainer_worker_data_wait_seconds: 'histogram', trainer_worker_peer_wait_seconds: 'histogram',
-  trainer_allreduce_sent_bytes_total: 'counter', trainer_allreduce_received_bytes_total: 'counter', trainer_tfjs_tensors: 'gauge',
+  trainer_allreduce_sent_bytes_total: 'counter', trainer_allreduce_received_bytes_total: 'counter', trainer_tfjs_tensors: 'gauge', trainer_worker_dropped_frames_total: 'counter',
   trainer_tfjs_bytes: 'gauge', trainer_worker_info: 'gauge', process_resident_memory_bytes: 'gauge',
 };
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { chunkBounds, ringAllReduce } from '../../src/shared/allreduce/ring.js';
 import { StarReducer, averageInOrder } from '../../src/shared/allreduce/star.js';
 import { memoryRing } from '../../src/shared/allreduce/memoryLink.js';
+import { outOfWindow } from '../../src/shared/allreduce/link.js';
 import { TimeoutError } from '../../src/shared/errors.js';
 import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
 
@@ -79,4 +80,24 @@ test('a ring peer that never sends times out with the silent rank named', async 
   const r0 = ringAllReduce(Float32Array.from(buf), 0, 3, links[0]!, 1, 'd');
   void ringAllReduce(Float32Array.from(buf), 1, 3, links[1]!, 1, 'd').catch(() => undefined);
   await assert.rejects(r0, (e: unknown) => e instanceof TimeoutError && /from rank 2/.test(e.message));
+});
+
+test('ring chunks outside the window a rank can still need are recognized: stale, or too far ahead', () => {
+  const t = (step: number, phase: 'd' | 'g', seq: number): { step: number; phase: 'd' | 'g'; seq: number } => ({ step, phase, seq });
+  assert.equal(outOfWindow(t(1, 'd', 0), undefined, 2), undefined);
+  assert.equal(outOfWindow(t(2, 'd', 0), undefined, 2), undefined);
+  assert.match(outOfWindow(t(3, 'd', 0), undefined, 2) ?? '', /more than 2 steps ahead of step 0/);
+  const last = t(5, 'g', 3);
+  assert.match(outOfWindow(t(5, 'g', 3), last, 2) ?? '', /stale step 5 phase g chunk 3/);
+  assert.match(outOfWindow(t(5, 'd', 9), last, 2) ?? '', /stale/);
+  assert.match(outOfWindow(t(4, 'g', 9), last, 2) ?? '', /stale/);
+  assert.equal(outOfWindow(t(5, 'g', 4), last, 2), undefined);
+  assert.equal(outOfWindow(t(6, 'd', 0), last, 2), undefined);
+  assert.equal(outOfWindow(t(7, 'g', 99), last, 2), undefined);
+  assert.match(outOfWindow(t(8, 'd', 0), last, 2) ?? '', /more than 2 steps ahead of step 5/);
+  // A run resumed after step 40: its window starts there.
+  assert.equal(outOfWindow(t(41, 'd', 0), undefined, 2, 40), undefined);
+  assert.equal(outOfWindow(t(42, 'g', 5), undefined, 2, 40), undefined);
+  assert.match(outOfWindow(t(40, 'g', 0), undefined, 2, 40) ?? '', /stale step 40 phase g chunk 0 \(step 40 was done before this run started\)/);
+  assert.match(outOfWindow(t(43, 'd', 0), undefined, 2, 40) ?? '', /more than 2 steps ahead of step 40/);
 });

@@ -48,7 +48,11 @@ test('messages are validated by type, and another protocol version is named', ()
   assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, step: 1, phase: 'x', data: new Float32Array(1) }), /at phase/);
   assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, step: 1, phase: 'd', data: [1, 2] }), /float32 array/);
   assert.throws(() => parseWorkerMessage({ t: 'nope', v: PROTOCOL_VERSION }), ProtocolError);
-  assert.throws(() => parseWorkerMessage({ t: 'stepDone', v: PROTOCOL_VERSION, step: 1, dLoss: NaN, gLoss: 1, dReal: 1, dFake: 1, computeMs: 1, reduceMs: 1 }), /dLoss/);
+  const done = { t: 'stepDone', v: PROTOCOL_VERSION, step: 1, dLoss: 1, gLoss: 1, dReal: 1, dFake: 1, computeMs: 1, reduceMs: 1, applyMs: 1, dataWaitMs: 0, peerWaitMs: 0 };
+  assert.throws(() => parseWorkerMessage({ ...done, dLoss: 'x' }), /at dLoss/);
+  // A step whose gradients blew up reports its NaN loss rather than vanishing; timings must still be finite.
+  assert.ok(Number.isNaN((parseWorkerMessage({ ...done, dLoss: NaN }) as { dLoss: number }).dLoss));
+  assert.throws(() => parseWorkerMessage({ ...done, computeMs: Infinity }), /at computeMs/);
   assert.throws(() => parseWorkerMessage('text'), /not a message object/);
   assert.throws(() => parseChunk({ t: 'chunk', v: PROTOCOL_VERSION, step: 1, phase: 'g', seq: 0, data: new Float32Array(1), extra: 1 }), ProtocolError);
   // A reject is readable whatever version sent it, so an outdated worker still learns why.

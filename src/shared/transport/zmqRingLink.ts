@@ -2,11 +2,15 @@ import * as zmq from 'zeromq';
 import { decode, encode } from '../codec.js';
 import { TimeoutError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { Mailbox } from '../mailbox.js';
+import { KeyedInbox } from '../keyedInbox.js';
 import { PROTOCOL_VERSION, type Chunk, parseChunk } from '../protocol.js';
-import { type ChunkTag, type RingLink, describeTag, sameTag } from '../allreduce/link.js';
+import { type ChunkTag, type RingLink, describeTag, outOfWindow } from '../allreduce/link.js';
 import { DropCounter } from './dropCounter.js';
 import { SerialSender, receiveLoop } from './zmqFrames.js';
+
+const keyOf = (t: ChunkTag): string => `${t.step}/${t.phase}/${t.seq}`;
+/** More chunks than two steps of any real ring could park: the rest is junk, and memory stays bounded. */
+const MAX_PARKED = 65_536;
 
 /**
  * The ring over ZeroMQ: a PULL socket this rank binds (its advertised data
@@ -17,7 +21,11 @@ export class ZmqRingLink implements RingLink {
   private readonly pull = new zmq.Pull({ linger: 0 });
   private readonly push = new zmq.Push({ linger: 1000 });
   private readonly sender = new SerialSender(this.push);
-  private readonly inbox = new Mailbox<Chunk>();
+  /** Chunks parked by tag: a stray, late or repeated frame is dropped, never mistaken for the one awaited. */
+  private readonly inbox = new KeyedInbox<string, Chunk>();
+  private lastTaken: ChunkTag | undefined;
+  /** Steps completed before this process started training (a resumed run's checkpoint step). */
+  stepsDone = 0;
   private readonly drops: DropCounter;
   private loop: Promise<void> | undefined;
   private prevRank = -1;
@@ -49,7 +57,11 @@ export class ZmqRingLink implements RingLink {
   private onFrames(frames: Buffer[]): void {
     try {
       for (const f of frames) this.bytesReceived += f.byteLength;
-      this.inbox.push(parseChunk(decode(frames)));
+      const chunk = parseChunk(decode(frames));
+      const why = outOfWindow(chunk, this.lastTaken, 2, this.stepsDone);
+      if (why) this.drops.drop(`ring predecessor (rank ${this.prevRank})`, why);
+      else if (this.inbox.size >= MAX_PARKED) this.drops.drop(`ring predecessor (rank ${this.prevRank})`, `${MAX_PARKED} chunks already waiting`);
+      else if (!this.inbox.put(keyOf(chunk), chunk)) this.drops.drop(`ring predecessor (rank ${this.prevRank})`, `duplicate ${describeTag(chunk)}`);
     } catch (err) {
       this.drops.drop(`ring predecessor (rank ${this.prevRank})`, errorMessage(err));
     }
@@ -63,9 +75,14 @@ export class ZmqRingLink implements RingLink {
   }
 
   async recvPrev(tag: ChunkTag): Promise<Float32Array> {
-    const chunk = await this.inbox.take(this.timeoutMs, () => new TimeoutError(`all-reduce: no ${describeTag(tag)} from rank ${this.prevRank} within ${this.timeoutMs} ms`));
-    if (!sameTag(chunk, tag)) throw new Error(`all-reduce out of step: expected ${describeTag(tag)} from rank ${this.prevRank}, got ${describeTag(chunk)}`);
+    const chunk = await this.inbox.take(keyOf(tag), this.timeoutMs, () => new TimeoutError(`all-reduce: no ${describeTag(tag)} from rank ${this.prevRank} within ${this.timeoutMs} ms`));
+    this.lastTaken = tag;
     return chunk.data;
+  }
+
+  /** Ends the current and any later wait for a chunk with `err`. */
+  fail(err: Error): void {
+    this.inbox.close(err);
   }
 
   async close(): Promise<void> {
