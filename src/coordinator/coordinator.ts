@@ -148,9 +148,14 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   let stopAfter: number | undefined;
   const onAbort = (): void => {
     const why = errorMessage(hooks.signal?.reason ?? 'aborted');
-    // Before training, or with nothing left to ship, there is nothing to save: stop now.
-    if (trainStart === 0 || nextShipped - 1 >= config.steps) {
+    // Before training there is nothing to save: stop now.
+    if (trainStart === 0) {
       fail(new TrainerError('E_ABORTED', why));
+      return;
+    }
+    // Every step is already shipped: finishing them is the quickest way to a final checkpoint, and gives the outputs too.
+    if (nextShipped - 1 >= config.steps) {
+      logger.log('warn', `${why}: the last steps are already under way; finishing the run`);
       return;
     }
     stopAfter = Math.max(nextShipped - 1, lastCompleted);
