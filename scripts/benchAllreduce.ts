@@ -1,7 +1,8 @@
 /**
  * bench:allreduce — time per all-reduce, algorithm and bus bandwidth for ring and
  * star over ZeroMQ on loopback, N worker processes, next to a raw PUSH/PULL stream
- * of the same bytes between two processes measured in the same run.
+ * of the same bytes between two processes measured in the same run, and the ring
+ * again with CURVE encryption and authentication (what --curve-keys costs).
  * Prints one JSON line on stdout (a table goes to stderr).
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -13,6 +14,7 @@ import { ZmqRingLink } from '../src/shared/transport/zmqRingLink.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { PROTOCOL_VERSION } from '../src/shared/protocol.js';
 import { startStarHub } from '../test/fixtures/starHub.js';
+import { startZapHandler } from '../src/shared/transport/zapHandler.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MIB = 1024 * 1024;
@@ -47,10 +49,10 @@ async function rawStream(bytes: number, iters: number): Promise<number> {
   return (bytes * iters) / Number(seconds);
 }
 
-async function ringBench(world: number, bytes: number, iters: number): Promise<number> {
-  const kids = Array.from({ length: world }, (_, rank) => child('ring', { rank, world, bytes, iters }));
-  const ports = await Promise.all(kids.map(async (k) => (await k.next()).port));
-  kids.forEach((k) => k.proc.send({ ports }));
+async function ringBench(world: number, bytes: number, iters: number, curve = false): Promise<number> {
+  const kids = Array.from({ length: world }, (_, rank) => child('ring', { rank, world, bytes, iters, curve }));
+  const hellos = await Promise.all(kids.map((k) => k.next()));
+  kids.forEach((k) => k.proc.send({ ports: hellos.map((h) => h.port), keys: hellos.map((h) => h.publicKey) }));
   const times = await Promise.all(kids.map(async (k) => Number((await k.next()).seconds)));
   kids.forEach((k) => k.proc.send({ exit: true }));
   await Promise.all(kids.map((k) => k.exited));
@@ -95,10 +97,13 @@ async function runChild(role: string, a: Msg): Promise<void> {
   } else if (role === 'ring') {
     const rank = Number(a.rank);
     const world = Number(a.world);
-    const link = new ZmqRingLink(silentLogger, 60_000);
-    send({ port: await link.bind('tcp://127.0.0.1:*') });
-    const { ports } = (await next()) as { ports: number[] };
-    link.connect(`tcp://127.0.0.1:${ports[(rank + 1) % world]}`, (rank - 1 + world) % world);
+    const keys = a.curve ? zmq.curveKeyPair() : undefined;
+    // Admits any CURVE client: what is measured here is the encryption, not the policy.
+    if (keys) await startZapHandler(() => true, silentLogger, () => undefined);
+    const link = new ZmqRingLink(silentLogger, 60_000, keys);
+    send({ port: await link.bind('tcp://127.0.0.1:*'), publicKey: keys?.publicKey });
+    const { ports, keys: publicKeys } = (await next()) as { ports: number[]; keys: Array<string | undefined> };
+    link.connect(`tcp://127.0.0.1:${ports[(rank + 1) % world]}`, (rank - 1 + world) % world, publicKeys[(rank + 1) % world]);
     // Two buffers in turn: the last segments of one call may still be in flight during the next (see ringAllReduce).
     const bufs = [buf, Float32Array.from(buf)];
     let t0 = 0;
@@ -135,12 +140,12 @@ async function main(): Promise<void> {
     const rawBps = await rawStream(bytes, iters);
     raw.push({ mib, gbPerSecond: rawBps / 1e9 });
     for (const world of WORLDS) {
-      for (const algorithm of ['ring', 'star'] as const) {
-        const seconds = algorithm === 'ring' ? await ringBench(world, bytes, iters) : await starBench(world, bytes, iters);
+      for (const algorithm of ['ring', 'star', 'ring+curve'] as const) {
+        const seconds = algorithm === 'star' ? await starBench(world, bytes, iters) : await ringBench(world, bytes, iters, algorithm === 'ring+curve');
         const alg = bytes / seconds;
         const bus = (alg * 2 * (world - 1)) / world;
         results.push({ algorithm, world, mib, msPerAllreduce: seconds * 1000, algBandwidthGBs: alg / 1e9, busBandwidthGBs: bus / 1e9, busOverRaw: bus / rawBps });
-        process.stderr.write(`${algorithm.padEnd(4)} N=${world} ${String(mib).padStart(2)} MiB  ${(seconds * 1000).toFixed(2).padStart(8)} ms  alg ${(alg / 1e9).toFixed(2)} GB/s  bus ${(bus / 1e9).toFixed(2)} GB/s  raw stream ${(rawBps / 1e9).toFixed(2)} GB/s  bus/raw ${(bus / rawBps).toFixed(2)}\n`);
+        process.stderr.write(`${algorithm.padEnd(10)} N=${world} ${String(mib).padStart(2)} MiB  ${(seconds * 1000).toFixed(2).padStart(8)} ms  alg ${(alg / 1e9).toFixed(2)} GB/s  bus ${(bus / 1e9).toFixed(2)} GB/s  raw stream ${(rawBps / 1e9).toFixed(2)} GB/s  bus/raw ${(bus / rawBps).toFixed(2)}\n`);
       }
     }
   }

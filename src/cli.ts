@@ -2,6 +2,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { generateKeyPair, readAuthorized, readKey, readKeyPair } from './shared/security/curveKeys.js';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ALLREDUCE_MODES, ARCHS, BACKENDS, type BackendName } from './shared/config.js';
@@ -96,6 +97,7 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     maxBadSteps: nonNegInt('max-bad-steps', a.maxBadSteps),
     heartbeatMs: Math.round(inRange('heartbeat-interval', a.heartbeatInterval, 0, 3600, true, false) * 1000),
     workerTimeoutMs: Math.round(inRange('worker-timeout', a.workerTimeout, 0, 86400, true, false) * 1000),
+    curve: a.curveKeys === undefined ? undefined : { own: readKeyPair(path.resolve(String(a.curveKeys)), 'coordinator'), authorized: readAuthorized(path.resolve(String(a.curveKeys))) },
   });
 }
 
@@ -156,6 +158,7 @@ async function coordinatorCommand(a: Args): Promise<number> {
             '--backend', opts.backend, '--log-format', format, ...(a.verbose ? ['--verbose'] : []),
             ...(metrics ? ['--metrics-port', String(metrics.port === 0 ? 0 : metrics.port + 1 + i)] : ['--no-metrics']),
             ...(spawnGpus.length > 0 ? ['--gpu', String(spawnGpus[i % spawnGpus.length])] : []),
+            ...(a.curveKeys !== undefined ? ['--curve-keys', path.resolve(String(a.curveKeys)), '--curve-name', 'worker'] : []),
           ];
           spawned = spawnWorkers(opts.workers, endpoint, args, logger, (message) => {
             obs.metrics.workerFailures.inc();
@@ -204,8 +207,19 @@ async function workerCommand(a: Args): Promise<number> {
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
     ...(a.faultNanStep !== undefined ? { faultNanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
+    ...(a.curveKeys !== undefined ? {
+      curve: { own: readKeyPair(path.resolve(String(a.curveKeys)), String(a.curveName)), serverPublicKey: readKey(path.join(path.resolve(String(a.curveKeys)), 'coordinator.pub')) },
+    } : {}),
     metrics: metricsEndpoint(a, String(a.bindHost)),
   }, logger);
+  return 0;
+}
+
+function keygenCommand(a: Args): number {
+  const { logger } = makeLogger(String(a.logFormat), 'keygen', false);
+  const dir = path.resolve(String(a.out));
+  const { publicFile, secretFile } = generateKeyPair(dir, String(a.name));
+  logger.log('info', `wrote ${publicFile} and ${secretFile} (keep it secret)${String(a.name) === 'coordinator' ? '' : `; admitted via ${path.join(dir, 'authorized')}`}`, { publicFile, secretFile });
   return 0;
 }
 
@@ -275,6 +289,7 @@ function parser(argv: string[]): Argv {
       .option('timeline', { type: 'string', describe: 'write a Chrome trace of every worker\'s step phases to this file' })
       .option('checkpoint-every', { type: 'number', default: 500, describe: 'write OUT/checkpoints/ckpt-NNNNNNNNN.bin every N steps and at the end (0: only at the end)' })
       .option('keep-checkpoints', { type: 'number', default: 3, describe: 'how many of the newest checkpoints to keep' })
+      .option('curve-keys', { type: 'string', describe: 'directory made by trainer keygen: CURVE encryption, and only workers whose public key is in DIR/authorized/ are admitted' })
       .option('heartbeat-interval', { type: 'number', default: 1, describe: 'seconds between heartbeats, both ways' })
       .option('worker-timeout', { type: 'number', default: 10, describe: 'seconds of silence after which a worker (or, for the workers, the coordinator) is taken for dead' })
       .option('max-bad-steps', { type: 'number', default: 10, describe: 'steps whose averaged gradients hold NaN or Infinity (skipped on every replica) tolerated before the run stops' })
@@ -291,6 +306,8 @@ function parser(argv: string[]): Argv {
       .option('gpu', { type: 'number', describe: 'GPU index, in nvidia-smi order, for the tensorflow and webgpu backends' })
       .option('protocol-version', { type: 'number', hidden: true })
       .option('fault-nan-step', { type: 'number', hidden: true })
+      .option('curve-keys', { type: 'string', describe: 'directory made by trainer keygen: encrypt and authenticate with CURVE (uses NAME.key/.pub and coordinator.pub)' })
+      .option('curve-name', { type: 'string', default: 'worker', describe: 'which key pair in --curve-keys is this worker\'s' })
       .example('$0 worker --coordinator tcp://10.0.0.1:5555', 'join a run'))
     .command('generate', 'draw digits from a saved generator into a PNG grid', (y) => basic(y)
       .option('model', { type: 'string', demandOption: true, describe: 'a generator directory saved by a run (RUN/generator)' })
@@ -298,7 +315,12 @@ function parser(argv: string[]): Argv {
       .option('out', { type: 'string', demandOption: true, describe: 'PNG file to write' })
       .option('seed', { type: 'number', default: 42, describe: 'noise seed (the run\'s seed and 64 images reproduce its final.png)' })
       .example('$0 generate --model runs/X/generator --out digits.png', '64 digits from a trained generator'))
-    .demandCommand(1, 'name a command: coordinator, worker or generate')
+    .command('keygen', 'make a CURVE key pair (NAME.key, NAME.pub) in a keys directory', (y) => y
+      .option('out', { type: 'string', demandOption: true, describe: 'keys directory' })
+      .option('name', { type: 'string', default: 'coordinator', describe: 'coordinator, or a worker\'s name: its public key also goes into DIR/authorized/' })
+      .option('log-format', { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' })
+      .example('$0 keygen --out keys && $0 keygen --out keys --name worker', 'keys for a coordinator and its workers'))
+    .demandCommand(1, 'name a command: coordinator, worker, generate or keygen')
     .strict()
     .help()
     .wrap(Math.min(120, process.stdout.columns ?? 120));
@@ -311,7 +333,10 @@ async function main(): Promise<void> {
       .fail((msg, err) => { throw err ?? new ConfigError(msg); })
       .parseAsync();
     const cmd = String(argv._[0]);
-    code = cmd === 'coordinator' ? await coordinatorCommand(argv as Args) : cmd === 'generate' ? await generateCommand(argv as Args) : await workerCommand(argv as Args);
+    code = cmd === 'coordinator' ? await coordinatorCommand(argv as Args)
+      : cmd === 'generate' ? await generateCommand(argv as Args)
+        : cmd === 'keygen' ? keygenCommand(argv as Args)
+          : await workerCommand(argv as Args);
   } catch (err) {
     // One line, whatever the source (yargs puts its details on further lines).
     process.stderr.write(`trainer: ${errorMessage(err).replace(/\s*\n\s*/g, ' ').trim()}\n`);

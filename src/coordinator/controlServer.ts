@@ -3,8 +3,11 @@ import { decode, encode } from '../shared/codec.js';
 import { ConfigError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { type CoordinatorMessage, PROTOCOL_VERSION, VersionMismatchError, type WorkerMessage, parseWorkerMessage } from '../shared/protocol.js';
+import type { KeyPair } from '../shared/security/curveKeys.js';
 import { DropCounter } from '../shared/transport/dropCounter.js';
 import { SerialSender, receiveLoop } from '../shared/transport/zmqFrames.js';
+
+export const CONTROL_ZAP_DOMAIN = 'trainer-control';
 
 export interface ControlHandlers {
   onMessage(peer: string, msg: WorkerMessage): void;
@@ -17,8 +20,8 @@ export interface ControlHandlers {
  * routing id; frames that fail to decode or validate are dropped and counted.
  */
 export class ControlServer {
-  private readonly socket = new zmq.Router({ linger: 2000 });
-  private readonly sender = new SerialSender(this.socket);
+  private readonly socket: zmq.Router;
+  private readonly sender: SerialSender;
   private readonly ids = new Map<string, Buffer>();
   /** Peers already told that their protocol version is refused: told once, then only counted. */
   private readonly refused = new Set<string>();
@@ -27,7 +30,13 @@ export class ControlServer {
   bytesSent = 0;
   bytesReceived = 0;
 
-  constructor(private readonly logger: Logger) {
+  /** With `curve`, only CURVE clients the ZAP handler admits (domain CONTROL_ZAP_DOMAIN) get through. */
+  constructor(private readonly logger: Logger, curve?: KeyPair) {
+    this.socket = new zmq.Router({
+      linger: 2000,
+      ...(curve ? { curveServer: true, curveSecretKey: curve.secretKey, curvePublicKey: curve.publicKey, zapDomain: CONTROL_ZAP_DOMAIN } : {}),
+    });
+    this.sender = new SerialSender(this.socket);
     this.drops = new DropCounter(logger, 'worker frame');
   }
 

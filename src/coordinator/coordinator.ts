@@ -8,7 +8,8 @@ import { archSpecs } from '../shared/gan/archs.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import type { Logger } from '../shared/logger.js';
 import { PROTOCOL_VERSION, type Span, type WorkerMessage } from '../shared/protocol.js';
-import { ControlServer } from './controlServer.js';
+import { CONTROL_ZAP_DOMAIN, ControlServer } from './controlServer.js';
+import { startZapHandler } from '../shared/transport/zapHandler.js';
 import { DataFeeder } from './dataFeeder.js';
 import { Membership } from './membership.js';
 import { randomBytes } from 'node:crypto';
@@ -105,7 +106,15 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     steps: config.steps, workers: config.world, batchSize: config.batchSize, examples: data.count, allreduce: config.allreduce,
   });
 
-  const server = new ControlServer(logger);
+  const zap = opts.curve ? await startZapHandler((key, domain) => domain === CONTROL_ZAP_DOMAIN && opts.curve!.authorized.has(key), logger, (key, domain) => {
+    refusedKeys.add(key);
+    if (refusedKeys.size <= 10) logger.log('warn', `refused a CURVE client on ${domain}: ${key ? `key ${key} is not in the allow-list` : 'no CURVE key'}`, { key, domain });
+  }) : undefined;
+  const refusedKeys = new Set<string>();
+  if (!opts.curve && !/^(127\.|localhost$|::1$)/.test(opts.bind)) {
+    logger.log('warn', `binding ${opts.bind} without --curve-keys: control and ring traffic is unauthenticated and unencrypted; use a private network or CURVE`);
+  }
+  const server = new ControlServer(logger, opts.curve?.own);
   const bound = await server.bind(`tcp://${opts.bind}:${opts.port}`);
   const port = bound.slice(bound.lastIndexOf(':') + 1);
   logger.log('info', `listening on ${bound}`, { endpoint: bound });
@@ -209,7 +218,9 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
 
   const handle = (peer: string, msg: WorkerMessage): void => {
     if (msg.t === 'hello') {
-      const outcome = membership.hello(peer, msg);
+      const outcome = opts.curve && !msg.curvePublicKey
+        ? { kind: 'rejected' as const, reason: 'this run uses CURVE, and the worker sent no ring key' }
+        : membership.hello(peer, msg);
       if (outcome.kind === 'rejected') {
         logger.log('warn', `refused worker ${msg.host}/${msg.pid}: ${outcome.reason}`);
         sendOrFail(peer, { t: 'reject', v: PROTOCOL_VERSION, reason: outcome.reason });
@@ -343,6 +354,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     for (const m of membership.members()) {
       sendOrFail(m.peer, {
         t: 'start', v: PROTOCOL_VERSION, ring: membership.ring(), step: firstStep - 1, generator: init.generator, discriminator: init.discriminator,
+        ...(opts.curve ? { ringKeys: membership.members().map((w) => w.hello.curvePublicKey ?? '') } : {}),
         ...(init.optimizer ? { generatorOptimizer: init.optimizer.generator, discriminatorOptimizer: init.optimizer.discriminator } : {}),
       });
     }
@@ -399,6 +411,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     throw err;
   } finally {
     clearInterval(heartbeat);
+    zap?.close();
     hooks.signal?.removeEventListener('abort', onAbort);
     await server.close();
   }

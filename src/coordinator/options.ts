@@ -1,4 +1,5 @@
 import type { AllreduceMode, Arch, BackendName } from '../shared/config.js';
+import type { KeyPair } from '../shared/security/curveKeys.js';
 
 /** Everything the coordinator needs, validated and frozen by the CLI. */
 export interface CoordinatorOptions {
@@ -41,4 +42,6 @@ export interface CoordinatorOptions {
   maxBadSteps: number;
   heartbeatMs: number;
   workerTimeoutMs: number;
+  /** CURVE: the coordinator's key pair and the admitted workers' public keys; undefined: plain TCP. */
+  curve: { own: KeyPair; authorized: Set<string> } | undefined;
 }

@@ -55,6 +55,8 @@ export const helloSchema = z.object({
   pid: nonNegInt, dataEndpoint: z.string().max(512),
   /** The device the backend runs on, where it can tell (a WebGPU adapter's name). */
   device: z.string().max(256).optional(),
+  /** With CURVE: the key this worker's ring socket serves with (its predecessor must know it). */
+  curvePublicKey: z.string().length(40).optional(),
 }).strict();
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 export const stepDoneSchema = z.object({
@@ -82,6 +84,8 @@ export const rejectSchema = z.object({ t: z.literal('reject'), v: z.number(), re
 /** Training starts after `step` (0, or a checkpoint's step) from these weights and, when resuming, optimizer states. */
 export const startSchema = z.object({
   t: z.literal('start'), v, ring: z.array(z.string().max(512)), step: nonNegInt, generator: f32, discriminator: f32,
+  /** With CURVE: each rank's ring public key, in rank order. */
+  ringKeys: z.array(z.string().length(40)).optional(),
   generatorOptimizer: f32.optional(), discriminatorOptimizer: f32.optional(),
 }).strict();
 export const batchSchema = z.object({

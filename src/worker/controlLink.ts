@@ -7,6 +7,7 @@ import {
   type Batch, type CoordinatorMessage, type Phase, type Reduced, type Reject, type Shutdown, type Start, type Welcome,
   type WorkerMessage, parseCoordinatorMessage,
 } from '../shared/protocol.js';
+import { type CurveClient, curveClientOptions } from '../shared/security/curveKeys.js';
 import { DropCounter } from '../shared/transport/dropCounter.js';
 import { SerialSender, receiveLoop } from '../shared/transport/zmqFrames.js';
 
@@ -32,8 +33,8 @@ export class RejectedError extends Error {
  * star-reduced gradients by (step, phase).
  */
 export class ControlLink {
-  private readonly socket = new zmq.Dealer({ linger: 2000 });
-  private readonly sender = new SerialSender(this.socket);
+  private readonly socket: zmq.Dealer;
+  private readonly sender: SerialSender;
   private readonly handshake = new KeyedInbox<'welcome' | 'start', Welcome | Start>();
   private readonly batches = new KeyedInbox<number, Batch>();
   private readonly reduced = new KeyedInbox<string, Reduced>();
@@ -46,7 +47,9 @@ export class ControlLink {
   /** Called when the coordinator asks for this replica's state after a step. */
   onCheckpointRequest: ((step: number) => void) | undefined;
 
-  constructor(private readonly logger: Logger) {
+  constructor(private readonly logger: Logger, curve?: CurveClient) {
+    this.socket = new zmq.Dealer({ linger: 2000, ...curveClientOptions(curve) });
+    this.sender = new SerialSender(this.socket);
     this.drops = new DropCounter(logger, 'coordinator frame');
   }
 

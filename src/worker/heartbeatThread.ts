@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as zmq from 'zeromq';
 import { decode, encode } from '../shared/codec.js';
 import { PROTOCOL_VERSION, parseCoordinatorMessage } from '../shared/protocol.js';
+import { type CurveClient, curveClientOptions } from '../shared/security/curveKeys.js';
 
 export interface HeartbeatOptions {
   coordinator: string;
@@ -16,6 +17,7 @@ export interface HeartbeatOptions {
   session: string;
   intervalMs: number;
   timeoutMs: number;
+  curve?: CurveClient;
 }
 
 /** What the thread posts to the main thread. */
@@ -23,7 +25,7 @@ export type HeartbeatReport = { kind: 'coordinatorLost'; silentMs: number };
 
 const opts = workerData as HeartbeatOptions;
 // sendTimeout 0: with no coordinator to take it, a heartbeat is dropped rather than queued.
-const socket = new zmq.Dealer({ linger: 0, sendTimeout: 0 });
+const socket = new zmq.Dealer({ linger: 0, sendTimeout: 0, ...curveClientOptions(opts.curve) });
 socket.connect(opts.coordinator);
 let lastHeard = Date.now();
 

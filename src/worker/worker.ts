@@ -10,7 +10,9 @@ import { tf } from '../shared/gan/tf.js';
 import { type Reduce, trainStep } from '../shared/gan/trainStep.js';
 import type { Logger } from '../shared/logger.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
-import { ZmqRingLink } from '../shared/transport/zmqRingLink.js';
+import { RING_ZAP_DOMAIN, ZmqRingLink } from '../shared/transport/zmqRingLink.js';
+import { startZapHandler } from '../shared/transport/zapHandler.js';
+import type { CurveClient } from '../shared/security/curveKeys.js';
 import type { HeartbeatOptions, HeartbeatReport } from './heartbeatThread.js';
 import { ControlLink, ShutdownSignal } from './controlLink.js';
 import { WorkerMetrics } from './metrics.js';
@@ -31,6 +33,8 @@ export interface WorkerOptions {
   gpu?: number;
   /** How long to wait for the coordinator's first answer. */
   connectTimeoutMs: number;
+  /** CURVE: this worker's key pair and the coordinator's public key; undefined: plain TCP. */
+  curve?: CurveClient;
   /** Tests of bad-gradient handling: this worker's discriminator gradients at this step become NaN. */
   faultNanStep?: number;
   /** Overrides the protocol version sent in the handshake (tests of version refusal). */
@@ -72,8 +76,13 @@ async function optimizerState(replica: GanReplica): Promise<{ generatorOptimizer
  */
 export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<WorkerResult> {
   const backend = await selectBackend(opts.backend, logger, opts.gpu === undefined ? {} : { gpu: opts.gpu });
-  const control = new ControlLink(logger);
-  const ring = new ZmqRingLink(logger, 60_000);
+  const control = new ControlLink(logger, opts.curve);
+  const ring = new ZmqRingLink(logger, 60_000, opts.curve?.own);
+  // Only the predecessor the coordinator names may connect to the ring port (known at start).
+  let predecessorKey: string | undefined;
+  const zap = opts.curve ? await startZapHandler((key, domain) => domain === RING_ZAP_DOMAIN && key === predecessorKey, logger, (key) => {
+    logger.log('warn', `refused a CURVE client on the ring port: ${key ? `key ${key} is not this worker's predecessor` : 'no CURVE key'}`, { key });
+  }) : undefined;
   const registry = new Registry();
   const metrics = new WorkerMetrics(registry, tf, () => control.dropped + ring.dropped);
   const health = new HealthState(60_000);
@@ -92,11 +101,14 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     await control.send({
       t: 'hello', v: (opts.protocolVersionOverride ?? PROTOCOL_VERSION) as typeof PROTOCOL_VERSION,
       backend: backend.name, host: os.hostname(), pid: process.pid, dataEndpoint, ...(backend.device ? { device: backend.device } : {}),
+      ...(opts.curve ? { curvePublicKey: opts.curve.own.publicKey } : {}),
     });
     const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
     const { config, rank } = welcome;
     const log = logger.child({ rank });
-    heartbeats = startHeartbeats({ coordinator: opts.coordinator, rank, session: welcome.session, intervalMs: config.heartbeatMs, timeoutMs: config.workerTimeoutMs }, (silentMs) => {
+    heartbeats = startHeartbeats({
+      coordinator: opts.coordinator, rank, session: welcome.session, intervalMs: config.heartbeatMs, timeoutMs: config.workerTimeoutMs, ...(opts.curve ? { curve: opts.curve } : {}),
+    }, (silentMs) => {
       const err = new CoordinatorLostError(`no heartbeat from the coordinator at ${opts.coordinator} for ${(silentMs / 1000).toFixed(1)} s (--worker-timeout ${config.workerTimeoutMs / 1000} s): it is gone`);
       control.fail(err);
       ring.fail(err);
@@ -117,7 +129,11 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     ring.stepsDone = start.step;
     if (config.world > 1) {
       if (start.ring.length !== config.world) throw new TrainerError('E_PROTOCOL', `ring lists ${start.ring.length} endpoints for a world of ${config.world}`);
-      ring.connect(start.ring[(rank + 1) % config.world]!, (rank - 1 + config.world) % config.world);
+      const next = (rank + 1) % config.world;
+      const prev = (rank - 1 + config.world) % config.world;
+      if (opts.curve && start.ringKeys?.length !== config.world) throw new TrainerError('E_PROTOCOL', 'this worker uses CURVE but the coordinator sent no ring keys (start it with --curve-keys too)');
+      predecessorKey = start.ringKeys?.[prev];
+      ring.connect(start.ring[next]!, prev, start.ringKeys?.[next]);
     }
 
     const averaged: Reduce = config.world === 1
@@ -200,6 +216,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     throw err;
   } finally {
     await heartbeats?.stop();
+    zap?.close();
     await http?.close();
     replica?.dispose();
     await ring.close();

@@ -5,8 +5,11 @@ import type { Logger } from '../logger.js';
 import { KeyedInbox } from '../keyedInbox.js';
 import { PROTOCOL_VERSION, type Chunk, parseChunk } from '../protocol.js';
 import { type ChunkTag, type RingLink, describeTag, outOfWindow } from '../allreduce/link.js';
+import type { KeyPair } from '../security/curveKeys.js';
 import { DropCounter } from './dropCounter.js';
 import { SerialSender, receiveLoop } from './zmqFrames.js';
+
+export const RING_ZAP_DOMAIN = 'trainer-ring';
 
 const keyOf = (t: ChunkTag): string => `${t.step}/${t.phase}/${t.seq}`;
 /** More chunks than two steps of any real ring could park: the rest is junk, and memory stays bounded. */
@@ -18,9 +21,9 @@ const MAX_PARKED = 65_536;
  * connection keeps the predecessor's chunks in order.
  */
 export class ZmqRingLink implements RingLink {
-  private readonly pull = new zmq.Pull({ linger: 0 });
-  private readonly push = new zmq.Push({ linger: 1000 });
-  private readonly sender = new SerialSender(this.push);
+  private readonly pull: zmq.Pull | zmq.Router;
+  private readonly push: zmq.Push | zmq.Dealer;
+  private readonly sender: SerialSender;
   /** Chunks parked by tag: a stray, late or repeated frame is dropped, never mistaken for the one awaited. */
   private readonly inbox = new KeyedInbox<string, Chunk>();
   private lastTaken: ChunkTag | undefined;
@@ -32,7 +35,18 @@ export class ZmqRingLink implements RingLink {
   bytesSent = 0;
   bytesReceived = 0;
 
-  constructor(private readonly logger: Logger, public timeoutMs: number) {
+  /** With `curve`, the data port serves CURVE and asks ZAP (domain RING_ZAP_DOMAIN) whom to admit. */
+  constructor(private readonly logger: Logger, public timeoutMs: number, private readonly curve?: KeyPair) {
+    // zeromq.js 6.8 does not deliver multipart messages with large parts from PUSH to PULL under CURVE
+    // (the send fails with EAGAIN); DEALER to ROUTER does, in order, over the one connection.
+    if (curve) {
+      this.pull = new zmq.Router({ linger: 0, curveServer: true, curveSecretKey: curve.secretKey, curvePublicKey: curve.publicKey, zapDomain: RING_ZAP_DOMAIN });
+      this.push = new zmq.Dealer({ linger: 1000 });
+    } else {
+      this.pull = new zmq.Pull({ linger: 0 });
+      this.push = new zmq.Push({ linger: 1000 });
+    }
+    this.sender = new SerialSender(this.push);
     this.drops = new DropCounter(logger, 'ring chunk');
   }
 
@@ -49,12 +63,20 @@ export class ZmqRingLink implements RingLink {
     return port;
   }
 
-  connect(nextEndpoint: string, prevRank: number): void {
+  /** `nextKey`: the successor's CURVE public key, when the ring uses CURVE. */
+  connect(nextEndpoint: string, prevRank: number, nextKey?: string): void {
     this.prevRank = prevRank;
+    if (this.curve && nextKey) {
+      this.push.curveServerKey = nextKey;
+      this.push.curvePublicKey = this.curve.publicKey;
+      this.push.curveSecretKey = this.curve.secretKey;
+    }
     this.push.connect(nextEndpoint);
   }
 
-  private onFrames(frames: Buffer[]): void {
+  private onFrames(received: Buffer[]): void {
+    // A ROUTER (CURVE mode) puts the sender's routing id first.
+    const frames = this.curve ? received.slice(1) : received;
     try {
       for (const f of frames) this.bytesReceived += f.byteLength;
       const chunk = parseChunk(decode(frames));
