@@ -1,6 +1,6 @@
 import * as zmq from 'zeromq';
 import { decode, encode } from '../shared/codec.js';
-import { TimeoutError, errorMessage } from '../shared/errors.js';
+import { ConfigError, TimeoutError, errorMessage } from '../shared/errors.js';
 import { KeyedInbox } from '../shared/keyedInbox.js';
 import type { Logger } from '../shared/logger.js';
 import {
@@ -122,7 +122,8 @@ export class ControlLink {
   }
 
   waitWelcome(timeoutMs: number, endpoint: string): Promise<Welcome> {
-    return this.handshake.take('welcome', timeoutMs, () => new TimeoutError(`no answer from the coordinator at ${endpoint} within ${timeoutMs} ms (is it running and reachable?)`)) as Promise<Welcome>;
+    // Never answered at all: a wrong --coordinator (or keys it does not accept), so a usage error.
+    return this.handshake.take('welcome', timeoutMs, () => new ConfigError(`no answer from the coordinator at ${endpoint} within ${timeoutMs} ms (is it running and reachable, and does it accept this worker's CURVE key, if any?)`)) as Promise<Welcome>;
   }
 
   waitStart(timeoutMs: number): Promise<Start> {

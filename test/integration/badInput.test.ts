@@ -67,7 +67,7 @@ test('bad flags give one line and exit code 2', async () => {
 
 test('a worker that cannot reach a coordinator exits with a clear error instead of hanging', async () => {
   const r = await runCli(['worker', '--coordinator', `tcp://127.0.0.1:${testPort()}`, '--connect-timeout', '1', '--backend', 'cpu'], 30_000);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2, 'an unreachable coordinator is a usage error');
   assert.match(r.stderr, /trainer: no answer from the coordinator at tcp:\/\/127\.0\.0\.1:\d+ within 1000 ms/);
 });
 

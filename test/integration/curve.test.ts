@@ -34,13 +34,13 @@ test('CURVE: authorized workers train over encrypted control and ring links; a k
     '--batch-size', '8', '--steps', '20', '--sample-every', '0', '--check-every', '5', '--curve-keys', keys, '--register-timeout', '60']);
   // Before the real workers: one with no keys and one whose key is not on the list. Neither gets an answer.
   const keyless = await runCli(['worker', '--coordinator', endpoint, ...common, '--connect-timeout', '2']);
-  assert.equal(keyless.code, 1);
+  assert.equal(keyless.code, 2);
   assert.match(keyless.stderr, /no answer from the coordinator/);
   // Mallory knows the coordinator's public key (it is public) but holds a key of her own.
   const { copyFileSync } = await import('node:fs');
   copyFileSync(path.join(keys, 'coordinator.pub'), path.join(stranger, 'coordinator.pub'));
   const unknown = await runCli(['worker', '--coordinator', endpoint, ...common, '--connect-timeout', '2', '--curve-keys', stranger, '--curve-name', 'mallory']);
-  assert.equal(unknown.code, 1);
+  assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /no answer from the coordinator/);
   // A plain-TCP intruder's frames never reach the coordinator's handler.
   const intruder = new zmq.Dealer({ linger: 0, sendTimeout: 500 });
