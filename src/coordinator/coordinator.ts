@@ -68,11 +68,22 @@ export function buildTrainConfig(opts: CoordinatorOptions, examples: number): Tr
   };
 }
 
-/** Fields a resumed run must share with the checkpoint's, or it would not continue the same trajectory. */
-const RESUME_FIELDS = ['arch', 'latentDim', 'batchSize', 'world', 'lr', 'beta1', 'beta2', 'epsilon', 'seed', 'stepsPerEpoch'] as const;
+/**
+ * Fields a resumed run must share with the checkpoint's, or it would not continue the same
+ * trajectory. The number of workers may change if the global batch does not: data and noise
+ * are keyed by global position, so M workers × B·N/M examples follow N × B (up to rounding,
+ * and up to per-worker batch-norm statistics in the DCGAN's generator).
+ */
+const RESUME_FIELDS = ['arch', 'latentDim', 'lr', 'beta1', 'beta2', 'epsilon', 'seed', 'stepsPerEpoch'] as const;
 
 function checkResumable(c: Checkpoint, config: TrainConfig): void {
   const differ = RESUME_FIELDS.filter((f) => c.config[f] !== config[f]).map((f) => `${f} ${c.config[f]} (checkpoint) vs ${config[f]}`);
+  const globalBatch = (x: TrainConfig): number => x.world * x.batchSize;
+  if (globalBatch(c.config) !== globalBatch(config)) {
+    const perWorker = globalBatch(c.config) / config.world;
+    differ.push(`global batch ${c.config.world} × ${c.config.batchSize} (checkpoint) vs ${config.world} × ${config.batchSize}; `
+      + (Number.isInteger(perWorker) ? `with ${config.world} worker${config.world === 1 ? '' : 's'} use --batch-size ${perWorker}` : `${globalBatch(c.config)} examples do not split evenly among ${config.world} workers`));
+  }
   if (differ.length > 0) throw new ConfigError(`--resume: this run does not continue the checkpointed one: ${differ.join(', ')}; use the same flags (and data) as that run`);
   if (config.steps <= c.step) throw new ConfigError(`--resume: the checkpoint is at step ${c.step}; ask for more steps than that (--steps ${config.steps})`);
 }
