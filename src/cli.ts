@@ -63,9 +63,13 @@ function timestamp(): string {
 
 type Args = Record<string, unknown>;
 
+/** --curve-keys, as an absolute path. */
+const keysDir = (a: Args): string | undefined => (a.curveKeys === undefined ? undefined : path.resolve(String(a.curveKeys)));
+
 export function coordinatorOptions(a: Args): CoordinatorOptions {
   if (a.steps !== undefined && a.epochs !== undefined) throw new ConfigError('give --steps or --epochs, not both');
   const out = path.resolve(String(a.out ?? path.join('runs', timestamp())));
+  const keys = keysDir(a);
   return Object.freeze({
     workers: positiveInt('workers', a.workers),
     steps: a.steps === undefined ? undefined : positiveInt('steps', a.steps),
@@ -97,7 +101,7 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     maxBadSteps: nonNegInt('max-bad-steps', a.maxBadSteps),
     heartbeatMs: Math.round(inRange('heartbeat-interval', a.heartbeatInterval, 0, 3600, true, false) * 1000),
     workerTimeoutMs: Math.round(inRange('worker-timeout', a.workerTimeout, 0, 86400, true, false) * 1000),
-    curve: a.curveKeys === undefined ? undefined : { own: readKeyPair(path.resolve(String(a.curveKeys)), 'coordinator'), authorized: readAuthorized(path.resolve(String(a.curveKeys))) },
+    curve: keys === undefined ? undefined : { own: readKeyPair(keys, 'coordinator'), authorized: readAuthorized(keys) },
   });
 }
 
@@ -158,7 +162,7 @@ async function coordinatorCommand(a: Args): Promise<number> {
             '--backend', opts.backend, '--log-format', format, ...(a.verbose ? ['--verbose'] : []),
             ...(metrics ? ['--metrics-port', String(metrics.port === 0 ? 0 : metrics.port + 1 + i)] : ['--no-metrics']),
             ...(spawnGpus.length > 0 ? ['--gpu', String(spawnGpus[i % spawnGpus.length])] : []),
-            ...(a.curveKeys !== undefined ? ['--curve-keys', path.resolve(String(a.curveKeys)), '--curve-name', 'worker'] : []),
+            ...(opts.curve ? ['--curve-keys', keysDir(a)!, '--curve-name', 'worker'] : []),
           ];
           spawned = spawnWorkers(opts.workers, endpoint, args, logger, (message) => {
             obs.metrics.workerFailures.inc();
@@ -196,6 +200,7 @@ async function workerCommand(a: Args): Promise<number> {
     throw new ConfigError(`--coordinator must look like tcp://HOST:PORT, got ${JSON.stringify(endpoint)}`);
   }
   port('coordinator port', Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)), false);
+  const keys = keysDir(a);
   const { runWorker } = await import('./worker/worker.js');
   await runWorker({
     coordinator: endpoint,
@@ -207,9 +212,7 @@ async function workerCommand(a: Args): Promise<number> {
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
     ...(a.faultNanStep !== undefined ? { faultNanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
-    ...(a.curveKeys !== undefined ? {
-      curve: { own: readKeyPair(path.resolve(String(a.curveKeys)), String(a.curveName)), serverPublicKey: readKey(path.join(path.resolve(String(a.curveKeys)), 'coordinator.pub')) },
-    } : {}),
+    ...(keys !== undefined ? { curve: { own: readKeyPair(keys, String(a.curveName)), serverPublicKey: readKey(path.join(keys, 'coordinator.pub')) } } : {}),
     metrics: metricsEndpoint(a, String(a.bindHost)),
   }, logger);
   return 0;

@@ -117,11 +117,11 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     steps: config.steps, workers: config.world, batchSize: config.batchSize, examples: data.count, allreduce: config.allreduce,
   });
 
+  const refusedKeys = new Set<string>();
   const zap = opts.curve ? await startZapHandler((key, domain) => domain === CONTROL_ZAP_DOMAIN && opts.curve!.authorized.has(key), logger, (key, domain) => {
     refusedKeys.add(key);
     if (refusedKeys.size <= 10) logger.log('warn', `refused a CURVE client on ${domain}: ${key ? `key ${key} is not in the allow-list` : 'no CURVE key'}`, { key, domain });
   }) : undefined;
-  const refusedKeys = new Set<string>();
   if (!opts.curve && !/^(127\.|localhost$|::1$)/.test(opts.bind)) {
     logger.log('warn', `binding ${opts.bind} without --curve-keys: control and ring traffic is unauthenticated and unencrypted; use a private network or CURVE`);
   }
@@ -132,7 +132,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   hooks.onListening?.(`tcp://127.0.0.1:${port}`);
   events.listening?.(() => server.dropped);
 
-  const membership = new Membership(config.world);
+  const membership = new Membership(config.world, { requireRingKey: opts.curve !== undefined });
   const tracker = new StepTracker(config.world);
   const star = new StarReducer(config.world);
   const feeder = new DataFeeder(data, config);
@@ -229,9 +229,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
 
   const handle = (peer: string, msg: WorkerMessage): void => {
     if (msg.t === 'hello') {
-      const outcome = opts.curve && !msg.curvePublicKey
-        ? { kind: 'rejected' as const, reason: 'this run uses CURVE, and the worker sent no ring key' }
-        : membership.hello(peer, msg);
+      const outcome = membership.hello(peer, msg);
       if (outcome.kind === 'rejected') {
         logger.log('warn', `refused worker ${msg.host}/${msg.pid}: ${outcome.reason}`);
         sendOrFail(peer, { t: 'reject', v: PROTOCOL_VERSION, reason: outcome.reason });

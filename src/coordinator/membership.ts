@@ -17,12 +17,14 @@ export class Membership {
   private readonly byPeer = new Map<string, Member>();
   private readonly byRank: Member[] = [];
 
-  constructor(readonly world: number) {}
+  /** `requireRingKey`: the run uses CURVE, so every worker must say which key its ring port serves with. */
+  constructor(readonly world: number, private readonly options: { requireRingKey?: boolean } = {}) {}
 
   hello(peer: string, hello: Hello): HelloOutcome {
     const existing = this.byPeer.get(peer);
     if (existing) return { kind: 'rejected', reason: `this connection already registered as rank ${existing.rank}` };
     if (this.byRank.length >= this.world) return { kind: 'rejected', reason: `the run already has its ${this.world} workers` };
+    if (this.options.requireRingKey && !hello.curvePublicKey) return { kind: 'rejected', reason: 'this run uses CURVE, and the worker sent no ring key' };
     if (!/^tcp:\/\/[^\s/]+:\d+$/.test(hello.dataEndpoint)) return { kind: 'rejected', reason: `data endpoint ${JSON.stringify(hello.dataEndpoint)} is not tcp://HOST:PORT` };
     const member: Member = { peer, rank: this.byRank.length, hello, ready: false };
     this.byPeer.set(peer, member);

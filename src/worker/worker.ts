@@ -65,11 +65,6 @@ function startHeartbeats(options: HeartbeatOptions, onLost: (silentMs: number) =
   };
 }
 
-async function optimizerState(replica: GanReplica): Promise<{ generatorOptimizer: Float32Array; discriminatorOptimizer: Float32Array }> {
-  const s = await replica.getOptimizerState();
-  return { generatorOptimizer: s.generator, discriminatorOptimizer: s.discriminator };
-}
-
 /**
  * One replica: handshake, receive initial weights and the ring, then train
  * the steps the coordinator feeds until it says stop.
@@ -152,13 +147,18 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     // now if that step is done (the loop is then idle, waiting for a batch that will not come), else after it.
     let completed = start.step;
     let checkpointAfter: number | undefined;
-    const sendState = async (step: number): Promise<void> => {
-      await control.send({ t: 'weights', v: PROTOCOL_VERSION, step, ...(await replica!.getWeights()), ...(await optimizerState(replica!)) });
+    /** Rank 0's weights after `step` (sample grids), with both optimizers' state when it is for a checkpoint. */
+    const sendState = async (step: number, forCheckpoint: boolean): Promise<void> => {
+      const optimizers = forCheckpoint ? await replica!.getOptimizerState() : undefined;
+      await control.send({
+        t: 'weights', v: PROTOCOL_VERSION, step, ...(await replica!.getWeights()),
+        ...(optimizers ? { generatorOptimizer: optimizers.generator, discriminatorOptimizer: optimizers.discriminator } : {}),
+      });
     };
     control.onCheckpointRequest = (step) => {
       if (rank !== 0) return;
       if (step > completed) checkpointAfter = step;
-      else if (step === completed) sendState(step).catch((err: unknown) => log.log('warn', `could not send the state for a checkpoint: ${errorMessage(err)}`));
+      else if (step === completed) sendState(step, true).catch((err: unknown) => log.log('warn', `could not send the state for a checkpoint: ${errorMessage(err)}`));
     };
 
     const reduce: Reduce = opts.faultNanStep === undefined ? averaged : (step, phase, grads, times) => {
@@ -188,16 +188,13 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, dataWaitMs, ...(hash ? { hash } : {}), ...(taken.length > 0 ? { spans: taken } : {}) });
       // Rank 0 lends the coordinator its weights for sample grids, with the optimizers' state for checkpoints (the final ones go below).
       const checkpoint = config.checkpointEvery > 0 && step % config.checkpointEvery === 0;
-      if (rank === 0 && !last && (checkpoint || (config.sampleEvery > 0 && step % config.sampleEvery === 0))) {
-        await control.send({ t: 'weights', v: PROTOCOL_VERSION, step, ...(await replica.getWeights()), ...(checkpoint ? await optimizerState(replica) : {}) });
+      if (rank === 0 && !last && (checkpoint || checkpointAfter === step || (config.sampleEvery > 0 && step % config.sampleEvery === 0))) {
+        await sendState(step, checkpoint || checkpointAfter === step);
       }
-      if (checkpointAfter === step && !checkpoint && !last) await sendState(step);
       if (step === 2 || last) log.log('debug', 'tensors held', { step, numTensors: tf.memory().numTensors });
     }
     health.set(true, 'training finished');
-    if (rank === 0) {
-      await control.send({ t: 'weights', v: PROTOCOL_VERSION, step: config.steps, ...(await replica.getWeights()), ...(await optimizerState(replica)) });
-    }
+    if (rank === 0) await sendState(config.steps, true);
     const shutdown = await control.waitShutdown(config.timeoutMs);
     if (!shutdown.ok) throw new TrainerError('E_STOPPED', `coordinator stopped the run: ${shutdown.reason}`);
     log.log('info', 'training finished', { steps: config.steps, hash: finalHash, droppedFrames: control.dropped + ring.dropped, peakRssBytes: process.resourceUsage().maxRSS * 1024 });

@@ -25,6 +25,10 @@ test('membership hands out ranks in arrival order, refuses extras and bad hashes
   assert.deepEqual(m.ring(), ['tcp://10.0.0.1:1', 'tcp://10.0.0.1:2']);
   const odd = new Membership(1).hello('x', { ...hello(1), dataEndpoint: 'ipc:///tmp/x' });
   assert.equal(odd.kind, 'rejected');
+  // Under CURVE a worker must name its ring key, or its predecessor could not reach it.
+  const curve = new Membership(1, { requireRingKey: true });
+  assert.deepEqual(curve.hello('k', hello(1)), { kind: 'rejected', reason: 'this run uses CURVE, and the worker sent no ring key' });
+  assert.deepEqual(curve.hello('k', { ...hello(1), curvePublicKey: 'x'.repeat(40) }), { kind: 'accepted', rank: 0 });
 });
 
 const done = (step: number, dLoss: number, hash?: string): StepDone => ({

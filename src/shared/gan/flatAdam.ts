@@ -53,7 +53,8 @@ export class FlatAdam {
   /**
    * Everything the next update depends on, as one vector: the step counter, the
    * two accumulated beta powers as they are (recomputing them would round
-   * differently), then both moments. Exact for up to 2^24 steps.
+   * differently), then both moments. Exact for up to 2^24 steps. Checkpoints
+   * store it and the replica hash covers it.
    */
   async exportState(): Promise<Float32Array> {
     const flat = this.tf.tidy(() => this.tf.concat([this.tf.tensor1d([this.iterations]), this.accBeta1.reshape([1]), this.accBeta2.reshape([1]), this.m, this.v]));
@@ -75,12 +76,6 @@ export class FlatAdam {
       this.v.assign(tf.tensor1d(state.subarray(3 + size)));
     });
     this.iterations = state[0]!;
-  }
-
-  /** Step counter and both moments, as bytes, for the replica hash. */
-  async state(): Promise<Uint8Array[]> {
-    const bytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    return [bytes(Float32Array.of(this.iterations)), bytes(new Float32Array(await this.m.data())), bytes(new Float32Array(await this.v.data()))];
   }
 
   dispose(): void {

@@ -251,13 +251,12 @@ export class GanReplica {
     }
   }
 
-  /** SHA-256 over all weights, batch-norm statistics and both optimizers' state (step counters and moments). */
+  /** SHA-256 over all weights, batch-norm statistics and both optimizers' full state (what a checkpoint holds). */
   async stateHash(): Promise<string> {
     const h = createHash('sha256');
-    const { generator, discriminator } = await this.getWeights();
-    h.update(new Uint8Array(generator.buffer, generator.byteOffset, generator.byteLength));
-    h.update(new Uint8Array(discriminator.buffer, discriminator.byteOffset, discriminator.byteLength));
-    for (const opt of [this.gOpt, this.dOpt]) for (const bytes of await opt.state()) h.update(bytes);
+    const weights = await this.getWeights();
+    const optimizers = await this.getOptimizerState();
+    for (const a of [weights.generator, weights.discriminator, optimizers.generator, optimizers.discriminator]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     return h.digest('hex');
   }
 
