@@ -103,7 +103,7 @@ async function runChild(role: string, a: Msg): Promise<void> {
     const link = new ZmqRingLink(silentLogger, 60_000, keys);
     send({ port: await link.bind('tcp://127.0.0.1:*'), publicKey: keys?.publicKey });
     const { ports, keys: publicKeys } = (await next()) as { ports: number[]; keys: Array<string | undefined> };
-    link.connect(`tcp://127.0.0.1:${ports[(rank + 1) % world]}`, (rank - 1 + world) % world, publicKeys[(rank + 1) % world]);
+    link.begin(1, 0, (rank - 1 + world) % world, { endpoint: `tcp://127.0.0.1:${ports[(rank + 1) % world]}`, key: publicKeys[(rank + 1) % world] });
     // Two buffers in turn: the last segments of one call may still be in flight during the next (see ringAllReduce).
     const bufs = [buf, Float32Array.from(buf)];
     let t0 = 0;
@@ -122,8 +122,8 @@ async function runChild(role: string, a: Msg): Promise<void> {
     let t0 = 0;
     for (let i = 0; i < iters + WARMUP; i++) {
       if (i === WARMUP) t0 = performance.now();
-      await link.send({ t: 'grad', v: PROTOCOL_VERSION, step: i + 1, phase: 'd', data: buf });
-      await link.waitReduced(i + 1, 'd', 60_000);
+      await link.send({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step: i + 1, phase: 'd', data: buf });
+      await link.waitReduced(1, i + 1, 'd', 60_000);
     }
     send({ seconds: (performance.now() - t0) / 1000 });
     await link.close();

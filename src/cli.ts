@@ -72,6 +72,8 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
   const keys = keysDir(a);
   return Object.freeze({
     workers: positiveInt('workers', a.workers),
+    minWorkers: a.minWorkers === undefined ? positiveInt('workers', a.workers) : positiveInt('min-workers', a.minWorkers),
+    rejoinTimeoutMs: Math.round(inRange('rejoin-timeout', a.rejoinTimeout, 0, 86400, false, false) * 1000),
     steps: a.steps === undefined ? undefined : positiveInt('steps', a.steps),
     epochs: a.epochs === undefined ? undefined : positiveInt('epochs', a.epochs),
     batchSize: positiveInt('batch-size', a.batchSize),
@@ -166,7 +168,9 @@ async function coordinatorCommand(a: Args): Promise<number> {
           ];
           spawned = spawnWorkers(opts.workers, endpoint, args, logger, (message) => {
             obs.metrics.workerFailures.inc();
-            abort.abort(new Error(message));
+            // An elastic run goes on without it (the coordinator notices the silence); a fixed world cannot.
+            if (opts.minWorkers < opts.workers) logger.log('warn', `${message}; training continues with the others`);
+            else abort.abort(new Error(message));
           });
         }
       },
@@ -212,6 +216,7 @@ async function workerCommand(a: Args): Promise<number> {
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
     ...(a.faultNanStep !== undefined ? { faultNanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
+    ...(a.faultKillStep !== undefined ? { faultKillStep: positiveInt('fault-kill-step', a.faultKillStep) } : {}),
     ...(keys !== undefined ? { curve: { own: readKeyPair(keys, String(a.curveName)), serverPublicKey: readKey(path.join(keys, 'coordinator.pub')) } } : {}),
     metrics: metricsEndpoint(a, String(a.bindHost)),
   }, logger);
@@ -266,6 +271,8 @@ function parser(argv: string[]): Argv {
     .usage('$0 <command> [options]\n\nDistributed data-parallel GAN training on MNIST: one coordinator, N workers, gradients averaged by all-reduce over ZeroMQ.')
     .command('coordinator', 'own the data set, admit N workers and drive training', (y) => common(y)
       .option('workers', { type: 'number', demandOption: true, describe: 'number of workers (world size)' })
+      .option('min-workers', { type: 'number', describe: 'keep training with as few as M workers when workers are lost (default: --workers, that is, not elastic)' })
+      .option('rejoin-timeout', { type: 'number', default: 60, describe: 'seconds to wait for workers to (re)join when fewer than --min-workers remain, before stopping with a checkpoint' })
       .option('spawn', { type: 'boolean', default: false, describe: 'launch the workers as local processes' })
       .option('spawn-gpus', { type: 'string', describe: 'with --spawn: GPU indexes handed to the workers in turn (--gpu), e.g. 0,1,2,3' })
       .option('steps', { type: 'number', describe: 'training steps (global batches); default: one epoch' })
@@ -309,6 +316,7 @@ function parser(argv: string[]): Argv {
       .option('gpu', { type: 'number', describe: 'GPU index, in nvidia-smi order, for the tensorflow and webgpu backends' })
       .option('protocol-version', { type: 'number', hidden: true })
       .option('fault-nan-step', { type: 'number', hidden: true })
+      .option('fault-kill-step', { type: 'number', hidden: true })
       .option('curve-keys', { type: 'string', describe: 'directory made by trainer keygen: encrypt and authenticate with CURVE (uses NAME.key/.pub and coordinator.pub)' })
       .option('curve-name', { type: 'string', default: 'worker', describe: 'which key pair in --curve-keys is this worker\'s' })
       .example('$0 worker --coordinator tcp://10.0.0.1:5555', 'join a run'))

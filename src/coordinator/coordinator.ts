@@ -1,30 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { type TrainConfig, modelHash } from '../shared/config.js';
-import { ConfigError, ReplicaMismatchError, TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
+import { ReplicaMismatchError, TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
 import { bundledMnistDir, loadTrainingSet } from '../shared/data/dataset.js';
-import { stepsPerEpoch as countStepsPerEpoch } from '../shared/data/sharding.js';
 import { StarReducer } from '../shared/allreduce/star.js';
 import { initialWeights } from '../shared/gan/architecture.js';
 import { archSpecs } from '../shared/gan/archs.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import type { Logger } from '../shared/logger.js';
-import { PROTOCOL_VERSION, type Span, type WorkerMessage } from '../shared/protocol.js';
-import { CONTROL_ZAP_DOMAIN, ControlServer } from './controlServer.js';
+import { type CoordinatorMessage, PROTOCOL_VERSION, type Span, type Weights, type WorkerMessage } from '../shared/protocol.js';
 import { startZapHandler } from '../shared/transport/zapHandler.js';
-import { DataFeeder } from './dataFeeder.js';
-import { Membership } from './membership.js';
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { Liveness } from './liveness.js';
-import type { Checkpoint } from './checkpointFormat.js';
 import { CheckpointStore, loadLatestCheckpoint } from './checkpointStore.js';
+import { CONTROL_ZAP_DOMAIN, ControlServer } from './controlServer.js';
+import { DataFeeder } from './dataFeeder.js';
+import { Liveness } from './liveness.js';
+import { type Member, Membership } from './membership.js';
 import type { CoordinatorOptions } from './options.js';
+import { type ResumePoint, type Survivor, nextRoster, resumePoint } from './reformPlan.js';
 import { type CompletedStep, StepTracker } from './stepTracker.js';
-import type { Summary } from './summary.js';
+import type { MembershipChange, Summary } from './summary.js';
+import { buildTrainConfig, checkResumable } from './trainConfig.js';
+
+export { buildTrainConfig } from './trainConfig.js';
 
 /** What the run reports as it goes, for metrics, samples and the timeline; all optional. */
 export interface CoordinatorEvents {
   configured?(config: TrainConfig): void;
   listening?(droppedFrames: () => number): void;
+  /** Workers registered, or in the roster once training runs. */
   workersConnected?(count: number): void;
   started?(info: { backend: string }): void;
   stepCompleted?(done: CompletedStep, info: { epoch: number; images: number; stepSeconds: number }): void;
@@ -34,7 +37,10 @@ export interface CoordinatorEvents {
   checkpointWritten?(step: number, bytes: number): void;
   /** Every replica skipped an update of this step for non-finite gradients. */
   badStep?(step: number): void;
-  workerFailed?(rank: number): void;
+  workerFailed?(id: number): void;
+  workerLost?(id: number): void;
+  /** A new generation formed after workers were lost or joined. */
+  membershipChanged?(change: MembershipChange): void;
   replicaMismatch?(): void;
 }
 
@@ -52,47 +58,37 @@ export interface CoordinatorResult {
   weights: { generator: Float32Array; discriminator: Float32Array };
 }
 
-/** Turns the options into the config every replica shares; fails on combinations that cannot run. */
-export function buildTrainConfig(opts: CoordinatorOptions, examples: number): TrainConfig {
-  const globalBatch = opts.workers * opts.batchSize;
-  const perEpoch = countStepsPerEpoch(examples, globalBatch);
-  if (perEpoch < 1) {
-    throw new ConfigError(`${examples} training examples do not fill one global batch of ${globalBatch} (${opts.workers} workers × batch ${opts.batchSize}); raise --limit or lower --batch-size`);
-  }
-  const steps = opts.steps ?? (opts.epochs ?? 1) * perEpoch;
-  return {
-    arch: opts.arch, latentDim: 100, batchSize: opts.batchSize, world: opts.workers, steps, stepsPerEpoch: perEpoch,
-    lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: opts.epsilon, seed: opts.seed, allreduce: opts.allreduce,
-    checkEvery: opts.checkEvery, timeoutMs: opts.timeoutMs, sampleEvery: opts.sampleEvery, timeline: opts.timeline !== undefined,
-    checkpointEvery: opts.checkpointEvery, heartbeatMs: opts.heartbeatMs, workerTimeoutMs: opts.workerTimeoutMs,
-  };
+/** A replica's full state after `step`: what a joining worker or a checkpoint needs. */
+interface ReplicaState {
+  step: number;
+  generator: Float32Array;
+  discriminator: Float32Array;
+  /** Absent only for the initial state of a fresh run (Adam starts from zero). */
+  optimizer?: { generator: Float32Array; discriminator: Float32Array };
 }
 
+const stateBytes = (s: ReplicaState): number =>
+  s.generator.byteLength + s.discriminator.byteLength + (s.optimizer ? s.optimizer.generator.byteLength + s.optimizer.discriminator.byteLength : 0);
+
 /**
- * Fields a resumed run must share with the checkpoint's, or it would not continue the same
- * trajectory. The number of workers may change if the global batch does not: data and noise
- * are keyed by global position, so M workers × B·N/M examples follow N × B (up to rounding,
- * and up to per-worker batch-norm statistics in the DCGAN's generator).
+ * Where the run stands. Training runs in generations, each with a fixed roster;
+ * losing a worker (or admitting one) abandons the current generation on every
+ * member, finds the latest state a survivor holds, and starts the next one.
  */
-const RESUME_FIELDS = ['arch', 'latentDim', 'lr', 'beta1', 'beta2', 'epsilon', 'seed', 'stepsPerEpoch'] as const;
-
-function checkResumable(c: Checkpoint, config: TrainConfig): void {
-  const differ = RESUME_FIELDS.filter((f) => c.config[f] !== config[f]).map((f) => `${f} ${c.config[f]} (checkpoint) vs ${config[f]}`);
-  const globalBatch = (x: TrainConfig): number => x.world * x.batchSize;
-  if (globalBatch(c.config) !== globalBatch(config)) {
-    const perWorker = globalBatch(c.config) / config.world;
-    differ.push(`global batch ${c.config.world} × ${c.config.batchSize} (checkpoint) vs ${config.world} × ${config.batchSize}; `
-      + (Number.isInteger(perWorker) ? `with ${config.world} worker${config.world === 1 ? '' : 's'} use --batch-size ${perWorker}` : `${globalBatch(c.config)} examples do not split evenly among ${config.world} workers`));
-  }
-  if (differ.length > 0) throw new ConfigError(`--resume: this run does not continue the checkpointed one: ${differ.join(', ')}; use the same flags (and data) as that run`);
-  if (config.steps <= c.step) throw new ConfigError(`--resume: the checkpoint is at step ${c.step}; ask for more steps than that (--steps ${config.steps})`);
-}
+type Phase =
+  | 'registering' // waiting for the first --workers workers
+  | 'training'
+  | 'aborting' // told the roster to abandon the generation; collecting their answers
+  | 'awaitingState' // asked a survivor for the state the next generation starts from
+  | 'waitingForWorkers' // fewer than --min-workers: waiting up to --rejoin-timeout
+  | 'stopping'; // giving up: collecting a final state for a checkpoint
 
 /**
- * Owns the data set and the run: admits N workers, broadcasts the initial
- * weights and the ring, ships every rank its slice of each global batch ahead of
- * time, averages gradients in star mode, checks replica hashes, and returns the
- * final weights and summary. Aborts every worker on the first error.
+ * Owns the data set and the run: admits workers, broadcasts the initial state and
+ * the ring, ships every rank its slice of each global batch ahead of time,
+ * averages gradients in star mode, checks replica hashes, survives lost workers
+ * down to --min-workers and admits new ones at step boundaries, and returns the
+ * final weights and summary.
  */
 export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, hooks: CoordinatorHooks = {}): Promise<CoordinatorResult> {
   const startedAt = performance.now();
@@ -106,15 +102,17 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   events.configured?.(config);
   const expectedHash = modelHash(config, GanReplica.expectedParamShapes(config));
   const specs = archSpecs(config.arch, config.latentDim);
-  const init = resumed
-    ? { ...resumed.checkpoint.weights, optimizer: resumed.checkpoint.optimizer }
-    : { generator: initialWeights(specs.generator, config.seed), discriminator: initialWeights(specs.discriminator, config.seed), optimizer: undefined };
-  const firstStep = (resumed?.checkpoint.step ?? 0) + 1;
+  /** The newest state the coordinator itself holds: the initial one, then each checkpoint's. */
+  let fallback: ReplicaState = resumed
+    ? { step: resumed.checkpoint.step, ...resumed.checkpoint.weights, optimizer: resumed.checkpoint.optimizer }
+    : { step: 0, generator: initialWeights(specs.generator, config.seed), discriminator: initialWeights(specs.discriminator, config.seed) };
+  const firstStep = fallback.step + 1;
   if (resumed) logger.log('info', `resuming from ${resumed.file}: step ${firstStep - 1} done, continuing to step ${config.steps}`, { file: resumed.file, step: firstStep - 1 });
   const store = new CheckpointStore(path.join(opts.out, 'checkpoints'), opts.keepCheckpoints);
   const globalBatch = config.world * config.batchSize;
-  logger.log('info', `training ${config.arch} GAN: ${config.steps} steps, ${config.world} workers × batch ${config.batchSize}, ${data.count} examples from ${dataDir}`, {
-    steps: config.steps, workers: config.world, batchSize: config.batchSize, examples: data.count, allreduce: config.allreduce,
+  const elastic = config.minWorkers < config.world ? `, continuing with as few as ${config.minWorkers}` : '';
+  logger.log('info', `training ${config.arch} GAN: ${config.steps} steps, ${config.world} workers × batch ${config.batchSize}${elastic}, ${data.count} examples from ${dataDir}`, {
+    steps: config.steps, workers: config.world, minWorkers: config.minWorkers, batchSize: config.batchSize, examples: data.count, allreduce: config.allreduce,
   });
 
   const refusedKeys = new Set<string>();
@@ -133,9 +131,10 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   events.listening?.(() => server.dropped);
 
   const membership = new Membership(config.world, { requireRingKey: opts.curve !== undefined });
-  const tracker = new StepTracker(config.world);
-  const star = new StarReducer(config.world);
+  const liveness = new Liveness(config.workerTimeoutMs);
   const feeder = new DataFeeder(data, config);
+  let tracker = new StepTracker(config.world);
+  let star = new StarReducer(config.world);
 
   let fail!: (err: Error) => void;
   let registered!: () => void;
@@ -145,6 +144,8 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   const registration = new Promise<void>((resolve) => { registered = resolve; });
   const completion = new Promise<void>((resolve) => { finished = resolve; });
 
+  let phase: Phase = 'registering';
+  let gen = 0;
   let lastCompleted = firstStep - 1;
   let lastStep: CompletedStep | undefined;
   let finalWeights: { generator: Float32Array; discriminator: Float32Array } | undefined;
@@ -152,50 +153,88 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   let nextShipped = firstStep;
   let lastLogAt = 0;
   let lastLogStep = 0;
+  let lastCompletedAt = 0;
+  let badSteps = 0;
 
-  const sendOrFail = (peer: string, msg: Parameters<ControlServer['send']>[1]): void => {
+  // Membership changes in progress: who was lost, since when, the survivors' answers, the state to resume from.
+  const changes: MembershipChange[] = [];
+  let lostSinceLastGeneration: MembershipChange['lost'] = [];
+  let troubleAt: number | undefined;
+  let abortExpected = new Set<number>();
+  let abortAnswers = new Map<number, number>();
+  let survivors: Survivor[] = [];
+  let resume: ResumePoint | undefined;
+  let resumeState: ReplicaState | undefined;
+  let stateSource: number | undefined;
+  let rejoinDeadline: number | undefined;
+  let stopReason = '';
+  /** Set while a waiting worker is to be admitted after this step (shipping stops there). */
+  let joinAt: number | undefined;
+  /** The generation whose first completed step is still awaited, to time the recovery. */
+  let recovering: { change: MembershipChange; since: number } | undefined;
+  let pendingStepsLost = 0;
+
+  const sendOrFail = (peer: string, msg: CoordinatorMessage): void => {
     server.send(peer, msg).catch((err: unknown) => fail(new TrainerError('E_TRANSPORT', `send to ${peer} failed: ${errorMessage(err)}`)));
   };
-  const broadcast = (msg: Parameters<ControlServer['send']>[1]): void => {
-    for (const m of membership.members()) sendOrFail(m.peer, msg);
+  const toRoster = (msg: CoordinatorMessage): void => {
+    for (const m of membership.roster()) sendOrFail(m.peer, msg);
   };
-  const shipThrough = (step: number): void => {
-    for (; nextShipped <= Math.min(step, stopAfter ?? config.steps); nextShipped++) {
-      for (const m of membership.members()) sendOrFail(m.peer, { t: 'batch', v: PROTOCOL_VERSION, ...feeder.batchFor(nextShipped, m.rank) });
-    }
-  };
+  const describe = (m: Member): string => `worker ${m.id}${m.rank === undefined ? '' : ` (rank ${m.rank})`} ${m.hello.host}/${m.hello.pid}`;
+
   /** Set when stopping on a signal: the last step shipped, after which rank 0's state becomes the final checkpoint. */
   let stopAfter: number | undefined;
-  const onAbort = (): void => {
-    const why = errorMessage(hooks.signal?.reason ?? 'aborted');
-    // Before training there is nothing to save: stop now.
-    if (trainStart === 0) {
-      fail(new TrainerError('E_ABORTED', why));
-      return;
+  const shipThrough = (step: number): void => {
+    if (phase !== 'training') return;
+    const world = membership.roster().length;
+    for (; nextShipped <= Math.min(step, stopAfter ?? config.steps, joinAt ?? Infinity); nextShipped++) {
+      for (const m of membership.roster()) sendOrFail(m.peer, { t: 'batch', v: PROTOCOL_VERSION, gen, ...feeder.batchFor(nextShipped, m.rank!, world) });
     }
-    // Every step is already shipped: finishing them is the quickest way to a final checkpoint, and gives the outputs too.
-    if (nextShipped - 1 >= config.steps) {
-      logger.log('warn', `${why}: the last steps are already under way; finishing the run`);
-      return;
-    }
-    stopAfter = Math.max(nextShipped - 1, lastCompleted);
-    logger.log('warn', `${why}: finishing step ${stopAfter} for a final checkpoint (again to stop at once)`, { step: stopAfter });
-    const rank0 = membership.members().find((m) => m.rank === 0);
-    if (rank0) sendOrFail(rank0.peer, { t: 'checkpoint', v: PROTOCOL_VERSION, step: stopAfter });
   };
-  if (hooks.signal?.aborted) onAbort();
-  hooks.signal?.addEventListener('abort', onAbort, { once: true });
+
+  // One watchdog for the whole run: every phase must make progress within its deadline.
+  let watchdog: NodeJS.Timeout | undefined;
+  const arm = (ms: number, onExpiry: () => void): void => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      try {
+        onExpiry();
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    }, Math.max(0, ms));
+  };
+  /** Among ranks that did not report, the one heard from least recently: usually the one the others wait for. */
+  const quietest = (ranks: number[]): string => {
+    const ids = ranks.flatMap((r) => { const m = membership.roster()[r]; return m ? [m.id] : []; });
+    if (ids.length < 2) return '';
+    const ages = liveness.ages(ids, performance.now());
+    const i = ages.indexOf(Math.max(...ages));
+    return ` (rank ${ranks[i]} last heard from ${(ages[i]! / 1000).toFixed(1)} s ago)`;
+  };
+  let progressAt = 0;
+  const rearm = (): void => {
+    progressAt = lastCompleted;
+    arm(config.timeoutMs, () => {
+      const missing = tracker.missing(lastCompleted + 1);
+      fail(new TimeoutError(lastCompleted === config.steps
+        ? `rank 0 did not send the final weights within ${config.timeoutMs} ms`
+        : `step ${lastCompleted + 1} not completed within ${config.timeoutMs} ms: no report from rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${quietest(missing)}`));
+    });
+  };
+
   const maybeFinished = (): void => {
     if (lastCompleted === config.steps && finalWeights) finished();
   };
 
-  // Heartbeats come from each worker's heartbeat thread, on a connection of its own, named by a session secret.
-  const sessions: string[] = [];
-  const heartbeatPeers: Array<string | undefined> = [];
-  let liveness: Liveness | undefined;
+  const writeCheckpoint = (state: ReplicaState & { optimizer: NonNullable<ReplicaState['optimizer']> }): void => {
+    const t0 = performance.now();
+    const { file, bytes } = store.write({ step: state.step, config, weights: { generator: state.generator, discriminator: state.discriminator }, optimizer: state.optimizer });
+    logger.log('info', `checkpoint at step ${state.step}: ${file}`, { step: state.step, file, bytes, ms: performance.now() - t0 });
+    events.checkpointWritten?.(state.step, bytes);
+    fallback = state;
+  };
 
-  let lastCompletedAt = 0;
-  let badSteps = 0;
   const onStepCompleted = (done: CompletedStep): void => {
     lastCompleted = done.step;
     if (done.skipped.length > 0) {
@@ -208,14 +247,20 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       }
     }
     lastStep = done;
-    shipThrough(done.step + opts.prefetch);
     const now = performance.now();
+    if (recovering && phase === 'training') {
+      const c = recovering.change;
+      c.recoveryMs = now - recovering.since;
+      logger.log('info', `generation ${c.generation}: first step done ${(c.recoveryMs / 1000).toFixed(2)} s after the membership change began`, { gen: c.generation, step: done.step, recoveryMs: c.recoveryMs });
+      recovering = undefined;
+    }
+    shipThrough(done.step + opts.prefetch);
     const epoch = Math.floor((done.step - 1) / config.stepsPerEpoch) + 1;
     events.stepCompleted?.(done, { epoch, images: globalBatch, stepSeconds: (now - (lastCompletedAt || trainStart)) / 1000 });
     lastCompletedAt = now;
     const due = opts.logEvery > 0 ? done.step % opts.logEvery === 0 : now - lastLogAt >= 1000;
-    if (done.step === config.steps || done.step === 1 || due) {
-      const rate = lastLogAt === 0 ? (globalBatch * done.step * 1000) / (now - trainStart) : (globalBatch * (done.step - lastLogStep) * 1000) / (now - lastLogAt);
+    if (done.step === config.steps || done.step === firstStep || due) {
+      const rate = lastLogAt === 0 ? (globalBatch * (done.step - firstStep + 1) * 1000) / (now - trainStart) : (globalBatch * (done.step - lastLogStep) * 1000) / (now - lastLogAt);
       logger.log('info', 'step', {
         step: done.step, steps: config.steps, epoch,
         dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake, imagesPerSecond: rate,
@@ -224,59 +269,312 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       lastLogAt = now;
       lastLogStep = done.step;
     }
+    if (phase === 'training' && joinAt !== undefined && lastCompleted >= joinAt) beginAbort();
     maybeFinished();
   };
 
+  // ---- Membership changes -------------------------------------------------------------------
+
+  /** A worker is gone (silent, failed, or did not answer): forget it, and re-form the ring without it if it was in one. */
+  const lose = (m: Member, reason: string): void => {
+    if (!membership.has(m.id)) return;
+    const inRoster = membership.roster().includes(m);
+    logger.log('warn', `${describe(m)} lost: ${reason}`, { worker: m.id, rank: m.rank, reason });
+    membership.remove(m.id);
+    liveness.forget(m.id);
+    heartbeatPeers.delete(m.id);
+    // If it is alive after all (a long pause), it must not wait for a ring that has moved on.
+    void server.send(m.peer, { t: 'shutdown', v: PROTOCOL_VERSION, ok: false, reason: `the coordinator lost this worker: ${reason}` }).catch(() => undefined);
+    events.workerLost?.(m.id);
+    if (phase === 'registering') {
+      events.workersConnected?.(membership.registered);
+      return;
+    }
+    lostSinceLastGeneration.push({ id: m.id, host: m.hello.host, pid: m.hello.pid, reason });
+    troubleAt ??= performance.now();
+    switch (phase) {
+      case 'training':
+        if (inRoster) beginAbort();
+        return;
+      case 'aborting':
+        abortExpected.delete(m.id);
+        maybeAllAnswered();
+        return;
+      case 'awaitingState':
+      case 'waitingForWorkers':
+        if (survivors.some((s) => s.id === m.id)) planNext();
+        return;
+      case 'stopping':
+        if (stateSource === m.id) fail(new TrainerError('E_WORKERS_LOST', `${stopReason}; the newest checkpoint is at step ${fallback.step}`));
+    }
+  };
+
+  /** Tells the roster to abandon the current generation; each answers with the step it rolled back to. */
+  const beginAbort = (): void => {
+    phase = 'aborting';
+    troubleAt ??= performance.now();
+    abortExpected = new Set(membership.roster().map((m) => m.id));
+    abortAnswers = new Map();
+    toRoster({ t: 'abort', v: PROTOCOL_VERSION, gen });
+    arm(config.timeoutMs, () => {
+      for (const id of abortExpected) {
+        const m = membership.get(id);
+        if (m && !abortAnswers.has(id)) lose(m, `did not answer the abort of generation ${gen} within ${config.timeoutMs} ms`);
+      }
+    });
+    maybeAllAnswered();
+  };
+
+  const maybeAllAnswered = (): void => {
+    if (phase !== 'aborting' || ![...abortExpected].every((id) => abortAnswers.has(id))) return;
+    survivors = membership.roster().filter((m) => abortAnswers.has(m.id)).map((m) => ({ id: m.id, completed: abortAnswers.get(m.id)! }));
+    planNext();
+  };
+
+  /** From the survivors' answers: where training continues, then who trains next. */
+  const planNext = (): void => {
+    survivors = survivors.filter((s) => membership.has(s.id));
+    resume = resumePoint(survivors, fallback.step);
+    resumeState = undefined;
+    // Steps the survivors finished but a lost rank never reported are complete: their reports say so.
+    for (let s = lastCompleted + 1; s <= resume.step; s++) {
+      const done = tracker.flush(s);
+      if (done) onStepCompleted(done);
+      else lastCompleted = s;
+    }
+    if (resume.step < lastCompleted) {
+      pendingStepsLost += lastCompleted - resume.step;
+      logger.log('warn', `no surviving worker holds a state: back to the checkpoint at step ${resume.step}, ${lastCompleted - resume.step} completed step(s) lost`, { step: resume.step });
+      lastCompleted = resume.step;
+    }
+    formNext();
+  };
+
+  const formNext = (): void => {
+    const r = resume!;
+    if (r.step >= config.steps) {
+      // Everything is trained; only the final weights are missing (rank 0 was lost after the last step).
+      if (finalWeights) return maybeFinished();
+      if (resumeState) {
+        if (resumeState.optimizer) writeCheckpoint({ ...resumeState, optimizer: resumeState.optimizer });
+        finalWeights = { generator: resumeState.generator, discriminator: resumeState.discriminator };
+        return maybeFinished();
+      }
+      if (r.source !== undefined) return requestState(r.source, 'awaitingState');
+      return fail(new TrainerError('E_WORKERS_LOST', 'every worker was lost after the last step, before the final weights arrived'));
+    }
+    const surviving = survivors.map((s) => membership.get(s.id)!);
+    const { roster, enough } = nextRoster(surviving, membership.waiting(), config.world, config.minWorkers);
+    if (!enough) return waitForWorkers(roster.length);
+    const needState = roster.filter((m) => !survivors.some((s) => s.id === m.id && s.completed === r.step));
+    if (needState.length > 0 && !resumeState) {
+      if (r.source !== undefined) return requestState(r.source, 'awaitingState');
+      resumeState = fallback;
+    }
+    startGeneration(roster, r.step, needState);
+  };
+
+  /** Asks survivor `id` for its state after the resume step (it has rolled back to exactly that). */
+  const requestState = (id: number, next: 'awaitingState' | 'stopping'): void => {
+    phase = next;
+    stateSource = id;
+    const m = membership.get(id)!;
+    sendOrFail(m.peer, { t: 'checkpoint', v: PROTOCOL_VERSION, step: resume!.step });
+    arm(config.timeoutMs, () => lose(m, `did not send its state within ${config.timeoutMs} ms`));
+  };
+
+  const waitForWorkers = (have: number): void => {
+    phase = 'waitingForWorkers';
+    if (rejoinDeadline === undefined) {
+      // A run told to stop (a signal, a spawned worker's death in a fixed world) waits for nobody.
+      rejoinDeadline = performance.now() + (hooks.signal?.aborted ? 0 : config.rejoinTimeoutMs);
+      logger.log('warn', `${have} worker${have === 1 ? '' : 's'} left, fewer than --min-workers ${config.minWorkers}: waiting up to ${config.rejoinTimeoutMs / 1000} s (--rejoin-timeout) for workers to join`, { workers: have, minWorkers: config.minWorkers });
+    }
+    arm(rejoinDeadline - performance.now(), () => {
+      stopReason = `only ${have} worker${have === 1 ? '' : 's'} left, fewer than --min-workers ${config.minWorkers}, and none joined within --rejoin-timeout ${config.rejoinTimeoutMs / 1000} s`
+        + (lostSinceLastGeneration.length > 0 ? ` (lost: ${lostSinceLastGeneration.map((l) => `worker ${l.id} ${l.host}/${l.pid}: ${l.reason}`).join('; ')})` : '');
+      const r = resume!;
+      // Save what the survivors hold, if it is newer than the last checkpoint.
+      if (r.source !== undefined && r.step > fallback.step) requestState(r.source, 'stopping');
+      else fail(new TrainerError('E_WORKERS_LOST', `${stopReason}; the newest checkpoint is at step ${fallback.step}${fallback.step > 0 ? `: resume with --resume ${opts.out}` : ''}`));
+    });
+  };
+
+  /** Rank 0 of the roster after the change sends weights for samples and checkpoints; a survivor sends the state to resume from. */
+  const onWeights = (m: Member, msg: Weights): void => {
+    const optimizer = msg.generatorOptimizer && msg.discriminatorOptimizer ? { generator: msg.generatorOptimizer, discriminator: msg.discriminatorOptimizer } : undefined;
+    const state = { step: msg.step, generator: msg.generator, discriminator: msg.discriminator };
+    if ((phase === 'awaitingState' || phase === 'stopping') && m.id === stateSource && msg.step === resume?.step && optimizer) {
+      stateSource = undefined;
+      if (phase === 'stopping') {
+        writeCheckpoint({ ...state, optimizer });
+        fail(new TrainerError('E_WORKERS_LOST', `${stopReason}; checkpoint at step ${msg.step} written: resume with --resume ${opts.out}`));
+        return;
+      }
+      resumeState = { ...state, optimizer };
+      formNext();
+      return;
+    }
+    if (m.rank !== 0 || !membership.roster().includes(m)) {
+      server.drop(m.peer, `weights for step ${msg.step} from ${describe(m)}, not asked for`);
+      return;
+    }
+    if (optimizer) {
+      writeCheckpoint({ ...state, optimizer });
+      if (msg.step === stopAfter) {
+        fail(new TrainerError('E_ABORTED', `${errorMessage(hooks.signal?.reason ?? 'stopped')}: stopped after step ${msg.step}; resume with --resume ${opts.out}`));
+        return;
+      }
+    }
+    if (msg.step < config.steps) {
+      if (config.sampleEvery > 0 && msg.step % config.sampleEvery === 0) events.sampleWeights?.(msg.step, state);
+      return;
+    }
+    finalWeights = state;
+    maybeFinished();
+  };
+
+  /** A ready worker not in the roster joins once the steps already shipped are done. */
+  const maybeScheduleJoin = (): void => {
+    if (phase !== 'training' || joinAt !== undefined) return;
+    const waiting = membership.waiting();
+    if (waiting.length === 0 || membership.roster().length >= config.world) return;
+    const boundary = nextShipped - 1;
+    // The run ends before a new generation could form: let it.
+    if (boundary >= config.steps) return;
+    joinAt = boundary;
+    troubleAt = performance.now();
+    logger.log('info', `admitting ${waiting.map(describe).join(', ')} after step ${boundary}`, { step: boundary, workers: waiting.map((m) => m.id) });
+    if (lastCompleted >= boundary) beginAbort();
+  };
+
+  /** Starts generation gen+1 with this roster after `step`; `needState` get the state in their start message. */
+  const startGeneration = (roster: Member[], step: number, needState: Member[]): void => {
+    const previous = new Set(membership.roster().map((m) => m.id));
+    gen++;
+    membership.form(roster);
+    const world = roster.length;
+    tracker = new StepTracker(world);
+    star = new StarReducer(world);
+    const now = performance.now();
+    for (const m of roster) liveness.track(m.id, now);
+    const ring = roster.map((m) => m.hello.dataEndpoint);
+    const ringKeys = opts.curve ? { ringKeys: roster.map((m) => m.hello.curvePublicKey ?? '') } : {};
+    let bytes = 0;
+    for (const m of roster) {
+      const s = needState.includes(m) ? resumeState! : undefined;
+      if (s) bytes += stateBytes(s);
+      sendOrFail(m.peer, {
+        t: 'start', v: PROTOCOL_VERSION, gen, rank: m.rank!, world, ring, step, ...ringKeys,
+        ...(s ? { generator: s.generator, discriminator: s.discriminator } : {}),
+        ...(s?.optimizer ? { generatorOptimizer: s.optimizer.generator, discriminatorOptimizer: s.optimizer.discriminator } : {}),
+      });
+    }
+    events.workersConnected?.(world);
+    if (gen > 1) {
+      const change: MembershipChange = {
+        generation: gen, step, workers: world, workerIds: roster.map((m) => m.id),
+        lost: lostSinceLastGeneration,
+        joined: roster.filter((m) => !previous.has(m.id)).map((m) => ({ id: m.id, host: m.hello.host, pid: m.hello.pid })),
+        stepsLost: pendingStepsLost, stateBytes: bytes, pauseMs: now - (troubleAt ?? now),
+      };
+      changes.push(change);
+      recovering = { change, since: troubleAt ?? now };
+      events.membershipChanged?.(change);
+      logger.log('info', `generation ${gen}: ${world} worker${world === 1 ? '' : 's'} (${roster.map(describe).join(', ')}), continuing after step ${step}; ${bytes} bytes of state sent to ${needState.length} worker${needState.length === 1 ? '' : 's'}`, {
+        gen, step, workers: world, lost: change.lost.map((l) => l.id), joined: change.joined.map((j) => j.id), stateBytes: bytes, pauseMs: change.pauseMs,
+      });
+    } else {
+      logger.log('info', `generation 1: ${world} workers, starting after step ${step}`, { gen, step, workers: world });
+    }
+    phase = 'training';
+    lostSinceLastGeneration = [];
+    troubleAt = undefined;
+    rejoinDeadline = undefined;
+    joinAt = undefined;
+    resumeState = undefined;
+    survivors = [];
+    pendingStepsLost = 0;
+    nextShipped = step + 1;
+    if (stopAfter !== undefined && step >= stopAfter) {
+      // Stopping on a signal, and the step to stop after is already done: the new rank 0 sends its state for the final checkpoint.
+      stopAfter = step;
+      sendOrFail(roster[0]!.peer, { t: 'checkpoint', v: PROTOCOL_VERSION, step });
+    }
+    shipThrough(step + opts.prefetch);
+    rearm();
+    maybeScheduleJoin();
+  };
+
+  // ---- Messages -------------------------------------------------------------------------------
+
+  // Heartbeats come from each worker's heartbeat thread, on a connection of its own, named by a session secret.
+  const heartbeatPeers = new Map<number, string>();
+
   const handle = (peer: string, msg: WorkerMessage): void => {
     if (msg.t === 'hello') {
-      const outcome = membership.hello(peer, msg);
+      const outcome = membership.hello(peer, msg, randomBytes(16).toString('hex'));
       if (outcome.kind === 'rejected') {
         logger.log('warn', `refused worker ${msg.host}/${msg.pid}: ${outcome.reason}`);
         sendOrFail(peer, { t: 'reject', v: PROTOCOL_VERSION, reason: outcome.reason });
         return;
       }
-      logger.log('info', `worker ${msg.host}/${msg.pid} registered as rank ${outcome.rank} (backend ${msg.backend})`, { rank: outcome.rank, dataEndpoint: msg.dataEndpoint });
-      events.workersConnected?.(membership.registered);
-      sessions[outcome.rank] = randomBytes(16).toString('hex');
-      sendOrFail(peer, { t: 'welcome', v: PROTOCOL_VERSION, rank: outcome.rank, session: sessions[outcome.rank]!, config });
+      const m = outcome.member;
+      logger.log('info', `worker ${m.id} (${msg.host}/${msg.pid}) registered (backend ${msg.backend})${phase === 'registering' ? '' : '; it joins at a step boundary once ready'}`, { worker: m.id, dataEndpoint: msg.dataEndpoint });
+      liveness.track(m.id, performance.now());
+      if (phase === 'registering') events.workersConnected?.(membership.registered);
+      sendOrFail(peer, { t: 'welcome', v: PROTOCOL_VERSION, id: m.id, session: m.session, config });
       return;
     }
     if (msg.t === 'heartbeat') {
-      if (sessions[msg.rank] === undefined || sessions[msg.rank] !== msg.session) {
-        server.drop(peer, `heartbeat for rank ${msg.rank} with a wrong session`);
+      const m = membership.get(msg.id);
+      if (!m || m.session !== msg.session) {
+        server.drop(peer, `heartbeat for worker ${msg.id} with a wrong session`);
         return;
       }
-      heartbeatPeers[msg.rank] = peer;
-      liveness?.seen(msg.rank, performance.now());
+      heartbeatPeers.set(m.id, peer);
+      liveness.seen(m.id, performance.now());
       return;
     }
-    const rank = membership.rankOf(peer);
-    if (rank === undefined) {
+    const m = membership.byPeerId(peer);
+    if (!m) {
       server.drop(peer, `'${msg.t}' from a peer that is not a registered worker`);
       return;
     }
-    liveness?.seen(rank, performance.now());
+    liveness.seen(m.id, performance.now());
     switch (msg.t) {
       case 'ready': {
         const r = membership.ready(peer, msg.modelHash, expectedHash);
         if (!r.ok) {
           sendOrFail(peer, { t: 'reject', v: PROTOCOL_VERSION, reason: r.reason });
-          fail(new TrainerError('E_HANDSHAKE', `rank ${rank} refused: ${r.reason}`));
+          // Before training every worker runs the same build, so the run cannot go on; a late joiner is merely turned away.
+          if (phase === 'registering') fail(new TrainerError('E_HANDSHAKE', `worker ${m.id} refused: ${r.reason}`));
+          else lose(m, `refused: ${r.reason}`);
           return;
         }
-        if (membership.complete) registered();
+        if (phase === 'registering') {
+          if (membership.readyCount === config.world) registered();
+        } else if (phase === 'waitingForWorkers') {
+          formNext();
+        } else {
+          maybeScheduleJoin();
+        }
         return;
       }
       case 'stepDone': {
-        if (msg.step !== lastCompleted + 1 && msg.step !== lastCompleted + 2) {
-          // A rank can be at most one step ahead of the last completed step (the next all-reduce holds it back).
-          fail(new TrainerError('E_PROTOCOL', `rank ${rank} reported step ${msg.step} while step ${lastCompleted + 1} is in progress`));
+        if (m.rank === undefined) {
+          server.drop(peer, `step report from ${describe(m)}, which is not training`);
           return;
         }
-        if (msg.spans) events.spans?.(rank, msg.step, msg.spans);
+        if (msg.step !== lastCompleted + 1 && msg.step !== lastCompleted + 2) {
+          // A rank can be at most one step ahead of the last completed step (the next all-reduce holds it back).
+          fail(new TrainerError('E_PROTOCOL', `rank ${m.rank} reported step ${msg.step} while step ${lastCompleted + 1} is in progress`));
+          return;
+        }
+        if (msg.spans) events.spans?.(m.rank, msg.step, msg.spans);
         let done: CompletedStep | undefined;
         try {
-          done = tracker.report(rank, msg);
+          done = tracker.report(m.rank, msg);
         } catch (err) {
           if (err instanceof ReplicaMismatchError) events.replicaMismatch?.();
           throw err;
@@ -285,35 +583,30 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
         return;
       }
       case 'grad': {
-        const avg = star.add(msg.step, msg.phase, rank, msg.data);
-        if (avg) broadcast({ t: 'reduced', v: PROTOCOL_VERSION, step: msg.step, phase: msg.phase, data: avg });
-        return;
-      }
-      case 'weights': {
-        if (rank !== 0) return;
-        const weights = { generator: msg.generator, discriminator: msg.discriminator };
-        if (msg.generatorOptimizer && msg.discriminatorOptimizer) {
-          const t0 = performance.now();
-          const { file, bytes } = store.write({ step: msg.step, config, weights, optimizer: { generator: msg.generatorOptimizer, discriminator: msg.discriminatorOptimizer } });
-          logger.log('info', `checkpoint at step ${msg.step}: ${file}`, { step: msg.step, file, bytes, ms: performance.now() - t0 });
-          events.checkpointWritten?.(msg.step, bytes);
-          if (msg.step === stopAfter) {
-            fail(new TrainerError('E_ABORTED', `${errorMessage(hooks.signal?.reason ?? 'stopped')}: stopped after step ${msg.step}; resume with --resume ${opts.out}`));
-            return;
-          }
-        }
-        if (msg.step < config.steps) {
-          if (config.sampleEvery > 0 && msg.step % config.sampleEvery === 0) events.sampleWeights?.(msg.step, weights);
+        if (m.rank === undefined || msg.gen !== gen || phase !== 'training') {
+          server.drop(peer, `gradients of generation ${msg.gen} step ${msg.step} from ${describe(m)} outside a running generation ${gen}`);
           return;
         }
-        finalWeights = weights;
-        maybeFinished();
+        const avg = star.add(msg.step, msg.phase, m.rank, msg.data);
+        if (avg) toRoster({ t: 'reduced', v: PROTOCOL_VERSION, gen, step: msg.step, phase: msg.phase, data: avg });
         return;
       }
-      case 'failure':
-        events.workerFailed?.(rank);
-        fail(new TrainerError(msg.code, `rank ${rank} failed: ${msg.message}`));
+      case 'weights':
+        onWeights(m, msg);
         return;
+      case 'aborted':
+        if (phase !== 'aborting' || msg.gen !== gen || !abortExpected.has(m.id) || msg.completed >= nextShipped) {
+          server.drop(peer, `abort answer for generation ${msg.gen} (step ${msg.completed}) from ${describe(m)} not expected`);
+          return;
+        }
+        abortAnswers.set(m.id, msg.completed);
+        maybeAllAnswered();
+        return;
+      case 'failure':
+        events.workerFailed?.(m.id);
+        // Before training, a failing worker means a broken setup: stop. During training it is one lost worker.
+        if (phase === 'registering') fail(new TrainerError(msg.code, `worker ${m.id} failed: ${msg.message}`));
+        else lose(m, `failed: ${msg.code}: ${msg.message}`);
     }
   };
 
@@ -328,72 +621,61 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     onVersionMismatch: (peer, err) => logger.log('warn', `refused peer ${peer}: ${err.message}`),
   });
 
-  /** Among ranks that did not report, the one heard from least recently: usually the one the others wait for. */
-  const quietest = (ranks: number[]): string => {
-    if (!liveness || ranks.length < 2) return '';
-    const ages = liveness.ages(ranks, performance.now());
-    const i = ages.indexOf(Math.max(...ages));
-    return ` (rank ${ranks[i]} last heard from ${(ages[i]! / 1000).toFixed(1)} s ago)`;
-  };
-
-  // Heartbeats out to every worker's heartbeat thread; once training runs, a silent worker ends the run by name.
+  // Heartbeats out to every worker's heartbeat thread; a silent worker is lost by name.
   const heartbeat = setInterval(() => {
-    for (const p of heartbeatPeers) if (p) void server.send(p, { t: 'heartbeat', v: PROTOCOL_VERSION }).catch(() => undefined);
-    const lost = liveness?.silent(performance.now())[0];
-    if (lost) {
-      const m = membership.members()[lost.rank];
-      fail(new TrainerError('E_WORKER_LOST', `rank ${lost.rank}${m ? ` (${m.hello.host}/${m.hello.pid})` : ''} silent for ${(lost.ms / 1000).toFixed(1)} s, more than --worker-timeout ${config.workerTimeoutMs / 1000} s: lost`));
+    for (const p of heartbeatPeers.values()) void server.send(p, { t: 'heartbeat', v: PROTOCOL_VERSION }).catch(() => undefined);
+    try {
+      for (const s of liveness.silent(performance.now())) {
+        const m = membership.get(s.id);
+        if (m) lose(m, `silent for ${(s.ms / 1000).toFixed(1)} s, more than --worker-timeout ${config.workerTimeoutMs / 1000} s`);
+      }
+    } catch (err) {
+      fail(err instanceof Error ? err : new Error(String(err)));
     }
   }, config.heartbeatMs);
 
-  // One watchdog for the whole run: every phase must make progress within its deadline.
-  let watchdog: NodeJS.Timeout | undefined;
-  const arm = (ms: number, describe: () => string): void => {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(() => fail(new TimeoutError(describe())), ms);
+  const onAbort = (): void => {
+    const why = errorMessage(hooks.signal?.reason ?? 'aborted');
+    // Before training, or in the middle of a membership change, there is no step to finish: stop now.
+    if (phase !== 'training') {
+      fail(new TrainerError('E_ABORTED', trainStart === 0 ? why : `${why}; the newest checkpoint is at step ${fallback.step}`));
+      return;
+    }
+    // Every step is already shipped: finishing them is the quickest way to a final checkpoint, and gives the outputs too.
+    if (nextShipped - 1 >= config.steps) {
+      logger.log('warn', `${why}: the last steps are already under way; finishing the run`);
+      return;
+    }
+    stopAfter = Math.max(nextShipped - 1, lastCompleted);
+    logger.log('warn', `${why}: finishing step ${stopAfter} for a final checkpoint (again to stop at once)`, { step: stopAfter });
+    const rank0 = membership.roster()[0];
+    if (rank0) sendOrFail(rank0.peer, { t: 'checkpoint', v: PROTOCOL_VERSION, step: stopAfter });
   };
+  if (hooks.signal?.aborted) onAbort();
+  hooks.signal?.addEventListener('abort', onAbort, { once: true });
 
+  let progress: NodeJS.Timeout | undefined;
   try {
-    arm(opts.registerTimeoutMs, () => `only ${membership.registered} of ${config.world} workers registered and ready within ${opts.registerTimeoutMs} ms (waiting for rank${membership.notReady().length > 1 ? 's' : ''} ${membership.notReady().join(', ')})`);
+    arm(opts.registerTimeoutMs, () => fail(new TimeoutError(`only ${membership.readyCount} of ${config.world} workers registered and ready within ${opts.registerTimeoutMs} ms`)));
     await Promise.race([registration, failure]);
 
     trainStart = performance.now();
-    liveness = new Liveness(config.world, config.workerTimeoutMs, trainStart);
-    events.started?.({ backend: membership.members()[0]!.hello.backend });
-    for (const m of membership.members()) {
-      sendOrFail(m.peer, {
-        t: 'start', v: PROTOCOL_VERSION, ring: membership.ring(), step: firstStep - 1, generator: init.generator, discriminator: init.discriminator,
-        ...(opts.curve ? { ringKeys: membership.members().map((w) => w.hello.curvePublicKey ?? '') } : {}),
-        ...(init.optimizer ? { generatorOptimizer: init.optimizer.generator, discriminatorOptimizer: init.optimizer.discriminator } : {}),
-      });
-    }
-    shipThrough(firstStep - 1 + opts.prefetch);
-    let progressAt = 0;
-    const rearm = (): void => {
-      progressAt = lastCompleted;
-      arm(config.timeoutMs, () => {
-        const missing = tracker.missing(lastCompleted + 1);
-        return lastCompleted === config.steps
-          ? `rank 0 did not send the final weights within ${config.timeoutMs} ms`
-          : `step ${lastCompleted + 1} not completed within ${config.timeoutMs} ms: no report from rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${quietest(missing)}`;
-      });
-    };
-    rearm();
-    const progress = setInterval(() => { if (lastCompleted !== progressAt) rearm(); }, Math.min(1000, config.timeoutMs / 4));
-    try {
-      await Promise.race([completion, failure]);
-    } finally {
-      clearInterval(progress);
-    }
+    events.started?.({ backend: membership.all()[0]!.hello.backend });
+    const first = membership.waiting();
+    resumeState = fallback;
+    startGeneration(first, firstStep - 1, first);
+    progress = setInterval(() => { if (phase === 'training' && lastCompleted !== progressAt) rearm(); }, Math.min(1000, config.timeoutMs / 4));
+    await Promise.race([completion, failure]);
     clearTimeout(watchdog);
     const trainSeconds = (performance.now() - trainStart) / 1000;
     const done = lastStep!;
     const weights = finalWeights!;
+    const roster = membership.roster();
     const summary: Summary = {
       steps: config.steps,
       workers: config.world,
       globalBatchSize: globalBatch,
-      backend: membership.members()[0]!.hello.backend,
+      backend: roster[0]?.hello.backend ?? '',
       allreduce: config.allreduce,
       final: { dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake },
       replicaHash: done.hash!,
@@ -405,20 +687,29 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       epochs: config.steps / config.stepsPerEpoch,
       seed: config.seed,
       dataset: { dir: dataDir, examples: data.count },
-      workerBackends: membership.members().map((m) => m.hello.backend),
-      workerDevices: membership.members().map((m) => m.hello.device ?? ''),
+      workerBackends: roster.map((m) => m.hello.backend),
+      workerDevices: roster.map((m) => m.hello.device ?? ''),
       droppedFrames: server.dropped,
       badSteps,
+      membership: {
+        minWorkers: config.minWorkers,
+        generations: gen,
+        finalWorkers: roster.length,
+        workersLost: changes.reduce((n, c) => n + c.lost.length, 0),
+        workersJoined: changes.reduce((n, c) => n + c.joined.length, 0),
+        changes,
+      },
       ...(resumed ? { resumedFrom: { step: resumed.checkpoint.step, file: resumed.file } } : {}),
     };
-    broadcast({ t: 'shutdown', v: PROTOCOL_VERSION, ok: true, reason: 'training complete' });
+    for (const m of membership.all()) sendOrFail(m.peer, { t: 'shutdown', v: PROTOCOL_VERSION, ok: true, reason: 'training complete' });
     return { summary, config, weights };
   } catch (err) {
-    clearTimeout(watchdog);
     const reason = errorMessage(err);
-    broadcast({ t: 'shutdown', v: PROTOCOL_VERSION, ok: false, reason });
+    for (const m of membership.all()) sendOrFail(m.peer, { t: 'shutdown', v: PROTOCOL_VERSION, ok: false, reason });
     throw err;
   } finally {
+    clearTimeout(watchdog);
+    clearInterval(progress);
     clearInterval(heartbeat);
     zap?.close();
     hooks.signal?.removeEventListener('abort', onAbort);

@@ -3,20 +3,21 @@ import { IMAGE_SIZE, type ImageSet } from '../shared/data/dataset.js';
 import { batchPosition, epochPermutation, gatherExamples, sliceGlobalBatch } from '../shared/data/sharding.js';
 import type { LocalBatch } from '../shared/gan/trainStep.js';
 
-/** Cuts each global batch into the per-rank slices the coordinator ships. */
+/** Cuts each global batch (always `world × batchSize` examples) into the per-rank slices the coordinator ships. */
 export class DataFeeder {
   private epoch = -1;
   private order: Uint32Array = new Uint32Array(0);
 
   constructor(private readonly data: ImageSet, private readonly config: TrainConfig) {}
 
-  batchFor(step: number, rank: number): LocalBatch {
+  /** Rank `rank`'s slice of step `step`'s global batch, cut among `parts` workers. */
+  batchFor(step: number, rank: number, parts: number): LocalBatch {
     const { epoch, batchInEpoch } = batchPosition(step, this.config.stepsPerEpoch);
     if (epoch !== this.epoch) {
       this.order = epochPermutation(this.data.count, this.config.seed, epoch);
       this.epoch = epoch;
     }
-    const { start, end } = sliceGlobalBatch(batchInEpoch, rank, this.config.world, this.config.batchSize);
+    const { start, end } = sliceGlobalBatch(batchInEpoch, rank, parts, this.config.world * this.config.batchSize);
     return { step, epoch, position: start, images: gatherExamples(this.data.images, IMAGE_SIZE, this.order, start, end) };
   }
 }

@@ -1,25 +1,33 @@
 /**
- * When each rank was last heard from, and which have been silent too long.
- * Pure: the caller supplies the clock.
+ * When each worker (by id) was last heard from, and which have been silent too
+ * long. Pure: the caller supplies the clock.
  */
 export class Liveness {
-  private readonly last: number[];
+  private readonly last = new Map<number, number>();
 
-  constructor(world: number, private readonly timeoutMs: number, now: number) {
-    this.last = new Array<number>(world).fill(now);
+  constructor(private readonly timeoutMs: number) {}
+
+  /** Starts watching `id` as if just heard from (a new generation gives everyone a fresh start). */
+  track(id: number, now: number): void {
+    this.last.set(id, now);
   }
 
-  seen(rank: number, now: number): void {
-    if (rank >= 0 && rank < this.last.length) this.last[rank] = Math.max(this.last[rank]!, now);
+  forget(id: number): void {
+    this.last.delete(id);
   }
 
-  /** How long ago each of these ranks was last heard from, in ms. */
-  ages(ranks: number[], now: number): number[] {
-    return ranks.map((r) => now - (this.last[r] ?? now));
+  seen(id: number, now: number): void {
+    const t = this.last.get(id);
+    if (t !== undefined) this.last.set(id, Math.max(t, now));
   }
 
-  /** Ranks silent for longer than the timeout, longest first. */
-  silent(now: number): Array<{ rank: number; ms: number }> {
-    return this.last.flatMap((t, rank) => (now - t > this.timeoutMs ? [{ rank, ms: now - t }] : [])).sort((a, b) => b.ms - a.ms);
+  /** How long ago each of these workers was last heard from, in ms (0 if not watched). */
+  ages(ids: number[], now: number): number[] {
+    return ids.map((id) => now - (this.last.get(id) ?? now));
+  }
+
+  /** Workers silent for longer than the timeout, longest first. */
+  silent(now: number): Array<{ id: number; ms: number }> {
+    return [...this.last].flatMap(([id, t]) => (now - t > this.timeoutMs ? [{ id, ms: now - t }] : [])).sort((a, b) => b.ms - a.ms);
   }
 }

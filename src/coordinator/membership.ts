@@ -2,34 +2,43 @@ import type { Hello } from '../shared/protocol.js';
 
 export interface Member {
   peer: string;
-  rank: number;
+  /** Names the worker for the whole run. */
+  id: number;
   hello: Hello;
   ready: boolean;
+  /** Ties the worker's heartbeat connection to this registration. */
+  session: string;
+  /** Rank in the current generation; undefined while waiting to be admitted. */
+  rank: number | undefined;
 }
 
-export type HelloOutcome = { kind: 'accepted'; rank: number } | { kind: 'rejected'; reason: string };
+export type HelloOutcome = { kind: 'accepted'; member: Member } | { kind: 'rejected'; reason: string };
 
 /**
- * Who is in the run. Ranks are handed out in arrival order; a full world
- * refuses newcomers. Pure: the transport calls it and acts on the outcome.
+ * Who is in the run: every registered worker (at most `capacity`), and the
+ * roster of the current generation, in rank order. Ids are handed out in
+ * arrival order and never reused; a worker that is lost frees its place for a
+ * newcomer. Pure: the transport calls it and acts on the outcome.
  */
 export class Membership {
   private readonly byPeer = new Map<string, Member>();
-  private readonly byRank: Member[] = [];
+  private readonly byId = new Map<number, Member>();
+  private current: Member[] = [];
+  private nextId = 0;
 
   /** `requireRingKey`: the run uses CURVE, so every worker must say which key its ring port serves with. */
-  constructor(readonly world: number, private readonly options: { requireRingKey?: boolean } = {}) {}
+  constructor(readonly capacity: number, private readonly options: { requireRingKey?: boolean } = {}) {}
 
-  hello(peer: string, hello: Hello): HelloOutcome {
+  hello(peer: string, hello: Hello, session: string): HelloOutcome {
     const existing = this.byPeer.get(peer);
-    if (existing) return { kind: 'rejected', reason: `this connection already registered as rank ${existing.rank}` };
-    if (this.byRank.length >= this.world) return { kind: 'rejected', reason: `the run already has its ${this.world} workers` };
+    if (existing) return { kind: 'rejected', reason: `this connection already registered as worker ${existing.id}` };
+    if (this.byId.size >= this.capacity) return { kind: 'rejected', reason: `the run already has its ${this.capacity} workers` };
     if (this.options.requireRingKey && !hello.curvePublicKey) return { kind: 'rejected', reason: 'this run uses CURVE, and the worker sent no ring key' };
     if (!/^tcp:\/\/[^\s/]+:\d+$/.test(hello.dataEndpoint)) return { kind: 'rejected', reason: `data endpoint ${JSON.stringify(hello.dataEndpoint)} is not tcp://HOST:PORT` };
-    const member: Member = { peer, rank: this.byRank.length, hello, ready: false };
+    const member: Member = { peer, id: this.nextId++, hello, ready: false, session, rank: undefined };
     this.byPeer.set(peer, member);
-    this.byRank.push(member);
-    return { kind: 'accepted', rank: member.rank };
+    this.byId.set(member.id, member);
+    return { kind: 'accepted', member };
   }
 
   /** Marks a member ready if its model hash matches; otherwise returns why not. */
@@ -43,35 +52,55 @@ export class Membership {
     return { ok: true };
   }
 
-  rankOf(peer: string): number | undefined {
-    return this.byPeer.get(peer)?.rank;
+  byPeerId(peer: string): Member | undefined {
+    return this.byPeer.get(peer);
   }
 
-  peerOf(rank: number): string | undefined {
-    return this.byRank[rank]?.peer;
+  get(id: number): Member | undefined {
+    return this.byId.get(id);
   }
 
-  get complete(): boolean {
-    return this.byRank.length === this.world && this.byRank.every((m) => m.ready);
+  has(id: number): boolean {
+    return this.byId.has(id);
+  }
+
+  /** Forgets a lost worker; it leaves the roster too (the generation it was in is being abandoned). */
+  remove(id: number): Member | undefined {
+    const m = this.byId.get(id);
+    if (!m) return undefined;
+    this.byId.delete(id);
+    this.byPeer.delete(m.peer);
+    this.current = this.current.filter((x) => x.id !== id);
+    return m;
+  }
+
+  /** Makes `members` the new generation's roster, ranked in the order given. */
+  form(members: readonly Member[]): void {
+    for (const m of this.byId.values()) m.rank = undefined;
+    members.forEach((m, rank) => { m.rank = rank; });
+    this.current = [...members];
+  }
+
+  /** The current generation, in rank order (less any member lost since it formed). */
+  roster(): readonly Member[] {
+    return this.current;
+  }
+
+  /** Every registered worker, in or out of the roster. */
+  all(): Member[] {
+    return [...this.byId.values()];
+  }
+
+  /** Ready workers not in the roster, oldest first: the ones to admit next. */
+  waiting(): Member[] {
+    return [...this.byId.values()].filter((m) => m.ready && !this.current.includes(m));
   }
 
   get registered(): number {
-    return this.byRank.length;
+    return this.byId.size;
   }
 
-  members(): readonly Member[] {
-    return this.byRank;
-  }
-
-  /** Data endpoints by rank: worker r sends to ring[(r+1) % N]. */
-  ring(): string[] {
-    return this.byRank.map((m) => m.hello.dataEndpoint);
-  }
-
-  /** Ranks that have not yet said ready, for timeout messages. */
-  notReady(): number[] {
-    const out: number[] = [];
-    for (let r = 0; r < this.world; r++) if (!this.byRank[r]?.ready) out.push(r);
-    return out;
+  get readyCount(): number {
+    return [...this.byId.values()].filter((m) => m.ready).length;
   }
 }

@@ -28,6 +28,11 @@ export class CoordinatorMetrics {
   readonly checkpoints: Counter;
   readonly badSteps: Counter;
   readonly samples: Counter;
+  readonly workersLost: Counter;
+  readonly workersJoined: Counter;
+  readonly membershipChanges: Counter;
+  readonly generation: Gauge;
+  readonly stateBytesSent: Counter;
   private readonly info: Gauge;
 
   constructor(registry: Registry, droppedFrames: () => number) {
@@ -43,11 +48,16 @@ export class CoordinatorMetrics {
     this.images = counter('trainer_images_processed_total', 'Training images processed, all workers together.');
     this.imagesPerSecond = gauge('trainer_images_per_second', 'Training throughput over the last step, all workers together.');
     this.stepDuration = new Histogram({ name: 'trainer_step_duration_seconds', help: 'Wall time between consecutive completed steps.', buckets: STEP_BUCKETS, registers });
-    this.workersConnected = gauge('trainer_workers_connected', 'Workers registered with the coordinator.');
+    this.workersConnected = gauge('trainer_workers_connected', 'Workers registered with the coordinator (before training) or training in the current generation.');
     this.workerFailures = counter('trainer_worker_failures_total', 'Workers that reported a failure or exited abnormally.');
     this.hashMismatches = counter('trainer_replica_hash_mismatches_total', 'Replica-hash comparisons where the replicas differed.');
     this.checkpoints = counter('trainer_checkpoints_written_total', 'Training checkpoints (weights, optimizer state, step) written to OUT/checkpoints.');
     this.badSteps = counter('trainer_bad_steps_total', 'Steps whose averaged gradients held NaN or Infinity; the update was skipped on every replica.');
+    this.workersLost = counter('trainer_workers_lost_total', 'Workers lost during training (silent, failed, or not answering).');
+    this.workersJoined = counter('trainer_workers_joined_total', 'Workers admitted into a running job at a step boundary.');
+    this.membershipChanges = counter('trainer_membership_changes_total', 'New generations formed after workers were lost or joined.');
+    this.generation = gauge('trainer_generation', 'Membership generation: 1, plus one per change of the roster.');
+    this.stateBytesSent = counter('trainer_state_sent_bytes_total', 'Bytes of replica state (weights, optimizer, batch-norm statistics) sent to workers that joined or fell behind.');
     this.samples = counter('trainer_samples_written_total', 'Sample grids written to the output directory.');
     new Counter({
       name: 'trainer_dropped_frames_total', help: 'Control frames from workers dropped as malformed.', registers,

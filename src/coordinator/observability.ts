@@ -91,6 +91,13 @@ export async function startCoordinatorObservability(opts: {
     checkpointWritten: () => metrics.checkpoints.inc(),
     badStep: () => metrics.badSteps.inc(),
     workerFailed: () => metrics.workerFailures.inc(),
+    workerLost: () => metrics.workersLost.inc(),
+    membershipChanged: (c) => {
+      metrics.membershipChanges.inc();
+      metrics.workersJoined.inc(c.joined.length);
+      metrics.generation.set(c.generation);
+      metrics.stateBytesSent.inc(c.stateBytes);
+    },
     replicaMismatch: () => metrics.hashMismatches.inc(),
   };
 

@@ -3,7 +3,12 @@ import type { KeyPair } from '../shared/security/curveKeys.js';
 
 /** Everything the coordinator needs, validated and frozen by the CLI. */
 export interface CoordinatorOptions {
+  /** Most workers at once; the global batch is workers × batchSize. */
   workers: number;
+  /** Fewest workers training continues with when workers are lost. */
+  minWorkers: number;
+  /** How long to wait for workers to (re)join when fewer than minWorkers remain. */
+  rejoinTimeoutMs: number;
   /** Exactly one of steps and epochs is set. */
   steps: number | undefined;
   epochs: number | undefined;

@@ -38,20 +38,19 @@ export class StepTracker {
     slots[rank] = done;
     if (slots.some((s) => s === undefined)) return undefined;
     this.reports.delete(done.step);
-    const all = slots as StepDone[];
-    const mean = (f: (s: StepDone) => number): number => all.reduce((a, s) => a + f(s), 0) / all.length;
-    return {
-      step: done.step,
-      dLoss: mean((s) => s.dLoss),
-      gLoss: mean((s) => s.gLoss),
-      dReal: mean((s) => s.dReal),
-      dFake: mean((s) => s.dFake),
-      maxComputeMs: Math.max(...all.map((s) => s.computeMs)),
-      maxReduceMs: Math.max(...all.map((s) => s.reduceMs)),
-      slowestRank: all.reduce((best, s, r) => (s.computeMs > all[best]!.computeMs ? r : best), 0),
-      hash: checkReplicaHashes(done.step, all.map((s) => s.hash)),
-      skipped: agreedSkips(done.step, all.map((s) => (s.skipped ?? []).join(','))),
-    };
+    return summarize(done.step, (slots as StepDone[]).map((d, rank) => ({ rank, done: d })));
+  }
+
+  /**
+   * Completes `step` from the reports it has (a rank was lost before reporting it,
+   * but survivors finished it): losses are the reporters' mean, their hashes must
+   * agree. Undefined if nobody reported it.
+   */
+  flush(step: number): CompletedStep | undefined {
+    const slots = this.reports.get(step);
+    this.reports.delete(step);
+    const present = (slots ?? []).flatMap((d, rank) => (d ? [{ rank, done: d }] : []));
+    return present.length === 0 ? undefined : summarize(step, present);
   }
 
   /** Ranks whose report for `step` is missing. */
@@ -61,6 +60,25 @@ export class StepTracker {
     for (let r = 0; r < this.world; r++) if (!slots?.[r]) out.push(r);
     return out;
   }
+}
+
+/** The step's global figures from these ranks' reports. */
+function summarize(step: number, reports: Array<{ rank: number; done: StepDone }>): CompletedStep {
+  const all = reports.map((r) => r.done);
+  const mean = (f: (s: StepDone) => number): number => all.reduce((a, s) => a + f(s), 0) / all.length;
+  const slowest = reports.reduce((best, r) => (r.done.computeMs > best.done.computeMs ? r : best), reports[0]!);
+  return {
+    step,
+    dLoss: mean((s) => s.dLoss),
+    gLoss: mean((s) => s.gLoss),
+    dReal: mean((s) => s.dReal),
+    dFake: mean((s) => s.dFake),
+    maxComputeMs: Math.max(...all.map((s) => s.computeMs)),
+    maxReduceMs: Math.max(...all.map((s) => s.reduceMs)),
+    slowestRank: slowest.rank,
+    hash: checkReplicaHashes(step, all.map((s) => s.hash)),
+    skipped: agreedSkips(step, all.map((s) => (s.skipped ?? []).join(','))),
+  };
 }
 
 /**

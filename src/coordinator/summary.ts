@@ -1,3 +1,23 @@
+/** One membership change: the generation it formed and what it cost. */
+export interface MembershipChange {
+  generation: number;
+  /** Training continued after this step. */
+  step: number;
+  workers: number;
+  /** The new roster's worker ids, in rank order. */
+  workerIds: number[];
+  lost: Array<{ id: number; host: string; pid: number; reason: string }>;
+  joined: Array<{ id: number; host: string; pid: number }>;
+  /** Completed steps thrown away: non-zero only when no survivor held a state and training went back to a checkpoint. */
+  stepsLost: number;
+  /** Bytes of state (weights, batch-norm statistics, optimizer moments) sent to the workers that lacked it. */
+  stateBytes: number;
+  /** From the first sign of the change (a worker detected lost, or a joiner ready) to the new generation's start. */
+  pauseMs: number;
+  /** From the same moment to the new generation's first completed step. */
+  recoveryMs?: number;
+}
+
 /** summary.json: what a run did, for people and for scripts. */
 export interface Summary {
   steps: number;
@@ -21,6 +41,16 @@ export interface Summary {
   droppedFrames: number;
   /** Steps whose update was skipped on every replica because the averaged gradients were not finite. */
   badSteps: number;
+  /** Workers lost and admitted during the run (elastic training). */
+  membership: {
+    minWorkers: number;
+    /** Rosters the run went through: 1 if nothing changed. */
+    generations: number;
+    finalWorkers: number;
+    workersLost: number;
+    workersJoined: number;
+    changes: MembershipChange[];
+  };
   /** Set when the run continued from a checkpoint. */
   resumedFrom?: { step: number; file: string };
 }

@@ -11,9 +11,12 @@ export type BackendName = (typeof BACKENDS)[number];
 export interface TrainConfig {
   arch: Arch;
   latentDim: number;
-  /** Examples per worker per step. */
+  /** Examples per worker per step with `world` workers; the global batch stays world × batchSize whatever the membership. */
   batchSize: number;
+  /** Most workers at once (--workers). */
   world: number;
+  /** Fewest workers training continues with (--min-workers); below it the coordinator waits rejoinTimeoutMs for more. */
+  minWorkers: number;
   steps: number;
   stepsPerEpoch: number;
   lr: number;
@@ -36,6 +39,7 @@ export interface TrainConfig {
   heartbeatMs: number;
   /** A side silent for longer than this is taken for dead. */
   workerTimeoutMs: number;
+  rejoinTimeoutMs: number;
 }
 
 /**

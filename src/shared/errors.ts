@@ -63,6 +63,14 @@ export class ReplicaMismatchError extends TrainerError {
   }
 }
 
+/** The coordinator abandoned this membership generation: the worker rolls back and waits for the next. */
+export class GenerationAborted extends TrainerError {
+  constructor(readonly gen: number) {
+    super('E_ABORTED_GENERATION', `generation ${gen} was abandoned by the coordinator`);
+    this.name = 'GenerationAborted';
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

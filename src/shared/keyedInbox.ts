@@ -44,6 +44,21 @@ export class KeyedInbox<K, V> {
     });
   }
 
+  /** Fails the current waits whose key matches, leaving parked values and later waits alone. */
+  rejectWaiting(matches: (key: K) => boolean, err: Error): void {
+    for (const [key, w] of this.waiters) {
+      if (!matches(key)) continue;
+      this.waiters.delete(key);
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+  }
+
+  /** Discards parked values whose key matches (they belong to an abandoned generation). */
+  prune(matches: (key: K) => boolean): void {
+    for (const key of [...this.ready.keys()]) if (matches(key)) this.ready.delete(key);
+  }
+
   close(err: Error): void {
     if (this.closedWith) return;
     this.closedWith = err;

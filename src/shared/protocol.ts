@@ -4,13 +4,15 @@ import { ALLREDUCE_MODES, ARCHS } from './config.js';
 import { SPAN_NAMES } from './timeline.js';
 
 /** Bumped on any change to a message's meaning or shape. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Larger frames are refused before decoding (a 16-MiB gradient buffer fits with room). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 const v = z.literal(PROTOCOL_VERSION);
 const step = z.number().int().positive();
+/** A membership generation: 1 for the first roster, one more after every change. */
+const gen = z.number().int().positive();
 const phase = z.enum(['d', 'g']);
 const f32 = z.custom<Float32Array>((x) => x instanceof Float32Array, 'expected a float32 array');
 const u8 = z.custom<Uint8Array>((x) => x instanceof Uint8Array, 'expected a uint8 array');
@@ -23,7 +25,10 @@ export const trainConfigSchema = z.object({
   arch: z.enum(ARCHS),
   latentDim: z.number().int().positive().max(4096),
   batchSize: z.number().int().positive().max(1 << 16),
+  /** Most workers at once (--workers); the global batch is always world × batchSize. */
   world: z.number().int().positive().max(1024),
+  /** Fewest workers training may continue with (--min-workers). */
+  minWorkers: z.number().int().positive().max(1024),
   steps: z.number().int().positive(),
   stepsPerEpoch: z.number().int().positive(),
   lr: z.number().positive(),
@@ -39,6 +44,8 @@ export const trainConfigSchema = z.object({
   checkpointEvery: nonNegInt,
   heartbeatMs: z.number().int().positive(),
   workerTimeoutMs: z.number().int().positive(),
+  /** How long the coordinator waits for workers to come back when fewer than minWorkers remain. */
+  rejoinTimeoutMs: nonNegInt,
 }).strict();
 
 /** One phase of a worker's step, in microseconds since the Unix epoch (a Chrome trace's clock). */
@@ -67,41 +74,53 @@ export const stepDoneSchema = z.object({
   hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   spans: z.array(spanSchema).max(64).optional(),
 }).strict();
-export const gradSchema = z.object({ t: z.literal('grad'), v, step, phase, data: f32 }).strict();
+export const gradSchema = z.object({ t: z.literal('grad'), v, gen, step, phase, data: f32 }).strict();
 /** Rank 0's state after `step`: weights for sample grids, with both optimizers' state for checkpoints. */
 export const weightsSchema = z.object({
   t: z.literal('weights'), v, step: nonNegInt, generator: f32, discriminator: f32,
   generatorOptimizer: f32.optional(), discriminatorOptimizer: f32.optional(),
 }).strict();
 /** From a worker's heartbeat thread (its own connection): the session ties it to a registered rank. */
-export const workerHeartbeatSchema = z.object({ t: z.literal('heartbeat'), v, rank: nonNegInt, session: z.string().regex(/^[0-9a-f]{32}$/) }).strict();
+export const workerHeartbeatSchema = z.object({ t: z.literal('heartbeat'), v, id: nonNegInt, session: z.string().regex(/^[0-9a-f]{32}$/) }).strict();
+/** Generation `gen` is abandoned here: this replica rolled back to the state after step `completed`. */
+export const abortedSchema = z.object({ t: z.literal('aborted'), v, gen, completed: nonNegInt }).strict();
 export const failureSchema = z.object({ t: z.literal('failure'), v, code: z.string().max(64), message: z.string().max(4096) }).strict();
 
 // Coordinator -> worker
-export const welcomeSchema = z.object({ t: z.literal('welcome'), v, rank: nonNegInt, session: z.string().regex(/^[0-9a-f]{32}$/), config: trainConfigSchema }).strict();
+/** `id` names the worker for the whole run; its rank may change with each generation. */
+export const welcomeSchema = z.object({ t: z.literal('welcome'), v, id: nonNegInt, session: z.string().regex(/^[0-9a-f]{32}$/), config: trainConfigSchema }).strict();
 export const coordinatorHeartbeatSchema = z.object({ t: z.literal('heartbeat'), v }).strict();
 export const rejectSchema = z.object({ t: z.literal('reject'), v: z.number(), reason: z.string().max(4096) }).strict();
-/** Training starts after `step` (0, or a checkpoint's step) from these weights and, when resuming, optimizer states. */
+/**
+ * Generation `gen` trains from the state after `step` (0, a checkpoint's, or the last
+ * completed one after a membership change) as rank `rank` of `world`. Weights (and,
+ * past step 0, optimizer states) come along for a replica that lacks that state (a
+ * joining worker, or one that was behind); a replica without them keeps its own.
+ */
 export const startSchema = z.object({
-  t: z.literal('start'), v, ring: z.array(z.string().max(512)), step: nonNegInt, generator: f32, discriminator: f32,
+  t: z.literal('start'), v, gen, rank: nonNegInt, world: z.number().int().positive().max(1024),
+  ring: z.array(z.string().max(512)), step: nonNegInt,
+  generator: f32.optional(), discriminator: f32.optional(),
   /** With CURVE: each rank's ring public key, in rank order. */
   ringKeys: z.array(z.string().length(40)).optional(),
   generatorOptimizer: f32.optional(), discriminatorOptimizer: f32.optional(),
 }).strict();
 export const batchSchema = z.object({
-  t: z.literal('batch'), v, step, epoch: nonNegInt, position: nonNegInt, images: u8,
+  t: z.literal('batch'), v, gen, step, epoch: nonNegInt, position: nonNegInt, images: u8,
 }).strict();
-export const reducedSchema = z.object({ t: z.literal('reduced'), v, step, phase, data: f32 }).strict();
-/** Rank 0: send your full state once step `step` is done (the coordinator is stopping on a signal). */
+export const reducedSchema = z.object({ t: z.literal('reduced'), v, gen, step, phase, data: f32 }).strict();
+/** Send your full state once step `step` is done (for a checkpoint on a signal, or for a joining worker). */
 export const checkpointRequestSchema = z.object({ t: z.literal('checkpoint'), v, step }).strict();
+/** Abandon generation `gen` (a worker was lost, or one joins): roll back to the last completed step and answer 'aborted'. */
+export const abortSchema = z.object({ t: z.literal('abort'), v, gen }).strict();
 export const shutdownSchema = z.object({ t: z.literal('shutdown'), v, ok: z.boolean(), reason: z.string().max(4096) }).strict();
 
 // Worker -> worker (ring)
-export const chunkSchema = z.object({ t: z.literal('chunk'), v, step, phase, seq: nonNegInt, data: f32 }).strict();
+export const chunkSchema = z.object({ t: z.literal('chunk'), v, gen, step, phase, seq: nonNegInt, data: f32 }).strict();
 
-export const workerToCoordinator = z.discriminatedUnion('t', [helloSchema, readySchema, stepDoneSchema, gradSchema, weightsSchema, workerHeartbeatSchema, failureSchema]);
+export const workerToCoordinator = z.discriminatedUnion('t', [helloSchema, readySchema, stepDoneSchema, gradSchema, weightsSchema, workerHeartbeatSchema, abortedSchema, failureSchema]);
 export const coordinatorToWorker = z.discriminatedUnion('t', [
-  welcomeSchema, rejectSchema, startSchema, batchSchema, reducedSchema, checkpointRequestSchema, coordinatorHeartbeatSchema, shutdownSchema,
+  welcomeSchema, rejectSchema, startSchema, batchSchema, reducedSchema, checkpointRequestSchema, abortSchema, coordinatorHeartbeatSchema, shutdownSchema,
 ]);
 
 export type Hello = z.infer<typeof helloSchema>;
@@ -110,6 +129,8 @@ export type StepDone = z.infer<typeof stepDoneSchema>;
 export type Grad = z.infer<typeof gradSchema>;
 export type Weights = z.infer<typeof weightsSchema>;
 export type Failure = z.infer<typeof failureSchema>;
+export type Aborted = z.infer<typeof abortedSchema>;
+export type Abort = z.infer<typeof abortSchema>;
 export type Welcome = z.infer<typeof welcomeSchema>;
 export type Reject = z.infer<typeof rejectSchema>;
 export type Start = z.infer<typeof startSchema>;

@@ -1,6 +1,7 @@
 import * as zmq from 'zeromq';
 import { decode, encode } from '../shared/codec.js';
-import { ConfigError, TimeoutError, errorMessage } from '../shared/errors.js';
+import { ConfigError, GenerationAborted, TimeoutError, errorMessage } from '../shared/errors.js';
+import { Mailbox } from '../shared/mailbox.js';
 import { KeyedInbox } from '../shared/keyedInbox.js';
 import type { Logger } from '../shared/logger.js';
 import {
@@ -35,17 +36,23 @@ export class RejectedError extends Error {
 export class ControlLink {
   private readonly socket: zmq.Dealer;
   private readonly sender: SerialSender;
-  private readonly handshake = new KeyedInbox<'welcome' | 'start', Welcome | Start>();
-  private readonly batches = new KeyedInbox<number, Batch>();
+  private readonly welcome = new KeyedInbox<'welcome', Welcome>();
+  private readonly starts = new Mailbox<Start>();
+  /** Keyed by `gen/step`. */
+  private readonly batches = new KeyedInbox<string, Batch>();
+  /** Keyed by `gen/step/phase`. */
   private readonly reduced = new KeyedInbox<string, Reduced>();
+  /** The newest generation the coordinator abandoned. */
+  private abortedGen = 0;
   private readonly drops: DropCounter;
   private loop: Promise<void> | undefined;
   private shutdownMsg: Shutdown | undefined;
-  private shutdownWaiters: Array<(s: Shutdown) => void> = [];
-  private shutdownFailures: Array<(e: Error) => void> = [];
+  private shutdownWaiters: Array<{ gen: number; resolve: (s: Shutdown) => void; reject: (e: Error) => void }> = [];
   private failedWith: Error | undefined;
   /** Called when the coordinator asks for this replica's state after a step. */
   onCheckpointRequest: ((step: number) => void) | undefined;
+  /** Called when the coordinator abandons a generation (after this link's own waits of it have failed). */
+  onAbort: ((gen: number) => void) | undefined;
 
   constructor(private readonly logger: Logger, curve?: CurveClient) {
     this.socket = new zmq.Dealer({ linger: 2000, ...curveClientOptions(curve) });
@@ -76,17 +83,24 @@ export class ControlLink {
     }
     switch (msg.t) {
       case 'welcome':
+        if (!this.welcome.put(msg.t, msg)) this.drops.drop('coordinator', 'duplicate welcome');
+        break;
       case 'start':
-        if (!this.handshake.put(msg.t, msg)) this.drops.drop('coordinator', `duplicate ${msg.t}`);
+        this.starts.push(msg);
+        break;
+      case 'abort':
+        this.abort(msg.gen);
         break;
       case 'reject':
         this.closeAll(new RejectedError(msg));
         break;
       case 'batch':
-        if (!this.batches.put(msg.step, msg)) this.drops.drop('coordinator', `duplicate batch for step ${msg.step}`);
+        if (msg.gen <= this.abortedGen) this.drops.drop('coordinator', `batch of abandoned generation ${msg.gen}`);
+        else if (!this.batches.put(`${msg.gen}/${msg.step}`, msg)) this.drops.drop('coordinator', `duplicate batch for step ${msg.step}`);
         break;
       case 'reduced':
-        if (!this.reduced.put(`${msg.step}/${msg.phase}`, msg)) this.drops.drop('coordinator', `duplicate reduced gradients for step ${msg.step}`);
+        if (msg.gen <= this.abortedGen) this.drops.drop('coordinator', `reduced gradients of abandoned generation ${msg.gen}`);
+        else if (!this.reduced.put(`${msg.gen}/${msg.step}/${msg.phase}`, msg)) this.drops.drop('coordinator', `duplicate reduced gradients for step ${msg.step}`);
         break;
       case 'checkpoint':
         this.onCheckpointRequest?.(msg.step);
@@ -97,22 +111,45 @@ export class ControlLink {
       case 'shutdown':
         this.shutdownMsg = msg;
         this.closeAll(new ShutdownSignal(msg));
-        for (const w of this.shutdownWaiters) w(msg);
+        for (const w of this.shutdownWaiters) w.resolve(msg);
         this.shutdownWaiters = [];
         break;
     }
+  }
+
+  private abort(gen: number): void {
+    if (gen <= this.abortedGen) return;
+    this.abortedGen = gen;
+    const err = new GenerationAborted(gen);
+    const ofAborted = (key: string): boolean => Number(key.slice(0, key.indexOf('/'))) <= gen;
+    this.batches.rejectWaiting(ofAborted, err);
+    this.reduced.rejectWaiting(ofAborted, err);
+    this.batches.prune(ofAborted);
+    this.reduced.prune(ofAborted);
+    this.shutdownWaiters = this.shutdownWaiters.filter((w) => {
+      if (w.gen > gen) return true;
+      w.reject(err);
+      return false;
+    });
+    this.onAbort?.(gen);
+  }
+
+  /** Whether the coordinator has abandoned generation `gen`. */
+  aborted(gen: number): boolean {
+    return gen <= this.abortedGen;
   }
 
   /** Ends every current and future wait with `err` (the coordinator is gone). */
   fail(err: Error): void {
     this.closeAll(err);
     this.failedWith = err;
-    for (const w of this.shutdownFailures) w(err);
-    this.shutdownFailures = [];
+    for (const w of this.shutdownWaiters) w.reject(err);
+    this.shutdownWaiters = [];
   }
 
   private closeAll(err: Error): void {
-    this.handshake.close(err);
+    this.welcome.close(err);
+    this.starts.close(err);
     this.batches.close(err);
     this.reduced.close(err);
   }
@@ -123,34 +160,41 @@ export class ControlLink {
 
   waitWelcome(timeoutMs: number, endpoint: string): Promise<Welcome> {
     // Never answered at all: a wrong --coordinator (or keys it does not accept), so a usage error.
-    return this.handshake.take('welcome', timeoutMs, () => new ConfigError(`no answer from the coordinator at ${endpoint} within ${timeoutMs} ms (is it running and reachable, and does it accept this worker's CURVE key, if any?)`)) as Promise<Welcome>;
+    return this.welcome.take('welcome', timeoutMs, () => new ConfigError(`no answer from the coordinator at ${endpoint} within ${timeoutMs} ms (is it running and reachable, and does it accept this worker's CURVE key, if any?)`));
   }
 
-  waitStart(timeoutMs: number): Promise<Start> {
-    return this.handshake.take('start', timeoutMs, () => new TimeoutError(`coordinator did not start training within ${timeoutMs} ms`)) as Promise<Start>;
+  /** The next generation's start after generation `afterGen` (older ones, overtaken by events, are skipped). */
+  async waitStart(afterGen: number, timeoutMs: number): Promise<Start> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const left = Math.max(0, deadline - performance.now());
+      const start = await this.starts.take(left, () => new TimeoutError(`coordinator did not start ${afterGen === 0 ? 'training' : 'the next generation'} within ${timeoutMs} ms`));
+      if (start.gen > afterGen) return start;
+      this.drops.drop('coordinator', `start of generation ${start.gen} after generation ${afterGen}`);
+    }
   }
 
-  waitBatch(step: number, timeoutMs: number): Promise<Batch> {
-    return this.batches.take(step, timeoutMs, () => new TimeoutError(`no batch for step ${step} from the coordinator within ${timeoutMs} ms`));
+  waitBatch(gen: number, step: number, timeoutMs: number): Promise<Batch> {
+    if (this.aborted(gen)) return Promise.reject(new GenerationAborted(gen));
+    return this.batches.take(`${gen}/${step}`, timeoutMs, () => new TimeoutError(`no batch for step ${step} from the coordinator within ${timeoutMs} ms`));
   }
 
-  waitReduced(step: number, phase: Phase, timeoutMs: number): Promise<Reduced> {
-    return this.reduced.take(`${step}/${phase}`, timeoutMs, () => new TimeoutError(`star all-reduce: no averaged gradients for step ${step} phase ${phase} within ${timeoutMs} ms`));
+  waitReduced(gen: number, step: number, phase: Phase, timeoutMs: number): Promise<Reduced> {
+    if (this.aborted(gen)) return Promise.reject(new GenerationAborted(gen));
+    return this.reduced.take(`${gen}/${step}/${phase}`, timeoutMs, () => new TimeoutError(`star all-reduce: no averaged gradients for step ${step} phase ${phase} within ${timeoutMs} ms`));
   }
 
-  /** The coordinator's final word, or a timeout error. */
-  waitShutdown(timeoutMs: number): Promise<Shutdown> {
+  /** The coordinator's final word, or a timeout error; fails with GenerationAborted if generation `gen` is abandoned first. */
+  waitShutdown(gen: number, timeoutMs: number): Promise<Shutdown> {
     if (this.shutdownMsg) return Promise.resolve(this.shutdownMsg);
     if (this.failedWith) return Promise.reject(this.failedWith);
+    if (this.aborted(gen)) return Promise.reject(new GenerationAborted(gen));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new TimeoutError(`coordinator did not end the run within ${timeoutMs} ms`)), timeoutMs);
-      this.shutdownWaiters.push((s) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-      this.shutdownFailures.push((e) => {
-        clearTimeout(timer);
-        reject(e);
+      this.shutdownWaiters.push({
+        gen,
+        resolve: (s) => { clearTimeout(timer); resolve(s); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
       });
     });
   }

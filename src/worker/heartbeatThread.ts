@@ -13,7 +13,8 @@ import { type CurveClient, curveClientOptions } from '../shared/security/curveKe
 
 export interface HeartbeatOptions {
   coordinator: string;
-  rank: number;
+  /** The worker's id for the run (its rank may change). */
+  id: number;
   session: string;
   intervalMs: number;
   timeoutMs: number;
@@ -46,7 +47,7 @@ const timer = setInterval(() => {
     parentPort?.postMessage({ kind: 'coordinatorLost', silentMs } satisfies HeartbeatReport);
     return;
   }
-  socket.send(encode({ t: 'heartbeat', v: PROTOCOL_VERSION, rank: opts.rank, session: opts.session })).catch(() => undefined);
+  socket.send(encode({ t: 'heartbeat', v: PROTOCOL_VERSION, id: opts.id, session: opts.session })).catch(() => undefined);
 }, opts.intervalMs);
 
 parentPort?.on('message', (m: unknown) => {

@@ -2,14 +2,15 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../shared/config.js';
 import { modelHash } from '../shared/config.js';
-import { CoordinatorLostError, TrainerError, errorMessage } from '../shared/errors.js';
+import { CoordinatorLostError, GenerationAborted, TrainerError, errorMessage } from '../shared/errors.js';
 import { ringAllReduce } from '../shared/allreduce/ring.js';
+import type { RingLink } from '../shared/allreduce/link.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import { selectBackend } from '../shared/gan/backend.js';
 import { tf } from '../shared/gan/tf.js';
 import { type Reduce, trainStep } from '../shared/gan/trainStep.js';
 import type { Logger } from '../shared/logger.js';
-import { PROTOCOL_VERSION } from '../shared/protocol.js';
+import { PROTOCOL_VERSION, type Shutdown, type Start } from '../shared/protocol.js';
 import { RING_ZAP_DOMAIN, ZmqRingLink } from '../shared/transport/zmqRingLink.js';
 import { startZapHandler } from '../shared/transport/zapHandler.js';
 import type { CurveClient } from '../shared/security/curveKeys.js';
@@ -37,6 +38,8 @@ export interface WorkerOptions {
   curve?: CurveClient;
   /** Tests of bad-gradient handling: this worker's discriminator gradients at this step become NaN. */
   faultNanStep?: number;
+  /** Tests of elastic training: this worker kills itself (SIGKILL) in the middle of this step's generator all-reduce. */
+  faultKillStep?: number;
   /** Overrides the protocol version sent in the handshake (tests of version refusal). */
   protocolVersionOverride?: number;
   /** Where to serve /metrics and /healthz; undefined: not at all. */
@@ -62,6 +65,22 @@ function startHeartbeats(options: HeartbeatOptions, onLost: (silentMs: number) =
       await new Promise((resolve) => thread.once('exit', resolve));
       clearTimeout(timer);
     },
+  };
+}
+
+/**
+ * For tests of elastic training: the ring link of a worker that dies in the middle of
+ * step `step`'s generator all-reduce, just before its second chunk leaves. Its successor
+ * can then never finish that all-reduce, and every survivor has already applied the
+ * step's discriminator update: the case a rollback must undo.
+ */
+function dyingLink(ring: RingLink, step: number): RingLink {
+  return {
+    sendNext(tag, data) {
+      if (tag.step === step && tag.phase === 'g' && tag.seq >= 1) process.kill(process.pid, 'SIGKILL');
+      return ring.sendNext(tag, data);
+    },
+    recvPrev: (tag) => ring.recvPrev(tag),
   };
 }
 
@@ -99,55 +118,40 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       ...(opts.curve ? { curvePublicKey: opts.curve.own.publicKey } : {}),
     });
     const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
-    const { config, rank } = welcome;
-    const log = logger.child({ rank });
+    const { config, id } = welcome;
+    let log = logger.child({ worker: id });
     heartbeats = startHeartbeats({
-      coordinator: opts.coordinator, rank, session: welcome.session, intervalMs: config.heartbeatMs, timeoutMs: config.workerTimeoutMs, ...(opts.curve ? { curve: opts.curve } : {}),
+      coordinator: opts.coordinator, id, session: welcome.session, intervalMs: config.heartbeatMs, timeoutMs: config.workerTimeoutMs, ...(opts.curve ? { curve: opts.curve } : {}),
     }, (silentMs) => {
       const err = new CoordinatorLostError(`no heartbeat from the coordinator at ${opts.coordinator} for ${(silentMs / 1000).toFixed(1)} s (--worker-timeout ${config.workerTimeoutMs / 1000} s): it is gone`);
       control.fail(err);
       ring.fail(err);
     });
-    log.log('info', `joined as rank ${rank} of ${config.world}`, { dataEndpoint });
+    log.log('info', `registered as worker ${id} (up to ${config.world} workers)`, { dataEndpoint });
     ring.timeoutMs = config.timeoutMs;
-    metrics.joined(rank, backend.name, backend.device ?? '');
     health.stallMs = config.timeoutMs;
     health.set(false, 'waiting for the run to start');
 
     replica = new GanReplica(tf, config);
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });
-    const start = await control.waitStart(config.timeoutMs);
-    replica.setWeights(start.generator, start.discriminator);
-    if (start.generatorOptimizer && start.discriminatorOptimizer) replica.setOptimizerState(start.generatorOptimizer, start.discriminatorOptimizer);
-    if (start.step >= config.steps) throw new TrainerError('E_PROTOCOL', `told to start after step ${start.step} of ${config.steps}`);
-    if (start.step > 0) log.log('info', `resuming after step ${start.step}`, { step: start.step });
-    ring.stepsDone = start.step;
-    if (config.world > 1) {
-      if (start.ring.length !== config.world) throw new TrainerError('E_PROTOCOL', `ring lists ${start.ring.length} endpoints for a world of ${config.world}`);
-      const next = (rank + 1) % config.world;
-      const prev = (rank - 1 + config.world) % config.world;
-      if (opts.curve && start.ringKeys?.length !== config.world) throw new TrainerError('E_PROTOCOL', 'this worker uses CURVE but the coordinator sent no ring keys (start it with --curve-keys too)');
-      predecessorKey = start.ringKeys?.[prev];
-      ring.connect(start.ring[next]!, prev, start.ringKeys?.[next]);
-    }
+    control.onAbort = (gen) => ring.abort(gen);
 
-    const averaged: Reduce = config.world === 1
-      ? async (_s, _p, grads) => grads
-      : config.allreduce === 'ring'
-        ? (step, phase, grads, times) => ringAllReduce(grads, rank, config.world, ring, step, phase, undefined, times)
-        : async (step, phase, grads) => {
-          await control.send({ t: 'grad', v: PROTOCOL_VERSION, step, phase, data: grads });
-          const reduced = (await control.waitReduced(step, phase, config.timeoutMs)).data;
-          metrics.sentBytes.inc(grads.byteLength);
-          metrics.receivedBytes.inc(reduced.byteLength);
-          return reduced;
-        };
+    // Generations: each start names this worker's rank, the ring and the step to continue after; an
+    // abort (a worker lost, or one joining) rolls the replica back to its last completed step, and the
+    // next start continues from there. Nothing of an abandoned step survives.
+    /** The last step this replica completed (its committed state). */
+    let completed = -1;
+    let gen = 0;
+    let rank = 0;
+    let world = 1;
+    // A joiner waits while the run goes on without it: up to a full rejoin wait plus a step.
+    const startWaitMs = config.timeoutMs + config.rejoinTimeoutMs + config.workerTimeoutMs;
+    let start = await control.waitStart(0, opts.connectTimeoutMs + startWaitMs);
 
-    // A stopping coordinator asks rank 0 for its state after the last step it shipped: send it
-    // now if that step is done (the loop is then idle, waiting for a batch that will not come), else after it.
-    let completed = start.step;
-    let checkpointAfter: number | undefined;
-    /** Rank 0's weights after `step` (sample grids), with both optimizers' state when it is for a checkpoint. */
+    // A stopping coordinator (or one admitting a worker) asks for this replica's state after a step:
+    // sent now if that step is done (the loop is then idle, waiting for a batch), else after it.
+    let stateAfter: number | undefined;
+    /** This replica's weights after `step` (sample grids), with both optimizers' state when it is for a checkpoint. */
     const sendState = async (step: number, forCheckpoint: boolean): Promise<void> => {
       const optimizers = forCheckpoint ? await replica!.getOptimizerState() : undefined;
       await control.send({
@@ -155,47 +159,115 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
         ...(optimizers ? { generatorOptimizer: optimizers.generator, discriminatorOptimizer: optimizers.discriminator } : {}),
       });
     };
+    let sending = Promise.resolve();
     control.onCheckpointRequest = (step) => {
-      if (rank !== 0) return;
-      if (step > completed) checkpointAfter = step;
-      else if (step === completed) sendState(step, true).catch((err: unknown) => log.log('warn', `could not send the state for a checkpoint: ${errorMessage(err)}`));
+      if (step > completed) stateAfter = step;
+      else if (step === completed) sending = sending.then(() => sendState(step, true)).catch((err: unknown) => log.log('warn', `could not send this replica's state: ${errorMessage(err)}`));
+      else log.log('warn', `asked for the state after step ${step}, but this replica is past it (step ${completed})`);
     };
 
+    const link = opts.faultKillStep === undefined ? ring : dyingLink(ring, opts.faultKillStep);
+    const averaged: Reduce = (step, phase, grads, times) => {
+      if (world === 1) return Promise.resolve(grads);
+      if (config.allreduce === 'ring') return ringAllReduce(grads, rank, world, link, step, phase, undefined, times);
+      return (async () => {
+        await control.send({ t: 'grad', v: PROTOCOL_VERSION, gen, step, phase, data: grads });
+        const reduced = (await control.waitReduced(gen, step, phase, config.timeoutMs)).data;
+        metrics.sentBytes.inc(grads.byteLength);
+        metrics.receivedBytes.inc(reduced.byteLength);
+        return reduced;
+      })();
+    };
     const reduce: Reduce = opts.faultNanStep === undefined ? averaged : (step, phase, grads, times) => {
       if (step === opts.faultNanStep && phase === 'd') grads[0] = Number.NaN;
       return averaged(step, phase, grads, times);
     };
     const spans = new SpanRecorder(config.timeline);
-    health.set(true, 'training', true);
     let finalHash: string | undefined;
-    for (let step = start.step + 1; step <= config.steps; step++) {
-      const waitStart = performance.now();
-      const batch = await control.waitBatch(step, config.timeoutMs);
-      const dataWaitMs = performance.now() - waitStart;
-      if (dataWaitMs > 0.05) spans.add('data wait', waitStart, waitStart + dataWaitMs);
-      const sentBefore = ring.bytesSent;
-      const receivedBefore = ring.bytesReceived;
-      const r = await trainStep(replica, config, batch, reduce, spans);
-      completed = step;
-      metrics.sentBytes.inc(ring.bytesSent - sentBefore);
-      metrics.receivedBytes.inc(ring.bytesReceived - receivedBefore);
-      metrics.observeStep(step, { ...r, dataWaitMs });
-      health.progress(`step ${step} of ${config.steps}`);
-      const last = step === config.steps;
-      const hash = last || step % config.checkEvery === 0 ? await replica.stateHash() : undefined;
-      if (last) finalHash = hash;
-      const taken = spans.take();
-      await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, dataWaitMs, ...(hash ? { hash } : {}), ...(taken.length > 0 ? { spans: taken } : {}) });
-      // Rank 0 lends the coordinator its weights for sample grids, with the optimizers' state for checkpoints (the final ones go below).
-      const checkpoint = config.checkpointEvery > 0 && step % config.checkpointEvery === 0;
-      if (rank === 0 && !last && (checkpoint || checkpointAfter === step || (config.sampleEvery > 0 && step % config.sampleEvery === 0))) {
-        await sendState(step, checkpoint || checkpointAfter === step);
+
+    /** Adopts a generation: its rank, ring and starting state. */
+    const adopt = (s: Start): void => {
+      if (s.step >= config.steps && s.generator === undefined && completed !== s.step) throw new TrainerError('E_PROTOCOL', `told to start after step ${s.step} of ${config.steps}`);
+      if (s.world > config.world || s.rank >= s.world || s.ring.length !== s.world) throw new TrainerError('E_PROTOCOL', `generation ${s.gen}: rank ${s.rank} of ${s.world} with ${s.ring.length} ring endpoints (at most ${config.world} workers)`);
+      if (s.generator && s.discriminator) {
+        replica!.setWeights(s.generator, s.discriminator);
+        if (s.generatorOptimizer && s.discriminatorOptimizer) replica!.setOptimizerState(s.generatorOptimizer, s.discriminatorOptimizer);
+        else if (s.step > 0) throw new TrainerError('E_PROTOCOL', `generation ${s.gen}: weights after step ${s.step} came without optimizer state`);
+        completed = s.step;
+      } else if (completed !== s.step) {
+        throw new TrainerError('E_PROTOCOL', `generation ${s.gen} continues after step ${s.step}, but this replica is at step ${completed} and was sent no state`);
       }
-      if (step === 2 || last) log.log('debug', 'tensors held', { step, numTensors: tf.memory().numTensors });
+      replica!.commit();
+      gen = s.gen;
+      rank = s.rank;
+      world = s.world;
+      const next = (rank + 1) % world;
+      const prev = (rank - 1 + world) % world;
+      if (opts.curve && world > 1 && s.ringKeys?.length !== world) throw new TrainerError('E_PROTOCOL', 'this worker uses CURVE but the coordinator sent no ring keys (start it with --curve-keys too)');
+      predecessorKey = s.ringKeys?.[prev];
+      ring.begin(gen, s.step, prev, world > 1 ? { endpoint: s.ring[next]!, key: s.ringKeys?.[next] } : undefined);
+      log = logger.child({ worker: id, rank });
+      metrics.joined(rank, backend.name, backend.device ?? '');
+      log.log('info', `generation ${gen}: rank ${rank} of ${world}, continuing after step ${s.step}${s.generator ? ' from the state sent' : ''}`, { gen, rank, world, step: s.step });
+      if (control.aborted(gen)) throw new GenerationAborted(gen);
+    };
+
+    /** Steps until the end of the run (true) or until the generation is abandoned (a GenerationAborted). */
+    const train = async (): Promise<void> => {
+      health.set(true, 'training', true);
+      // The first step of a generation always carries a hash, so a replica that took a wrong state is caught at once.
+      let checkNow = true;
+      for (let step = completed + 1; step <= config.steps; step++) {
+        const waitStart = performance.now();
+        const batch = await control.waitBatch(gen, step, config.timeoutMs);
+        const dataWaitMs = performance.now() - waitStart;
+        if (dataWaitMs > 0.05) spans.add('data wait', waitStart, waitStart + dataWaitMs);
+        const sentBefore = ring.bytesSent;
+        const receivedBefore = ring.bytesReceived;
+        const r = await trainStep(replica!, config, batch, reduce, { spans, world });
+        completed = step;
+        replica!.commit();
+        metrics.sentBytes.inc(ring.bytesSent - sentBefore);
+        metrics.receivedBytes.inc(ring.bytesReceived - receivedBefore);
+        metrics.observeStep(step, { ...r, dataWaitMs });
+        health.progress(`step ${step} of ${config.steps}`);
+        const last = step === config.steps;
+        const hash = last || checkNow || step % config.checkEvery === 0 ? await replica!.stateHash() : undefined;
+        checkNow = false;
+        if (last) finalHash = hash;
+        const taken = spans.take();
+        await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, dataWaitMs, ...(hash ? { hash } : {}), ...(taken.length > 0 ? { spans: taken } : {}) });
+        // Rank 0 lends the coordinator its weights for sample grids, with the optimizers' state for checkpoints (the final ones go below).
+        const checkpoint = rank === 0 && config.checkpointEvery > 0 && step % config.checkpointEvery === 0;
+        const sample = rank === 0 && config.sampleEvery > 0 && step % config.sampleEvery === 0;
+        if (!last && (checkpoint || stateAfter === step || sample)) await sendState(step, checkpoint || stateAfter === step);
+        if (step === 2 || last) log.log('debug', 'tensors held', { step, numTensors: tf.memory().numTensors });
+      }
+      health.set(true, 'training finished');
+      if (rank === 0 && finalHash !== undefined) await sendState(config.steps, true);
+    };
+
+    let shutdown: Shutdown | undefined;
+    while (!shutdown) {
+      try {
+        adopt(start);
+        if (completed < config.steps) await train();
+        shutdown = await control.waitShutdown(gen, config.timeoutMs + startWaitMs);
+      } catch (err) {
+        if (err instanceof ShutdownSignal && err.shutdown.ok) {
+          // The run ended while this worker waited (a joiner not yet admitted) or trained: the coordinator has what it needs.
+          shutdown = err.shutdown;
+          break;
+        }
+        if (!(err instanceof GenerationAborted)) throw err;
+        // Back to the last completed step; whatever the abandoned step did is undone.
+        replica.rollback();
+        log.log('info', `generation ${gen} abandoned by the coordinator; rolled back to step ${completed}`, { gen, step: completed });
+        health.set(false, `waiting for generation ${gen + 1}`);
+        await control.send({ t: 'aborted', v: PROTOCOL_VERSION, gen, completed });
+        start = await control.waitStart(gen, startWaitMs);
+      }
     }
-    health.set(true, 'training finished');
-    if (rank === 0) await sendState(config.steps, true);
-    const shutdown = await control.waitShutdown(config.timeoutMs);
     if (!shutdown.ok) throw new TrainerError('E_STOPPED', `coordinator stopped the run: ${shutdown.reason}`);
     log.log('info', 'training finished', { steps: config.steps, hash: finalHash, droppedFrames: control.dropped + ring.dropped, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
     return { rank, steps: config.steps, finalHash };

@@ -52,7 +52,7 @@ test('CURVE: authorized workers train over encrypted control and ring links; a k
     await waitFor(() => jsonLines(coordinator.output()).some((l) => l.msg === 'step'), 60_000, 'training to start');
     // At worker a's ring port: a plain client, and Mallory with a valid CURVE key that is not a's predecessor's.
     const ringPort = String(jsonLines(workers[0]!.output()).find((l) => typeof l.dataEndpoint === 'string')!.dataEndpoint);
-    const chunk = encode({ t: 'chunk', v: PROTOCOL_VERSION, step: 3, phase: 'd', seq: 0, data: new Float32Array(8) });
+    const chunk = encode({ t: 'chunk', v: PROTOCOL_VERSION, gen: 1, step: 3, phase: 'd', seq: 0, data: new Float32Array(8) });
     const mallory = { curveServerKey: readFileSync(path.join(keys, 'a.pub'), 'utf8').trim(), curvePublicKey: readFileSync(path.join(stranger, 'mallory.pub'), 'utf8').trim(), curveSecretKey: readFileSync(path.join(stranger, 'mallory.key'), 'utf8').trim() };
     for (const options of [{}, mallory]) {
       const s = new zmq.Dealer({ linger: 0, sendTimeout: 200, ...options });
@@ -68,7 +68,7 @@ test('CURVE: authorized workers train over encrypted control and ring links; a k
     const log = coordinator.output();
     assert.ok(!/evil/.test(log));
     assert.ok(jsonLines(log).some((l) => l.level === 'warn' && /refused a CURVE client on trainer-control: key .+ is not in the allow-list/.test(String(l.msg))));
-    assert.equal(jsonLines(log).filter((l) => /registered as rank/.test(String(l.msg))).length, 2, 'only the two authorized workers registered');
+    assert.equal(jsonLines(log).filter((l) => /\) registered \(backend/.test(String(l.msg))).length, 2, 'only the two authorized workers registered');
     // Nothing from the ring intruders reached worker a's decoder; Mallory's handshake was refused by name.
     const a = workers[0]!.output();
     assert.equal(jsonLines(a).find((l) => l.msg === 'training finished')?.droppedFrames, 0);

@@ -15,7 +15,7 @@ const SEGMENT = 1000;
 async function ringOf(world: number): Promise<ZmqRingLink[]> {
   const links = Array.from({ length: world }, () => new ZmqRingLink(silentLogger, 10_000));
   const ports = await Promise.all(links.map((l) => l.bind('tcp://127.0.0.1:*')));
-  links.forEach((l, r) => l.connect(`tcp://127.0.0.1:${ports[(r + 1) % world]}`, (r - 1 + world) % world));
+  links.forEach((l, r) => l.begin(1, 0, (r - 1 + world) % world, world > 1 ? { endpoint: `tcp://127.0.0.1:${ports[(r + 1) % world]}` } : undefined));
   return links;
 }
 
@@ -52,8 +52,8 @@ test('star all-reduce through a ROUTER hub over ZeroMQ equals the naive average,
       for (const len of LENGTHS) {
         const inputs = randomBuffers(world, len, world + len);
         const outs = await Promise.all(inputs.map(async (b, r) => {
-          await links[r]!.send({ t: 'grad', v: PROTOCOL_VERSION, step, phase: 'd', data: b });
-          return (await links[r]!.waitReduced(step, 'd', 10_000)).data;
+          await links[r]!.send({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step, phase: 'd', data: b });
+          return (await links[r]!.waitReduced(1, step, 'd', 10_000)).data;
         }));
         step++;
         assertAverages(inputs, outs, `star world ${world} length ${len}`);

@@ -41,12 +41,12 @@ test('malformed frames are protocol errors, never crashes', () => {
 });
 
 test('messages are validated by type, and another protocol version is named', () => {
-  const ok = parseWorkerMessage(decode(encode({ t: 'grad', v: PROTOCOL_VERSION, step: 1, phase: 'd', data: new Float32Array(3) })));
+  const ok = parseWorkerMessage(decode(encode({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step: 1, phase: 'd', data: new Float32Array(3) })));
   assert.equal(ok.t, 'grad');
   assert.throws(() => parseWorkerMessage({ t: 'hello', v: 99 }), (e: unknown) => e instanceof VersionMismatchError && /version 99/.test(e.message));
-  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, step: 0, phase: 'd', data: new Float32Array(1) }), /at step/);
-  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, step: 1, phase: 'x', data: new Float32Array(1) }), /at phase/);
-  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, step: 1, phase: 'd', data: [1, 2] }), /float32 array/);
+  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step: 0, phase: 'd', data: new Float32Array(1) }), /at step/);
+  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step: 1, phase: 'x', data: new Float32Array(1) }), /at phase/);
+  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step: 1, phase: 'd', data: [1, 2] }), /float32 array/);
   assert.throws(() => parseWorkerMessage({ t: 'nope', v: PROTOCOL_VERSION }), ProtocolError);
   const done = { t: 'stepDone', v: PROTOCOL_VERSION, step: 1, dLoss: 1, gLoss: 1, dReal: 1, dFake: 1, computeMs: 1, reduceMs: 1, applyMs: 1, dataWaitMs: 0, peerWaitMs: 0 };
   assert.throws(() => parseWorkerMessage({ ...done, dLoss: 'x' }), /at dLoss/);
@@ -54,7 +54,11 @@ test('messages are validated by type, and another protocol version is named', ()
   assert.ok(Number.isNaN((parseWorkerMessage({ ...done, dLoss: NaN }) as { dLoss: number }).dLoss));
   assert.throws(() => parseWorkerMessage({ ...done, computeMs: Infinity }), /at computeMs/);
   assert.throws(() => parseWorkerMessage('text'), /not a message object/);
-  assert.throws(() => parseChunk({ t: 'chunk', v: PROTOCOL_VERSION, step: 1, phase: 'g', seq: 0, data: new Float32Array(1), extra: 1 }), ProtocolError);
+  assert.throws(() => parseChunk({ t: 'chunk', v: PROTOCOL_VERSION, gen: 1, step: 1, phase: 'g', seq: 0, data: new Float32Array(1), extra: 1 }), ProtocolError);
+  // Generations start at 1; an abort answer names the generation and the step rolled back to.
+  assert.equal(parseCoordinatorMessage({ t: 'abort', v: PROTOCOL_VERSION, gen: 2 }).t, 'abort');
+  assert.throws(() => parseCoordinatorMessage({ t: 'abort', v: PROTOCOL_VERSION, gen: 0 }), /at gen/);
+  assert.throws(() => parseWorkerMessage({ t: 'aborted', v: PROTOCOL_VERSION, gen: 1, completed: -1 }), /at completed/);
   // A reject is readable whatever version sent it, so an outdated worker still learns why.
   assert.equal(parseCoordinatorMessage({ t: 'reject', v: 0, reason: 'old' }).t, 'reject');
 });

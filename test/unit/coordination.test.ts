@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Membership } from '../../src/coordinator/membership.js';
+import { nextRoster, resumePoint } from '../../src/coordinator/reformPlan.js';
 import { StepTracker, checkReplicaHashes } from '../../src/coordinator/stepTracker.js';
 import { ReplicaMismatchError } from '../../src/shared/errors.js';
 import { PROTOCOL_VERSION, type Hello, type StepDone } from '../../src/shared/protocol.js';
@@ -8,27 +9,62 @@ import { PROTOCOL_VERSION, type Hello, type StepDone } from '../../src/shared/pr
 const hello = (port: number): Hello => ({ t: 'hello', v: PROTOCOL_VERSION, backend: 'wasm', host: 'h', pid: 1, dataEndpoint: `tcp://10.0.0.1:${port}` });
 const H = (c: string): string => c.repeat(64);
 
-test('membership hands out ranks in arrival order, refuses extras and bad hashes', () => {
+test('membership hands out ids in arrival order, refuses extras and bad hashes', () => {
   const m = new Membership(2);
-  assert.deepEqual(m.hello('a', hello(1)), { kind: 'accepted', rank: 0 });
-  assert.equal(m.hello('a', hello(1)).kind, 'rejected');
-  assert.deepEqual(m.hello('b', hello(2)), { kind: 'accepted', rank: 1 });
-  const full = m.hello('c', hello(3));
+  const a = m.hello('a', hello(1), 's');
+  assert.ok(a.kind === 'accepted' && a.member.id === 0);
+  assert.equal(m.hello('a', hello(1), 's').kind, 'rejected');
+  const b = m.hello('b', hello(2), 's');
+  assert.ok(b.kind === 'accepted' && b.member.id === 1);
+  const full = m.hello('c', hello(3), 's');
   assert.ok(full.kind === 'rejected' && /already has its 2 workers/.test(full.reason));
-  assert.equal(m.complete, false);
+  assert.equal(m.readyCount, 0);
   const bad = m.ready('a', H('1'), H('2'));
   assert.ok(!bad.ok && /differs from the coordinator's/.test(bad.reason));
-  assert.deepEqual(m.notReady(), [0, 1]);
   assert.ok(m.ready('a', H('2'), H('2')).ok);
   assert.ok(m.ready('b', H('2'), H('2')).ok);
-  assert.equal(m.complete, true);
-  assert.deepEqual(m.ring(), ['tcp://10.0.0.1:1', 'tcp://10.0.0.1:2']);
-  const odd = new Membership(1).hello('x', { ...hello(1), dataEndpoint: 'ipc:///tmp/x' });
+  assert.equal(m.readyCount, 2);
+  assert.deepEqual(m.waiting().map((x) => x.id), [0, 1]);
+  m.form(m.waiting());
+  assert.deepEqual(m.roster().map((x) => [x.id, x.rank]), [[0, 0], [1, 1]]);
+  assert.deepEqual(m.waiting(), []);
+  const odd = new Membership(1).hello('x', { ...hello(1), dataEndpoint: 'ipc:///tmp/x' }, 's');
   assert.equal(odd.kind, 'rejected');
   // Under CURVE a worker must name its ring key, or its predecessor could not reach it.
   const curve = new Membership(1, { requireRingKey: true });
-  assert.deepEqual(curve.hello('k', hello(1)), { kind: 'rejected', reason: 'this run uses CURVE, and the worker sent no ring key' });
-  assert.deepEqual(curve.hello('k', { ...hello(1), curvePublicKey: 'x'.repeat(40) }), { kind: 'accepted', rank: 0 });
+  assert.deepEqual(curve.hello('k', hello(1), 's'), { kind: 'rejected', reason: 'this run uses CURVE, and the worker sent no ring key' });
+  assert.equal(curve.hello('k', { ...hello(1), curvePublicKey: 'x'.repeat(40) }, 's').kind, 'accepted');
+});
+
+test('a lost worker frees its place for a newcomer, who gets a fresh id and waits to be admitted', () => {
+  const m = new Membership(3);
+  for (const p of ['a', 'b', 'c']) {
+    m.hello(p, hello(p.charCodeAt(0)), 's');
+    m.ready(p, H('1'), H('1'));
+  }
+  m.form(m.waiting());
+  assert.equal(m.remove(1)?.peer, 'b');
+  assert.equal(m.remove(1), undefined);
+  assert.deepEqual(m.roster().map((x) => x.id), [0, 2], 'the lost worker leaves the roster');
+  assert.equal(m.byPeerId('b'), undefined);
+  const d = m.hello('d', hello(9), 's');
+  assert.ok(d.kind === 'accepted' && d.member.id === 3, 'ids are never reused');
+  assert.deepEqual(m.waiting(), [], 'not ready yet');
+  m.ready('d', H('1'), H('1'));
+  assert.deepEqual(m.waiting().map((x) => x.id), [3]);
+  const { roster, enough } = nextRoster(m.roster(), m.waiting(), m.capacity, 3);
+  assert.ok(enough);
+  m.form(roster);
+  assert.deepEqual(m.roster().map((x) => [x.id, x.rank]), [[0, 0], [2, 1], [3, 2]]);
+});
+
+test('after a loss training resumes from the most advanced survivor; those behind and joiners get its state', () => {
+  assert.deepEqual(resumePoint([{ id: 0, completed: 7 }, { id: 2, completed: 8 }, { id: 3, completed: 8 }], 5), { step: 8, source: 2, behind: [0] });
+  assert.deepEqual(resumePoint([{ id: 0, completed: 7 }, { id: 1, completed: 7 }], 5), { step: 7, source: 0, behind: [] });
+  // Nobody left who holds a state: back to the last checkpoint.
+  assert.deepEqual(resumePoint([], 5), { step: 5, source: undefined, behind: [] });
+  assert.deepEqual(nextRoster(['s0', 's1'], ['j0', 'j1'], 3, 2), { roster: ['s0', 's1', 'j0'], enough: true });
+  assert.deepEqual(nextRoster(['s0'], [], 3, 2), { roster: ['s0'], enough: false });
 });
 
 const done = (step: number, dLoss: number, hash?: string): StepDone => ({
@@ -47,6 +83,22 @@ test('a step completes when every rank reported, with mean losses', () => {
   assert.equal(c.maxReduceMs, 3);
   assert.equal(c.hash, undefined);
   assert.throws(() => { t.report(0, done(2, 1)); t.report(0, done(2, 1)); }, /reported step 2 twice/);
+});
+
+test('a step a lost rank never reported completes from the survivors\' reports', () => {
+  const t = new StepTracker(3);
+  t.report(0, done(4, 1, H('a')));
+  t.report(2, { ...done(4, 3, H('a')), computeMs: 9 });
+  const c = t.flush(4);
+  assert.ok(c);
+  assert.equal(c.dLoss, 2);
+  assert.equal(c.hash, H('a'));
+  assert.equal(c.slowestRank, 2, 'ranks keep their numbers');
+  assert.equal(t.flush(4), undefined, 'flushed once');
+  assert.equal(t.flush(5), undefined, 'nobody reported step 5');
+  t.report(0, done(6, 1, H('a')));
+  t.report(1, done(6, 1, H('b')));
+  assert.throws(() => t.flush(6), ReplicaMismatchError, 'survivors must still agree');
 });
 
 test('diverged replicas stop the run and the odd ranks are named', () => {

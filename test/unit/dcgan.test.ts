@@ -17,7 +17,7 @@ import { maxRelativeError } from '../fixtures/buffers.js';
 
 const config = (world: number, batchSize: number, steps = 5): TrainConfig => ({
   arch: 'dcgan', latentDim: 100, batchSize, world, steps, stepsPerEpoch: 16, lr: 2e-4, beta1: 0.5, beta2: 0.999,
-  epsilon: 1e-8, seed: 7, allreduce: 'ring', checkEvery: 50, timeoutMs: 10_000, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000,
+  epsilon: 1e-8, seed: 7, allreduce: 'ring', checkEvery: 50, timeoutMs: 10_000, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: world, rejoinTimeoutMs: 0,
 });
 const specs = archSpecs('dcgan', 100);
 const data = loadTrainingSet(undefined, 256);
@@ -86,7 +86,7 @@ test('DCGAN trains on wasm: finite losses, weights and moving statistics move, n
   const identity: Reduce = async (_s, _p, g) => g;
   let afterWarmup = -1;
   for (let step = 1; step <= c.steps; step++) {
-    const result = await trainStep(r, c, feeder.batchFor(step, 0), identity);
+    const result = await trainStep(r, c, feeder.batchFor(step, 0, c.world), identity);
     for (const v of [result.dLoss, result.gLoss, result.dReal, result.dFake]) assert.ok(Number.isFinite(v), `step ${step}: ${JSON.stringify(result)}`);
     if (step === 1) afterWarmup = tf.memory().numTensors;
   }
@@ -112,7 +112,7 @@ test('2 DCGAN replicas: identical weights, optimizer state and batch-norm statis
         if (s === 1 && phase === 'd') localStats[rank]!.push(Float32Array.from(grads.subarray(grads.length - 384)));
         return ringAllReduce(grads, rank, 2, links[rank]!, s, phase);
       };
-      return trainStep(rep, c, feeder.batchFor(step, rank), reduce);
+      return trainStep(rep, c, feeder.batchFor(step, rank, c.world), reduce);
     }));
   }
   // The ranks saw different images, so unsynchronized statistics would differ.

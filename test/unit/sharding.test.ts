@@ -12,17 +12,23 @@ test('each epoch order is a permutation, fixed by (seed, epoch)', () => {
   assert.notDeepEqual(a, epochPermutation(1000, 8, 0));
 });
 
-test('rank slices tile the global batch exactly, for any world size', () => {
-  for (const world of [1, 2, 3, 4]) {
-    const b = 12 / world;
+test('rank slices tile the global batch exactly, for any number of workers, even or not', () => {
+  for (const parts of [1, 2, 3, 4, 5, 7]) {
     const covered: number[] = [];
-    for (let r = 0; r < world; r++) {
-      const { start, end } = sliceGlobalBatch(5, r, world, b);
+    const sizes: number[] = [];
+    for (let r = 0; r < parts; r++) {
+      const { start, end } = sliceGlobalBatch(5, r, parts, 12);
+      sizes.push(end - start);
       for (let i = start; i < end; i++) covered.push(i);
     }
     assert.deepEqual(covered, Array.from({ length: 12 }, (_, i) => 60 + i));
+    // Uneven splits differ by at most one example.
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `sizes ${sizes}`);
   }
+  // With P dividing G, rank r gets exactly [r·G/P, (r+1)·G/P): the layout a fixed world always had.
+  assert.deepEqual(sliceGlobalBatch(2, 1, 4, 64), { start: 2 * 64 + 16, end: 2 * 64 + 32 });
   assert.throws(() => sliceGlobalBatch(0, 2, 2, 4), /rank 2 outside world of 2/);
+  assert.throws(() => sliceGlobalBatch(0, 0, 5, 4), /5 workers cannot share a global batch of 4/);
 });
 
 test('steps map to epochs with the incomplete last batch dropped', () => {

@@ -33,14 +33,17 @@ export function batchPosition(step: number, perEpoch: number): BatchPosition {
 }
 
 /**
- * The slice of a global batch that rank `rank` trains on: positions
- * [rank*b, (rank+1)*b) of the global batch. Returns positions in the epoch order
- * (global indices), which also key the example's noise.
+ * The slice of a global batch of `globalBatch` examples that rank `rank` of
+ * `parts` trains on: positions [floor(r·G/P), floor((r+1)·G/P)) of that batch,
+ * so slices differ by at most one example when P does not divide G (after a
+ * worker is lost). Returns positions in the epoch order (global indices), which
+ * also key the example's noise.
  */
-export function sliceGlobalBatch(batchInEpoch: number, rank: number, world: number, batchSize: number): { start: number; end: number } {
-  if (rank < 0 || rank >= world) throw new RangeError(`rank ${rank} outside world of ${world}`);
-  const start = batchInEpoch * world * batchSize + rank * batchSize;
-  return { start, end: start + batchSize };
+export function sliceGlobalBatch(batchInEpoch: number, rank: number, parts: number, globalBatch: number): { start: number; end: number } {
+  if (rank < 0 || rank >= parts) throw new RangeError(`rank ${rank} outside world of ${parts}`);
+  if (parts > globalBatch) throw new RangeError(`${parts} workers cannot share a global batch of ${globalBatch}`);
+  const base = batchInEpoch * globalBatch;
+  return { start: base + Math.floor((rank * globalBatch) / parts), end: base + Math.floor(((rank + 1) * globalBatch) / parts) };
 }
 
 /** Gathers the examples of `order[start..end)` into one contiguous buffer. */

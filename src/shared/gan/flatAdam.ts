@@ -3,6 +3,11 @@ import type { Tf } from './tf.js';
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
 
+export interface AdamSnapshot {
+  tensors: Tensor[];
+  iterations: number;
+}
+
 /**
  * Adam over one flat parameter vector: the same element-wise operations, in the
  * same order, as tfjs's AdamOptimizer (so the same bits), but a dozen kernel
@@ -76,6 +81,19 @@ export class FlatAdam {
       this.v.assign(tf.tensor1d(state.subarray(3 + size)));
     });
     this.iterations = state[0]!;
+  }
+
+  /**
+   * The state as it stands, to restore later. Tensors are immutable and an assign
+   * repoints a variable at new data, so a snapshot holds references, not copies.
+   */
+  snapshot(): AdamSnapshot {
+    return { tensors: [this.m, this.v, this.accBeta1, this.accBeta2].map((t) => this.tf.keep(t.clone())), iterations: this.iterations };
+  }
+
+  restore(snap: AdamSnapshot): void {
+    [this.m, this.v, this.accBeta1, this.accBeta2].forEach((t, i) => t.assign(snap.tensors[i]!));
+    this.iterations = snap.iterations;
   }
 
   dispose(): void {

@@ -4,7 +4,7 @@ import type { TrainConfig } from '../config.js';
 import { paramShapes } from './architecture.js';
 import { archSpecs } from './archs.js';
 import { buildModel } from './models.js';
-import { FlatAdam } from './flatAdam.js';
+import { type AdamSnapshot, FlatAdam } from './flatAdam.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
@@ -80,6 +80,8 @@ export class GanReplica {
   private readonly stats: VarList;
   private readonly gOpt: FlatAdam;
   private readonly dOpt: FlatAdam;
+  /** The state at the last commit(), for rollback(). */
+  private committed: { vars: Tensor[]; g: AdamSnapshot; d: AdamSnapshot } | undefined;
 
   constructor(private readonly tf: Tf, private readonly config: TrainConfig) {
     const specs = archSpecs(config.arch, config.latentDim);
@@ -260,7 +262,34 @@ export class GanReplica {
     return h.digest('hex');
   }
 
+  /**
+   * Remembers the whole state (parameters, moving statistics, both optimizers) as
+   * it is now. Costs no copy: tfjs tensors are immutable and updates repoint the
+   * variables, so the snapshot only keeps the old data alive.
+   */
+  commit(): void {
+    this.dropCommitted();
+    const vars = [...this.g.all.vars, ...this.d.all.vars].map((v) => this.tf.keep(v.clone()));
+    this.committed = { vars, g: this.gOpt.snapshot(), d: this.dOpt.snapshot() };
+  }
+
+  /** Back to the state at the last commit(): an abandoned step leaves no trace. */
+  rollback(): void {
+    const c = this.committed;
+    if (!c) throw new Error('rollback without a commit');
+    [...this.g.all.vars, ...this.d.all.vars].forEach((v, i) => v.assign(c.vars[i]!));
+    this.gOpt.restore(c.g);
+    this.dOpt.restore(c.d);
+  }
+
+  private dropCommitted(): void {
+    if (!this.committed) return;
+    this.tf.dispose([...this.committed.vars, ...this.committed.g.tensors, ...this.committed.d.tensors]);
+    this.committed = undefined;
+  }
+
   dispose(): void {
+    this.dropCommitted();
     this.gOpt.dispose();
     this.dOpt.dispose();
     this.generator.dispose();

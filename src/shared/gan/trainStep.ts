@@ -4,6 +4,7 @@ import type { Phase } from '../protocol.js';
 import type { GanReplica } from './replica.js';
 import type { SpanRecorder } from '../timeline.js';
 import { allFinite } from './finite.js';
+import { IMAGE_SIZE } from '../data/dataset.js';
 
 /** This rank's examples for one step, as shipped by the coordinator. */
 export interface LocalBatch {
@@ -40,13 +41,30 @@ export interface StepResult {
   skipped: Phase[];
 }
 
+export interface StepOptions {
+  spans?: SpanRecorder;
+  /** Ranks in the current generation (default config.world). */
+  world?: number;
+}
+
+function scale(buf: Float32Array, factor: number): void {
+  for (let i = 0; i < buf.length; i++) buf[i]! *= factor;
+}
+
 /**
  * One synchronous data-parallel GAN step: discriminator gradients, all-reduce,
  * update; then generator gradients against the updated discriminator, all-reduce,
  * update. Losses are this rank's; their mean over ranks is the global loss.
  */
-export async function trainStep(replica: GanReplica, config: TrainConfig, batch: LocalBatch, reduce: Reduce, spans?: SpanRecorder): Promise<StepResult> {
-  const n = config.batchSize;
+export async function trainStep(replica: GanReplica, config: TrainConfig, batch: LocalBatch, reduce: Reduce, options: StepOptions = {}): Promise<StepResult> {
+  const { spans } = options;
+  const world = options.world ?? config.world;
+  const n = batch.images.length / IMAGE_SIZE;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`batch for step ${batch.step} holds ${batch.images.length} bytes, not a whole number of images`);
+  // The reduce averages over ranks; a rank whose slice is not 1/world of the global batch (the
+  // world shrank to a count that does not divide it) weights its gradients so the average is the
+  // global batch's mean gradient. Exactly 1 in a full world: no multiply, the same bits as before.
+  const weight = (n * world) / (config.world * config.batchSize);
   const { latentDim, seed } = config;
   const end = batch.position + n;
   const totals = { computeMs: 0, reduceMs: 0, applyMs: 0, peerWaitMs: 0 };
@@ -57,6 +75,7 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
     const r = await gradients();
     const t1 = performance.now();
     const times: ReduceTimes = {};
+    if (weight !== 1) scale(r.grads, weight);
     const avg = await reduce(batch.step, which, r.grads, times);
     const t2 = performance.now();
     // Every replica holds the same average, so every replica makes the same choice.
@@ -73,7 +92,7 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
       if (times.reduceScatterEnd !== undefined) {
         spans.add('reduce-scatter', t1, times.reduceScatterEnd, which);
         spans.add('all-gather', times.reduceScatterEnd, t2, which);
-      } else if (config.world > 1) {
+      } else if (world > 1) {
         spans.add('all-reduce', t1, t2, which);
       }
       spans.add('apply', t2, t3, which);

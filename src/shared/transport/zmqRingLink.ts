@@ -1,6 +1,6 @@
 import * as zmq from 'zeromq';
 import { decode, encode } from '../codec.js';
-import { TimeoutError, errorMessage } from '../errors.js';
+import { GenerationAborted, TimeoutError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { KeyedInbox } from '../keyedInbox.js';
 import { PROTOCOL_VERSION, type Chunk, parseChunk } from '../protocol.js';
@@ -11,7 +11,12 @@ import { SerialSender, receiveLoop } from './zmqFrames.js';
 
 export const RING_ZAP_DOMAIN = 'trainer-ring';
 
-const keyOf = (t: ChunkTag): string => `${t.step}/${t.phase}/${t.seq}`;
+type Key = string;
+const keyOf = (gen: number, t: ChunkTag): Key => `${gen}/${t.step}/${t.phase}/${t.seq}`;
+const genAndStep = (key: Key): [number, number] => {
+  const [gen, step] = key.split('/', 2);
+  return [Number(gen), Number(step)];
+};
 /** More chunks than two steps of any real ring could park: the rest is junk, and memory stays bounded. */
 const MAX_PARKED = 65_536;
 
@@ -19,16 +24,24 @@ const MAX_PARKED = 65_536;
  * The ring over ZeroMQ: a PULL socket this rank binds (its advertised data
  * endpoint) and a PUSH socket connected to the successor's. PUSH/PULL over one
  * connection keeps the predecessor's chunks in order.
+ *
+ * Chunks carry the membership generation. After a change the ring is re-formed
+ * with begin(): a fresh sending socket to the new successor, stale chunks of older
+ * generations dropped, and chunks of a newer one (a peer that started it first)
+ * parked until this rank gets there. abort() ends the current generation's waits.
  */
 export class ZmqRingLink implements RingLink {
   private readonly pull: zmq.Pull | zmq.Router;
-  private readonly push: zmq.Push | zmq.Dealer;
-  private readonly sender: SerialSender;
+  private push: zmq.Push | zmq.Dealer | undefined;
+  private sender: SerialSender | undefined;
   /** Chunks parked by tag: a stray, late or repeated frame is dropped, never mistaken for the one awaited. */
-  private readonly inbox = new KeyedInbox<string, Chunk>();
+  private readonly inbox = new KeyedInbox<Key, Chunk>();
   private lastTaken: ChunkTag | undefined;
-  /** Steps completed before this process started training (a resumed run's checkpoint step). */
-  stepsDone = 0;
+  /** Steps completed before this generation started (a resumed run's checkpoint step, or the last step before a membership change). */
+  private stepsDone = 0;
+  private gen = 0;
+  private abortedGen = 0;
+  private closedWith: Error | undefined;
   private readonly drops: DropCounter;
   private loop: Promise<void> | undefined;
   private prevRank = -1;
@@ -39,14 +52,9 @@ export class ZmqRingLink implements RingLink {
   constructor(private readonly logger: Logger, public timeoutMs: number, private readonly curve?: KeyPair) {
     // zeromq.js 6.8 does not deliver multipart messages with large parts from PUSH to PULL under CURVE
     // (the send fails with EAGAIN); DEALER to ROUTER does, in order, over the one connection.
-    if (curve) {
-      this.pull = new zmq.Router({ linger: 0, curveServer: true, curveSecretKey: curve.secretKey, curvePublicKey: curve.publicKey, zapDomain: RING_ZAP_DOMAIN });
-      this.push = new zmq.Dealer({ linger: 1000 });
-    } else {
-      this.pull = new zmq.Pull({ linger: 0 });
-      this.push = new zmq.Push({ linger: 1000 });
-    }
-    this.sender = new SerialSender(this.push);
+    this.pull = curve
+      ? new zmq.Router({ linger: 0, curveServer: true, curveSecretKey: curve.secretKey, curvePublicKey: curve.publicKey, zapDomain: RING_ZAP_DOMAIN })
+      : new zmq.Pull({ linger: 0 });
     this.drops = new DropCounter(logger, 'ring chunk');
   }
 
@@ -63,53 +71,96 @@ export class ZmqRingLink implements RingLink {
     return port;
   }
 
-  /** `nextKey`: the successor's CURVE public key, when the ring uses CURVE. */
-  connect(nextEndpoint: string, prevRank: number, nextKey?: string): void {
+  /**
+   * Starts generation `gen` after step `stepsDone`: receives from rank `prevRank`,
+   * sends to `next` (none in a world of one; `next.key` is the successor's CURVE key).
+   */
+  begin(gen: number, stepsDone: number, prevRank: number, next?: { endpoint: string; key?: string | undefined }): void {
+    if (gen <= this.gen) throw new RangeError(`ring generation ${gen} does not follow ${this.gen}`);
+    this.gen = gen;
+    this.stepsDone = stepsDone;
+    this.lastTaken = undefined;
     this.prevRank = prevRank;
-    if (this.curve && nextKey) {
-      this.push.curveServerKey = nextKey;
-      this.push.curvePublicKey = this.curve.publicKey;
-      this.push.curveSecretKey = this.curve.secretKey;
+    this.inbox.prune((key) => {
+      const [g, step] = genAndStep(key);
+      return g < gen || step <= stepsDone;
+    });
+    // A new socket per generation: what the old one still queues for a lost successor goes nowhere.
+    this.push?.close();
+    this.push = undefined;
+    this.sender = undefined;
+    if (!next) return;
+    const push = this.curve ? new zmq.Dealer({ linger: 1000 }) : new zmq.Push({ linger: 1000 });
+    if (this.curve && next.key) {
+      push.curveServerKey = next.key;
+      push.curvePublicKey = this.curve.publicKey;
+      push.curveSecretKey = this.curve.secretKey;
     }
-    this.push.connect(nextEndpoint);
+    push.connect(next.endpoint);
+    this.push = push;
+    this.sender = new SerialSender(push);
+  }
+
+  /** Abandons generation `gen`: its current and later waits fail with GenerationAborted until begin() moves on. */
+  abort(gen: number): void {
+    this.abortedGen = Math.max(this.abortedGen, gen);
+    if (gen >= this.gen) this.inbox.rejectWaiting(() => true, new GenerationAborted(this.gen));
   }
 
   private onFrames(received: Buffer[]): void {
     // A ROUTER (CURVE mode) puts the sender's routing id first.
     const frames = this.curve ? received.slice(1) : received;
+    const from = `ring predecessor (rank ${this.prevRank})`;
     try {
       for (const f of frames) this.bytesReceived += f.byteLength;
       const chunk = parseChunk(decode(frames));
-      const why = outOfWindow(chunk, this.lastTaken, 2, this.stepsDone);
-      if (why) this.drops.drop(`ring predecessor (rank ${this.prevRank})`, why);
-      else if (this.inbox.size >= MAX_PARKED) this.drops.drop(`ring predecessor (rank ${this.prevRank})`, `${MAX_PARKED} chunks already waiting`);
-      else if (!this.inbox.put(keyOf(chunk), chunk)) this.drops.drop(`ring predecessor (rank ${this.prevRank})`, `duplicate ${describeTag(chunk)}`);
+      const why = chunk.gen < this.gen
+        ? `stale ${describeTag(chunk)} of generation ${chunk.gen} (now ${this.gen})`
+        : chunk.gen === this.gen ? outOfWindow(chunk, this.lastTaken, 2, this.stepsDone) : this.futureOutOfWindow(chunk);
+      if (why) this.drops.drop(from, why);
+      else if (this.inbox.size >= MAX_PARKED) this.drops.drop(from, `${MAX_PARKED} chunks already waiting`);
+      else if (!this.inbox.put(keyOf(chunk.gen, chunk), chunk)) this.drops.drop(from, `duplicate ${describeTag(chunk)}`);
     } catch (err) {
-      this.drops.drop(`ring predecessor (rank ${this.prevRank})`, errorMessage(err));
+      this.drops.drop(from, errorMessage(err));
     }
   }
 
+  /**
+   * A newer generation's chunk comes from a peer that started it first: kept for when
+   * this rank does. A new generation resumes at or before this rank's progress, so a
+   * chunk far beyond it is junk (before its first generation a rank knows no progress).
+   */
+  private futureOutOfWindow(chunk: Chunk): string | undefined {
+    if (this.gen === 0) return undefined;
+    const base = this.lastTaken?.step ?? this.stepsDone;
+    return chunk.step > base + 2 ? `${describeTag(chunk)} of generation ${chunk.gen} is more than 2 steps ahead of step ${base}` : undefined;
+  }
+
   async sendNext(tag: ChunkTag, data: Float32Array): Promise<void> {
+    if (!this.sender) throw new Error(`ring generation ${this.gen} has no successor to send to`);
     // zeromq.js sends frames over 128 bytes zero-copy; RingLink's contract makes that safe.
-    const frames = encode({ t: 'chunk', v: PROTOCOL_VERSION, ...tag, data });
+    const frames = encode({ t: 'chunk', v: PROTOCOL_VERSION, gen: this.gen, ...tag, data });
     for (const f of frames) this.bytesSent += f.byteLength;
     await this.sender.send(frames);
   }
 
   async recvPrev(tag: ChunkTag): Promise<Float32Array> {
-    const chunk = await this.inbox.take(keyOf(tag), this.timeoutMs, () => new TimeoutError(`all-reduce: no ${describeTag(tag)} from rank ${this.prevRank} within ${this.timeoutMs} ms`));
+    if (this.closedWith) throw this.closedWith;
+    if (this.abortedGen >= this.gen) throw new GenerationAborted(this.gen);
+    const chunk = await this.inbox.take(keyOf(this.gen, tag), this.timeoutMs, () => new TimeoutError(`all-reduce: no ${describeTag(tag)} from rank ${this.prevRank} within ${this.timeoutMs} ms`));
     this.lastTaken = tag;
     return chunk.data;
   }
 
   /** Ends the current and any later wait for a chunk with `err`. */
   fail(err: Error): void {
+    this.closedWith ??= err;
     this.inbox.close(err);
   }
 
   async close(): Promise<void> {
-    this.inbox.close(new Error('ring link closed'));
-    this.push.close();
+    this.fail(new Error('ring link closed'));
+    this.push?.close();
     this.pull.close();
     await this.loop?.catch((err: unknown) => this.logger.log('debug', `ring receive loop ended: ${errorMessage(err)}`));
   }

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { Summary } from '../../src/coordinator/summary.js';
+import { jsonLines, startCli, tempDir, testPort, waitFor } from '../helpers.js';
+
+type Proc = ReturnType<typeof startCli>;
+
+/** Fast failure detection, so each scenario takes seconds: heartbeats every 0.5 s, lost after 2 s. */
+const FAST = ['--heartbeat-interval', '0.5', '--worker-timeout', '2', '--timeout', '30'];
+
+function coordinator(out: string, port: number, args: string[]): Proc {
+  return startCli(['coordinator', '--port', String(port), '--bind', '127.0.0.1', '--out', out, '--log-format', 'json', '--limit', '1024',
+    '--batch-size', '8', '--sample-every', '0', '--check-every', '5', ...FAST, ...args]);
+}
+
+function worker(port: number, extra: string[] = []): Proc {
+  return startCli(['worker', '--coordinator', `tcp://127.0.0.1:${port}`, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', '--log-format', 'json', '--backend', 'wasm', ...extra]);
+}
+
+const finalHash = (p: Proc): unknown => jsonLines(p.output()).find((l) => l.msg === 'training finished')?.hash;
+const rankOf = (p: Proc): number => Number(/generation 1: rank (\d) of/.exec(p.output())?.[1]);
+const summaryOf = (out: string): Summary => JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
+
+/** Survivors and the coordinator finish cleanly, every replica ends identical, and the loss is on record. */
+async function assertRecovered(c: Proc, workers: Proc[], victim: Proc, out: string, steps: number, workersAfter: number): Promise<Summary> {
+  assert.equal(await c.exited, 0, c.output().slice(-3000));
+  assert.equal(await victim.exited, null, 'the victim died of SIGKILL');
+  const survivors = workers.filter((w) => w !== victim);
+  for (const w of survivors) assert.equal(await w.exited, 0, w.output().slice(-2000));
+  const s = summaryOf(out);
+  assert.equal(s.steps, steps);
+  assert.ok(Number.isFinite(s.final.dLoss) && Number.isFinite(s.final.gLoss));
+  for (const w of survivors) assert.equal(finalHash(w), s.replicaHash, 'every survivor holds the replica the coordinator checked');
+  assert.equal(s.membership.workersLost, 1);
+  const change = s.membership.changes[0]!;
+  assert.equal(change.workers, workersAfter);
+  assert.equal(change.lost.length, 1);
+  assert.equal(change.lost[0]!.pid, victim.child.pid, 'the lost worker is named in summary.json');
+  assert.equal(change.stepsLost, 0, 'survivors held the latest state: no completed step is thrown away');
+  assert.ok(change.recoveryMs !== undefined && change.recoveryMs > 0, 'the first step after the change is timed');
+  return s;
+}
+
+test('kill -9 of one of 3 workers with --min-workers 2, mid all-reduce and at random moments: training finishes with identical replicas', async () => {
+  // 1: dies in the middle of step 6's generator all-reduce (its own hidden fault hook): the survivors have applied step 6's
+  //    discriminator update and must roll it back. 2 and 3: killed from outside after a random delay, rank 0 (which sends
+  //    weights and checkpoints) and then the last rank.
+  const moments: Array<{ name: string; victimRank?: number }> = [{ name: 'mid all-reduce' }, { name: 'random', victimRank: 0 }, { name: 'random', victimRank: 2 }];
+  for (const [i, moment] of moments.entries()) {
+    const out = tempDir(`elastic-${i}`);
+    const port = testPort();
+    const steps = 30;
+    const c = coordinator(out, port, ['--workers', '3', '--min-workers', '2', '--steps', String(steps)]);
+    const workers = [0, 1, 2].map((w) => worker(port, moment.victimRank === undefined && w === 1 ? ['--fault-kill-step', '6'] : []));
+    try {
+      let victim: Proc;
+      if (moment.victimRank === undefined) {
+        victim = workers[1]!;
+      } else {
+        await waitFor(() => workers.every((w) => /generation 1: rank/.test(w.output())) && c.output().includes('"msg":"step"'), 60_000, 'training to start');
+        victim = workers.find((w) => rankOf(w) === moment.victimRank)!;
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1500)));
+        victim.child.kill('SIGKILL');
+      }
+      const s = await assertRecovered(c, workers, victim, out, steps, 2);
+      const change = s.membership.changes[0]!;
+      if (moment.victimRank === undefined) {
+        // Nobody could finish step 6 without the victim's chunks: every survivor rolled back to step 5, so none needed a state.
+        assert.equal(change.step, 5, c.output().slice(-3000));
+        assert.equal(change.stateBytes, 0);
+        for (const w of workers.filter((x) => x !== victim)) assert.match(w.output(), /generation 1 abandoned by the coordinator; rolled back to step 5/);
+      }
+    } finally {
+      for (const p of [c, ...workers]) p.child.kill('SIGKILL');
+    }
+  }
+});
+
+test('a worker started mid-run is admitted at a step boundary with the full state and ends with the same replica hash', async () => {
+  const out = tempDir('elastic-join');
+  const port = testPort();
+  const steps = 120;
+  const c = coordinator(out, port, ['--workers', '3', '--min-workers', '2', '--steps', String(steps)]);
+  const workers = [0, 1, 2].map((w) => worker(port, w === 2 ? ['--fault-kill-step', '4'] : []));
+  let joiner: Proc | undefined;
+  try {
+    await waitFor(() => c.output().includes('generation 2:'), 60_000, 'the run to go on with two workers');
+    joiner = worker(port);
+    const s = await assertRecovered(c, [...workers, joiner], workers[2]!, out, steps, 2);
+    assert.equal(await joiner.exited, 0, joiner.output().slice(-2000));
+    assert.equal(s.membership.generations, 3);
+    assert.equal(s.membership.workersJoined, 1);
+    const join = s.membership.changes[1]!;
+    assert.equal(join.workers, 3);
+    assert.deepEqual(join.joined.map((j) => j.pid), [joiner.child.pid]);
+    assert.deepEqual(join.lost, []);
+    // Weights, batch-norm statistics and both optimizers' moments went to the joiner, and only to it.
+    assert.ok(join.stateBytes > 10e6, `state sent: ${join.stateBytes} bytes`);
+    assert.match(joiner.output(), new RegExp(`generation 3: rank 2 of 3, continuing after step ${join.step} from the state sent`));
+    assert.equal(finalHash(joiner), s.replicaHash, 'the joiner ends identical to the others');
+  } finally {
+    for (const p of [c, ...workers, ...(joiner ? [joiner] : [])]) p.child.kill('SIGKILL');
+  }
+});
+
+test('a fixed world waits --rejoin-timeout for a restarted worker and continues; with none, it stops with a checkpoint', async () => {
+  // Restarted in time: the run goes on with the replacement.
+  {
+    const out = tempDir('rejoin');
+    const port = testPort();
+    const c = coordinator(out, port, ['--workers', '2', '--steps', '60', '--rejoin-timeout', '60']);
+    const workers = [worker(port), worker(port, ['--fault-kill-step', '5'])];
+    let replacement: Proc | undefined;
+    try {
+      await waitFor(() => /waiting up to 60 s \(--rejoin-timeout\) for workers to join/.test(c.output()), 60_000, 'the coordinator to wait for a worker');
+      replacement = worker(port);
+      const s = await assertRecovered(c, [...workers, replacement], workers[1]!, out, 60, 2);
+      assert.equal(await replacement.exited, 0);
+      assert.equal(finalHash(replacement), s.replicaHash);
+      assert.equal(s.membership.changes[0]!.joined.length, 1, 'the lost worker and its replacement make one change');
+    } finally {
+      for (const p of [c, ...workers, ...(replacement ? [replacement] : [])]) p.child.kill('SIGKILL');
+    }
+  }
+  // Nobody comes back: a clean stop, with the survivor's state saved.
+  {
+    const out = tempDir('rejoin-none');
+    const port = testPort();
+    const c = coordinator(out, port, ['--workers', '2', '--steps', '60', '--rejoin-timeout', '2', '--checkpoint-every', '0']);
+    const workers = [worker(port), worker(port, ['--fault-kill-step', '5'])];
+    try {
+      assert.equal(await c.exited, 1);
+      assert.match(c.output(), /trainer: only 1 worker left, fewer than --min-workers 2, and none joined within --rejoin-timeout 2 s \(lost: worker \d .*\); checkpoint at step 4 written: resume with --resume /);
+      assert.ok(existsSync(path.join(out, 'checkpoints')) && readdirSync(path.join(out, 'checkpoints')).includes('ckpt-000000004.bin'));
+      assert.notEqual(await workers[0]!.exited, 0, 'the survivor is told the run stopped');
+    } finally {
+      for (const p of [c, ...workers]) p.child.kill('SIGKILL');
+    }
+  }
+});
