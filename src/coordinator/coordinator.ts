@@ -20,6 +20,8 @@ import { type ResumePoint, type Survivor, nextRoster, resumePoint } from './refo
 import { type CompletedStep, StepTracker } from './stepTracker.js';
 import type { MembershipChange, Summary } from './summary.js';
 import { buildTrainConfig, checkResumable } from './trainConfig.js';
+import { AbortRound } from './abortRound.js';
+import { ProgressLog } from './progressLog.js';
 
 export { buildTrainConfig } from './trainConfig.js';
 
@@ -151,17 +153,14 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   let finalWeights: { generator: Float32Array; discriminator: Float32Array } | undefined;
   let trainStart = 0;
   let nextShipped = firstStep;
-  let lastLogAt = 0;
-  let lastLogStep = 0;
-  let lastCompletedAt = 0;
   let badSteps = 0;
+  const progressLog = new ProgressLog(logger, { steps: config.steps, firstStep, stepsPerEpoch: config.stepsPerEpoch, globalBatch, logEvery: opts.logEvery });
 
   // Membership changes in progress: who was lost, since when, the survivors' answers, the state to resume from.
   const changes: MembershipChange[] = [];
   let lostSinceLastGeneration: MembershipChange['lost'] = [];
   let troubleAt: number | undefined;
-  let abortExpected = new Set<number>();
-  let abortAnswers = new Map<number, number>();
+  let abortRound: AbortRound | undefined;
   let survivors: Survivor[] = [];
   let resume: ResumePoint | undefined;
   let resumeState: ReplicaState | undefined;
@@ -255,20 +254,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       recovering = undefined;
     }
     shipThrough(done.step + opts.prefetch);
-    const epoch = Math.floor((done.step - 1) / config.stepsPerEpoch) + 1;
-    events.stepCompleted?.(done, { epoch, images: globalBatch, stepSeconds: (now - (lastCompletedAt || trainStart)) / 1000 });
-    lastCompletedAt = now;
-    const due = opts.logEvery > 0 ? done.step % opts.logEvery === 0 : now - lastLogAt >= 1000;
-    if (done.step === config.steps || done.step === firstStep || due) {
-      const rate = lastLogAt === 0 ? (globalBatch * (done.step - firstStep + 1) * 1000) / (now - trainStart) : (globalBatch * (done.step - lastLogStep) * 1000) / (now - lastLogAt);
-      logger.log('info', 'step', {
-        step: done.step, steps: config.steps, epoch,
-        dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake, imagesPerSecond: rate,
-        computeMs: done.maxComputeMs, reduceMs: done.maxReduceMs, slowestRank: done.slowestRank,
-      });
-      lastLogAt = now;
-      lastLogStep = done.step;
-    }
+    events.stepCompleted?.(done, { ...progressLog.completed(done, now), images: globalBatch });
     if (phase === 'training' && joinAt !== undefined && lastCompleted >= joinAt) beginAbort();
     maybeFinished();
   };
@@ -297,7 +283,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
         if (inRoster) beginAbort();
         return;
       case 'aborting':
-        abortExpected.delete(m.id);
+        abortRound?.forget(m.id);
         maybeAllAnswered();
         return;
       case 'awaitingState':
@@ -313,21 +299,21 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   const beginAbort = (): void => {
     phase = 'aborting';
     troubleAt ??= performance.now();
-    abortExpected = new Set(membership.roster().map((m) => m.id));
-    abortAnswers = new Map();
+    const round = new AbortRound(gen, membership.roster().map((m) => m.id));
+    abortRound = round;
     toRoster({ t: 'abort', v: PROTOCOL_VERSION, gen });
     arm(config.timeoutMs, () => {
-      for (const id of abortExpected) {
+      for (const id of round.silent()) {
         const m = membership.get(id);
-        if (m && !abortAnswers.has(id)) lose(m, `did not answer the abort of generation ${gen} within ${config.timeoutMs} ms`);
+        if (m) lose(m, `did not answer the abort of generation ${gen} within ${config.timeoutMs} ms`);
       }
     });
     maybeAllAnswered();
   };
 
   const maybeAllAnswered = (): void => {
-    if (phase !== 'aborting' || ![...abortExpected].every((id) => abortAnswers.has(id))) return;
-    survivors = membership.roster().filter((m) => abortAnswers.has(m.id)).map((m) => ({ id: m.id, completed: abortAnswers.get(m.id)! }));
+    if (phase !== 'aborting' || !abortRound?.complete) return;
+    survivors = abortRound.survivors();
     planNext();
   };
 
@@ -595,11 +581,11 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
         onWeights(m, msg);
         return;
       case 'aborted':
-        if (phase !== 'aborting' || msg.gen !== gen || !abortExpected.has(m.id) || msg.completed >= nextShipped) {
+        // No replica can have completed a step that was never shipped.
+        if (phase !== 'aborting' || msg.completed >= nextShipped || !abortRound?.answer(m.id, msg.gen, msg.completed)) {
           server.drop(peer, `abort answer for generation ${msg.gen} (step ${msg.completed}) from ${describe(m)} not expected`);
           return;
         }
-        abortAnswers.set(m.id, msg.completed);
         maybeAllAnswered();
         return;
       case 'failure':
@@ -660,6 +646,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     await Promise.race([registration, failure]);
 
     trainStart = performance.now();
+    progressLog.start(trainStart);
     events.started?.({ backend: membership.all()[0]!.hello.backend });
     const first = membership.waiting();
     resumeState = fallback;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Membership } from '../../src/coordinator/membership.js';
 import { nextRoster, resumePoint } from '../../src/coordinator/reformPlan.js';
+import { AbortRound } from '../../src/coordinator/abortRound.js';
 import { StepTracker, checkReplicaHashes } from '../../src/coordinator/stepTracker.js';
 import { ReplicaMismatchError } from '../../src/shared/errors.js';
 import { PROTOCOL_VERSION, type Hello, type StepDone } from '../../src/shared/protocol.js';
@@ -109,4 +110,18 @@ test('diverged replicas stop the run and the odd ranks are named', () => {
   const t = new StepTracker(2);
   t.report(0, done(50, 1, H('a')));
   assert.throws(() => t.report(1, done(50, 1, H('b'))), ReplicaMismatchError);
+});
+
+test('an abort round waits for every live member of the roster, and only for answers of its generation', () => {
+  const round = new AbortRound(3, [4, 1, 7]);
+  assert.equal(round.answer(1, 2, 10), false, 'another generation');
+  assert.equal(round.answer(9, 3, 10), false, 'not in the roster');
+  assert.equal(round.answer(1, 3, 10), true);
+  assert.equal(round.answer(1, 3, 11), false, 'a repeat');
+  assert.deepEqual(round.silent(), [4, 7]);
+  assert.equal(round.complete, false);
+  round.forget(7); // lost before answering
+  assert.equal(round.answer(4, 3, 11), true);
+  assert.equal(round.complete, true);
+  assert.deepEqual(round.survivors(), [{ id: 4, completed: 11 }, { id: 1, completed: 10 }], 'in the old rank order');
 });
