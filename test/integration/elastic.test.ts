@@ -24,9 +24,15 @@ const rankOf = (p: Proc): number => Number(/generation 1: rank (\d) of/.exec(p.o
 const summaryOf = (out: string): Summary => JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
 
 /** Survivors and the coordinator finish cleanly, every replica ends identical, and the loss is on record. */
-async function assertRecovered(c: Proc, workers: Proc[], victim: Proc, out: string, steps: number, workersAfter: number): Promise<Summary> {
+async function assertRecovered(c: Proc, workers: Proc[], victim: Proc, out: string, steps: number, workersAfter: number, hung = false): Promise<Summary> {
   assert.equal(await c.exited, 0, c.output().slice(-3000));
-  assert.equal(await victim.exited, null, 'the victim died of SIGKILL');
+  if (hung) {
+    // Woken after the run, the hung worker learns it was dropped and exits with an error instead of rejoining a finished run.
+    victim.child.kill('SIGCONT');
+    assert.notEqual(await victim.exited, 0);
+  } else {
+    assert.equal(await victim.exited, null, 'the victim died of SIGKILL');
+  }
   const survivors = workers.filter((w) => w !== victim);
   for (const w of survivors) assert.equal(await w.exited, 0, w.output().slice(-2000));
   const s = summaryOf(out);
@@ -43,11 +49,15 @@ async function assertRecovered(c: Proc, workers: Proc[], victim: Proc, out: stri
   return s;
 }
 
-test('kill -9 of one of 3 workers with --min-workers 2, mid all-reduce and at random moments: training finishes with identical replicas on the uninterrupted trajectory', async () => {
+test('kill -9 (or SIGSTOP) of one of 3 workers with --min-workers 2, mid all-reduce and at random moments: training finishes with identical replicas on the uninterrupted trajectory', async () => {
   // 1: dies in the middle of step 6's generator all-reduce (its own hidden fault hook): the survivors have applied step 6's
   //    discriminator update and must roll it back. 2 and 3: killed from outside after a random delay, rank 0 (which sends
-  //    weights and checkpoints) and then the last rank.
-  const moments: Array<{ name: string; victimRank?: number }> = [{ name: 'mid all-reduce' }, { name: 'random', victimRank: 0 }, { name: 'random', victimRank: 2 }];
+  //    weights and checkpoints) and then the last rank. 4: frozen (SIGSTOP) rather than killed.
+  const moments: Array<{ name: string; victimRank?: number; signal?: NodeJS.Signals }> = [
+    { name: 'mid all-reduce' }, { name: 'random', victimRank: 0 }, { name: 'random', victimRank: 2 },
+    // A hung host: the whole process frozen, its connections still open.
+    { name: 'hung', victimRank: 1, signal: 'SIGSTOP' },
+  ];
   // The uninterrupted run: the same global batches, cut 3 ways throughout.
   const refOut = tempDir('elastic-ref');
   const refPort = testPort();
@@ -70,9 +80,9 @@ test('kill -9 of one of 3 workers with --min-workers 2, mid all-reduce and at ra
         await waitFor(() => workers.every((w) => /generation 1: rank/.test(w.output())) && c.output().includes('"msg":"step"'), 60_000, 'training to start');
         victim = workers.find((w) => rankOf(w) === moment.victimRank)!;
         await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1500)));
-        victim.child.kill('SIGKILL');
+        victim.child.kill(moment.signal ?? 'SIGKILL');
       }
-      const s = await assertRecovered(c, workers, victim, out, steps, 2);
+      const s = await assertRecovered(c, workers, victim, out, steps, 2, moment.signal === 'SIGSTOP');
       // Training went on from the last completed step on the same global batches, now cut 2 ways: the trajectory is the
       // uninterrupted one up to float rounding (the MLP has no batch norm).
       for (const k of ['dLoss', 'gLoss'] as const) {
