@@ -24,7 +24,7 @@ const FAST = process.env.PROFILE_FAST_PATHS !== '0';
 await selectBackend('wasm', silentLogger, { wasmFastPath: FAST });
 const config: TrainConfig = {
   arch: ARCH, latentDim: 100, batchSize: BATCH, world: 1, steps: STEPS, stepsPerEpoch: 1, lr: 2e-4, beta1: 0.5, beta2: 0.999,
-  epsilon: 1e-8, seed: 1, allreduce: 'ring', checkEvery: 0, timeoutMs: 0, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: 1, rejoinTimeoutMs: 0,
+  epsilon: 1e-8, seed: 1, allreduce: 'ring', checkEvery: 0, timeoutMs: 0, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: 1, rejoinTimeoutMs: 0, evalEvery: 0,
 };
 const replica = new GanReplica(tf, config);
 const specs = archSpecs(ARCH, 100);

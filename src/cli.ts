@@ -11,6 +11,8 @@ import { type Logger, createLogger } from './shared/logger.js';
 import { type LogFormat, createSink } from './logFormat.js';
 import { createTerminalSink } from './progress.js';
 import type { CoordinatorOptions } from './coordinator/options.js';
+import type { CoordinatorEvents } from './coordinator/coordinator.js';
+import type { TrainingEval } from './coordinator/trainingEval.js';
 import { VERSION } from './version.js';
 
 const EXIT_USAGE = 2;
@@ -95,6 +97,9 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     registerTimeoutMs: Math.round(inRange('register-timeout', a.registerTimeout, 0, 86400, true, false) * 1000),
     prefetch: positiveInt('prefetch', a.prefetch),
     sampleEvery: nonNegInt('sample-every', a.sampleEvery),
+    evalEvery: nonNegInt('eval-every', a.evalEvery),
+    evalCount: inRange('eval-count', a.evalCount, 2, 60_000, false, false),
+    keepBest: keepBest(a),
     logEvery: nonNegInt('log-every', a.logEvery),
     timeline: a.timeline === undefined ? undefined : path.resolve(String(a.timeline)),
     checkpointEvery: nonNegInt('checkpoint-every', a.checkpointEvery),
@@ -105,6 +110,12 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     workerTimeoutMs: Math.round(inRange('worker-timeout', a.workerTimeout, 0, 86400, true, false) * 1000),
     curve: keys === undefined ? undefined : { own: readKeyPair(keys, 'coordinator'), authorized: readAuthorized(keys) },
   });
+}
+
+/** --keep-best needs evaluations to pick the best by. */
+function keepBest(a: Args): boolean {
+  if (a.keepBest && !(Number(a.evalEvery) > 0)) throw new ConfigError('--keep-best needs --eval-every N (the best generator is picked by MNIST-FID)');
+  return Boolean(a.keepBest);
 }
 
 /** --metrics-port, unless --no-metrics. */
@@ -148,15 +159,33 @@ async function coordinatorCommand(a: Args): Promise<number> {
   if (opts.timeline) ensureWritableDir(path.dirname(opts.timeline));
   const { selectBackend } = await import('./shared/gan/backend.js');
   const { tf } = await import('./shared/gan/tf.js');
-  const { writeOutputs } = await import('./coordinator/outputs.js');
+  const { saveGenerator, writeOutputs } = await import('./coordinator/outputs.js');
+  const { TrainingEval } = await import('./coordinator/trainingEval.js');
+  const { FEATURE_SIZE } = await import('./shared/eval/classifier.js');
   const { startCoordinatorObservability } = await import('./coordinator/observability.js');
   // The coordinator only renders samples and saves models: any backend will do, so never fail on the choice.
   await selectBackend(opts.backend === 'auto' || opts.backend === 'webgpu' ? 'auto' : opts.backend, logger.child({ purpose: 'samples' }));
   const obs = await startCoordinatorObservability({ tf, out: opts.out, version: VERSION, metrics, timeline: opts.timeline, stallMs: opts.timeoutMs, logger });
+  // Evaluations run in a thread of the coordinator: wasm there (WebGPU is the workers' business), or what was asked for on CPU.
+  let evaluator: TrainingEval | undefined;
+  let trainingSince = 0;
+  const events: CoordinatorEvents = opts.evalEvery === 0 ? obs.events : {
+    ...obs.events,
+    configured: (c) => {
+      obs.events.configured?.(c);
+      evaluator = new TrainingEval({ arch: c.arch, latentDim: c.latentDim, count: opts.evalCount, seed: opts.seed, backend: opts.backend === 'tensorflow' || opts.backend === 'cpu' ? opts.backend : 'wasm', every: opts.evalEvery, featureSize: FEATURE_SIZE, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) },
+        logger.child({ purpose: 'evaluation' }), (r) => obs.metrics.observeEvaluation(r.fid, evaluator?.best?.fid ?? r.fid));
+    },
+    started: (info) => {
+      trainingSince = performance.now();
+      obs.events.started?.(info);
+    },
+    evalWeights: (step, w) => evaluator?.submit(step, w, (performance.now() - trainingSince) / 1000),
+  };
   try {
     const result = await runCoordinator(opts, logger, {
       signal: abort.signal,
-      events: obs.events,
+      events,
       onListening: (endpoint) => {
         if (a.spawn) {
           // Spawned workers serve metrics next to the coordinator's port: 9401, 9402, ... by default.
@@ -175,6 +204,15 @@ async function coordinatorCommand(a: Args): Promise<number> {
         }
       },
     });
+    if (evaluator) {
+      evaluator.submit(result.config.steps, result.weights, result.summary.trainSeconds);
+      result.summary.evaluation = await evaluator.finish();
+      const best = evaluator.best;
+      if (opts.keepBest && best) {
+        await saveGenerator(tf, path.join(opts.out, 'generator-best'), result.config, best);
+        logger.log('info', `best generator (MNIST-FID ${best.fid.toFixed(3)} at step ${best.step}) saved to ${path.join(opts.out, 'generator-best')}`, { step: best.step, fid: best.fid });
+      }
+    }
     await writeOutputs(tf, opts.out, result.config, result.weights, result.summary, obs.samples()!);
     obs.health.set(true, 'finished');
     const s = result.summary;
@@ -194,6 +232,7 @@ async function coordinatorCommand(a: Args): Promise<number> {
       // Workers exit on their own after a shutdown; this only catches stragglers.
       await withTimeout(spawned.exited, 5_000, '').catch(() => spawned?.kill());
     }
+    await evaluator?.close();
     await obs.close();
   }
 }
@@ -249,6 +288,42 @@ async function generateCommand(a: Args): Promise<number> {
   return 0;
 }
 
+async function evaluateCommand(a: Args): Promise<number> {
+  const { logger } = makeLogger(String(a.logFormat), 'evaluate', Boolean(a.verbose));
+  const count = positiveInt('count', a.count);
+  if (count < 2 || count > 60_000) throw new ConfigError(`--count must be in [2, 60000], got ${count}`);
+  const { selectBackend } = await import('./shared/gan/backend.js');
+  const { tf } = await import('./shared/gan/tf.js');
+  const { evaluateGenerator, formatEvaluation } = await import('./evaluate/evaluate.js');
+  await selectBackend(a.backend as BackendName, logger);
+  const e = await evaluateGenerator(tf, {
+    modelDir: path.resolve(String(a.model)), count, seed: nonNegInt('seed', a.seed),
+    ...(a.data === undefined ? {} : { dataDir: path.resolve(String(a.data)) }),
+    ...(a.classifier === undefined ? {} : { classifierDir: path.resolve(String(a.classifier)) }),
+  });
+  // The result is the command's output: stdout, as a table or (--json) one JSON document.
+  process.stdout.write(a.json ? `${JSON.stringify(e)}\n` : `${formatEvaluation(e)}\n`);
+  return 0;
+}
+
+async function classifierCommand(a: Args): Promise<number> {
+  const { logger } = makeLogger(String(a.logFormat), 'classifier', Boolean(a.verbose));
+  const { CLASSIFIER_DIR } = await import('./shared/eval/classifier.js');
+  const out = path.resolve(String(a.out ?? CLASSIFIER_DIR));
+  ensureWritableDir(out);
+  const opts = {
+    out, epochs: positiveInt('epochs', a.epochs), batchSize: positiveInt('batch-size', a.batchSize), lr: inRange('lr', a.lr, 0, 1, true, false),
+    seed: nonNegInt('seed', a.seed), dataDir: a.data === undefined ? undefined : path.resolve(String(a.data)),
+  };
+  const { selectBackend } = await import('./shared/gan/backend.js');
+  const { tf } = await import('./shared/gan/tf.js');
+  const { trainClassifier } = await import('./classifier/train.js');
+  await selectBackend(a.backend as BackendName, logger);
+  const r = await trainClassifier(tf, opts, logger);
+  logger.log('info', `classifier saved to ${out}: test accuracy ${(r.accuracy * 100).toFixed(2)}%, ${r.seconds.toFixed(0)} s, weights.bin SHA-256 ${r.sha256}`, { out, ...r });
+  return 0;
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new TrainerError('E_TIMEOUT', message)), ms);
@@ -295,6 +370,9 @@ function parser(argv: string[]): Argv {
       .option('register-timeout', { type: 'number', default: 120, describe: 'seconds to wait for all workers to join' })
       .option('prefetch', { type: 'number', default: 2, describe: 'steps of data shipped ahead to each worker' })
       .option('metrics-port', { type: 'number', default: 9400, describe: 'serve /metrics, /healthz and /samples/latest.png here (0: any free port); spawned workers use the next ports' })
+      .option('eval-every', { type: 'number', default: 0, describe: 'MNIST-FID of the generator every N steps and at the end, in a thread of its own (0: never)' })
+      .option('eval-count', { type: 'number', default: 2000, describe: 'generated images per --eval-every evaluation' })
+      .option('keep-best', { type: 'boolean', default: false, describe: 'with --eval-every: also save the generator with the best MNIST-FID as OUT/generator-best' })
       .option('sample-every', { type: 'number', default: 200, describe: 'write samples/step-NNNNNNN.png every N steps (0: only the final grid)' })
       .option('log-every', { type: 'number', default: 0, describe: 'a progress line every N steps (0: about one a second); on a terminal the bar updates anyway' })
       .option('timeline', { type: 'string', describe: 'write a Chrome trace of every worker\'s step phases to this file' })
@@ -327,12 +405,29 @@ function parser(argv: string[]): Argv {
       .option('out', { type: 'string', demandOption: true, describe: 'PNG file to write' })
       .option('seed', { type: 'number', default: 42, describe: 'noise seed (the run\'s seed and 64 images reproduce its final.png)' })
       .example('$0 generate --model runs/X/generator --out digits.png', '64 digits from a trained generator'))
+    .command('evaluate', 'score a saved generator: MNIST-FID, Inception Score and digit coverage, with real-data and untrained calibration', (y) => basic(y)
+      .option('model', { type: 'string', demandOption: true, describe: 'a generator directory saved by a run (RUN/generator)' })
+      .option('count', { type: 'number', default: 10_000, describe: 'images per set' })
+      .option('seed', { type: 'number', default: 42, describe: 'noise seed, and the seed of the real and untrained calibration sets' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of the table' })
+      .option('data', { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' })
+      .option('classifier', { type: 'string', describe: 'a classifier directory with SHA256SUMS (default: the committed models/mnist-classifier)' })
+      .example('$0 evaluate --model runs/X/generator', 'score a run\'s generator'))
+    .command('classifier <action>', 'the reference MNIST classifier that scores generated digits', (y) => basic(y)
+      .positional('action', { choices: ['train'] as const, describe: 'train: train it on MNIST and save it with its SHA-256' })
+      .option('out', { type: 'string', describe: 'where to save it (default: the committed models/mnist-classifier)' })
+      .option('epochs', { type: 'number', default: 3, describe: 'passes over the 60k training images' })
+      .option('batch-size', { type: 'number', default: 64, describe: 'examples per step' })
+      .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate' })
+      .option('seed', { type: 'number', default: 1, describe: 'seed for the initial weights and the data order' })
+      .option('data', { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' })
+      .example('$0 classifier train --backend wasm', 'retrain the committed classifier'))
     .command('keygen', 'make a CURVE key pair (NAME.key, NAME.pub) in a keys directory', (y) => y
       .option('out', { type: 'string', demandOption: true, describe: 'keys directory' })
       .option('name', { type: 'string', default: 'coordinator', describe: 'coordinator, or a worker\'s name: its public key also goes into DIR/authorized/' })
       .option('log-format', { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' })
       .example('$0 keygen --out keys && $0 keygen --out keys --name worker', 'keys for a coordinator and its workers'))
-    .demandCommand(1, 'name a command: coordinator, worker, generate or keygen')
+    .demandCommand(1, 'name a command: coordinator, worker, generate, evaluate, classifier or keygen')
     .strict()
     .help()
     .wrap(Math.min(120, process.stdout.columns ?? 120));
@@ -348,6 +443,8 @@ async function main(): Promise<void> {
     code = cmd === 'coordinator' ? await coordinatorCommand(argv as Args)
       : cmd === 'generate' ? await generateCommand(argv as Args)
         : cmd === 'keygen' ? keygenCommand(argv as Args)
+          : cmd === 'classifier' ? await classifierCommand(argv as Args)
+            : cmd === 'evaluate' ? await evaluateCommand(argv as Args)
           : await workerCommand(argv as Args);
   } catch (err) {
     // One line, whatever the source (yargs puts its details on further lines).

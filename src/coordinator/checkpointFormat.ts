@@ -36,7 +36,7 @@ const headerSchema = z.object({
   epoch: z.number().int().positive(),
   position: z.number().int().nonnegative(),
   // Checkpoints written before elastic membership lack its two fields: they mean a fixed world.
-  config: trainConfigSchema.extend({ minWorkers: z.number().int().positive().optional(), rejoinTimeoutMs: z.number().int().nonnegative().optional() }),
+  config: trainConfigSchema.extend({ minWorkers: z.number().int().positive().optional(), rejoinTimeoutMs: z.number().int().nonnegative().optional(), evalEvery: z.number().int().nonnegative().optional() }),
   arrays: z.array(z.object({ name: z.enum(ARRAYS), length: z.number().int().nonnegative() }).strict()).length(ARRAYS.length),
 }).strict();
 
@@ -97,7 +97,7 @@ export function decodeCheckpoint(bytes: Buffer): Checkpoint {
   if (offset !== body.length) throw new CheckpointError(`${body.length - offset} unexpected bytes after the arrays`);
   return {
     step: header.step,
-    config: { ...header.config, minWorkers: header.config.minWorkers ?? header.config.world, rejoinTimeoutMs: header.config.rejoinTimeoutMs ?? 0 },
+    config: { ...header.config, minWorkers: header.config.minWorkers ?? header.config.world, rejoinTimeoutMs: header.config.rejoinTimeoutMs ?? 0, evalEvery: header.config.evalEvery ?? 0 },
     weights: { generator: arrays[0]!, discriminator: arrays[1]! },
     optimizer: { generator: arrays[2]!, discriminator: arrays[3]! },
   };

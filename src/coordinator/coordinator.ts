@@ -36,6 +36,8 @@ export interface CoordinatorEvents {
   spans?(rank: number, step: number, spans: Span[]): void;
   /** Rank 0's weights at a sample step (not the final ones, which the result carries). */
   sampleWeights?(step: number, weights: { generator: Float32Array; discriminator: Float32Array }): void;
+  /** Rank 0's weights at an --eval-every step (the final ones come with the result). */
+  evalWeights?(step: number, weights: { generator: Float32Array; discriminator: Float32Array }): void;
   checkpointWritten?(step: number, bytes: number): void;
   /** Every replica skipped an update of this step for non-finite gradients. */
   badStep?(step: number): void;
@@ -414,6 +416,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     }
     if (msg.step < config.steps) {
       if (config.sampleEvery > 0 && msg.step % config.sampleEvery === 0) events.sampleWeights?.(msg.step, state);
+      if (config.evalEvery > 0 && msg.step % config.evalEvery === 0) events.evalWeights?.(msg.step, state);
       return;
     }
     finalWeights = state;

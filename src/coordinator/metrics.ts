@@ -33,6 +33,9 @@ export class CoordinatorMetrics {
   readonly membershipChanges: Counter;
   readonly generation: Gauge;
   readonly stateBytesSent: Counter;
+  private readonly fid: Gauge;
+  private readonly fidBest: Gauge;
+  private readonly evaluations: Counter;
   private readonly info: Gauge;
 
   constructor(registry: Registry, droppedFrames: () => number) {
@@ -58,6 +61,9 @@ export class CoordinatorMetrics {
     this.membershipChanges = counter('trainer_membership_changes_total', 'New generations formed after workers were lost or joined.');
     this.generation = gauge('trainer_generation', 'Membership generation: 1, plus one per change of the roster.');
     this.stateBytesSent = counter('trainer_state_sent_bytes_total', 'Bytes of replica state (weights, optimizer, batch-norm statistics) sent to workers that joined or fell behind.');
+    this.fid = gauge('trainer_mnist_fid', 'MNIST-FID of the generator at the last --eval-every evaluation (classifier features; lower is better).');
+    this.fidBest = gauge('trainer_mnist_fid_best', 'Best MNIST-FID of the run so far.');
+    this.evaluations = counter('trainer_evaluations_total', 'MNIST-FID evaluations completed during training.');
     this.samples = counter('trainer_samples_written_total', 'Sample grids written to the output directory.');
     new Counter({
       name: 'trainer_dropped_frames_total', help: 'Control frames from workers dropped as malformed.', registers,
@@ -68,6 +74,12 @@ export class CoordinatorMetrics {
     });
     this.info = new Gauge({ name: 'trainer_info', help: 'The run: software version, backend, model, all-reduce mode and world size.', labelNames: ['version', 'backend', 'arch', 'allreduce', 'world_size'], registers });
     collectDefaultMetrics({ register: registry });
+  }
+
+  observeEvaluation(fid: number, best: number): void {
+    this.fid.set(fid);
+    this.fidBest.set(best);
+    this.evaluations.inc();
   }
 
   setInfo(info: RunInfo): void {

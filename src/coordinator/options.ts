@@ -32,6 +32,12 @@ export interface CoordinatorOptions {
   registerTimeoutMs: number;
   /** Steps of data shipped ahead of the slowest worker. */
   prefetch: number;
+  /** MNIST-FID of rank 0's generator every this many steps (and at the end); 0: none. */
+  evalEvery: number;
+  /** Images per evaluation during training. */
+  evalCount: number;
+  /** Save the generator with the best MNIST-FID as OUT/generator-best. */
+  keepBest: boolean;
   /** A sample grid every this many steps; 0: only the final one. */
   sampleEvery: number;
   /** A progress record every this many steps; 0: about one a second. */

@@ -7,6 +7,17 @@ import { writeAtomic } from '../shared/atomicFile.js';
 import type { SampleWriter } from './samples.js';
 import type { Summary } from './summary.js';
 
+/** A generator alone (the best one by MNIST-FID), in the layout `trainer generate` and `trainer evaluate` read. */
+export async function saveGenerator(tf: Tf, dir: string, config: TrainConfig, weights: { generator: Float32Array; discriminator: Float32Array }): Promise<void> {
+  const replica = new GanReplica(tf, config);
+  try {
+    replica.setWeights(weights.generator, weights.discriminator);
+    await saveModelTo(tf, replica.generator, dir);
+  } finally {
+    replica.dispose();
+  }
+}
+
 /** Models in TensorFlow.js format, the final sample grid and summary.json. */
 export async function writeOutputs(tf: Tf, dir: string, config: TrainConfig, weights: { generator: Float32Array; discriminator: Float32Array }, summary: Summary, samples: SampleWriter): Promise<void> {
   const replica = new GanReplica(tf, config);

@@ -1,3 +1,5 @@
+import type { TrainingEvalSummary } from './trainingEval.js';
+
 /** One membership change: the generation it formed and what it cost. */
 export interface MembershipChange {
   generation: number;
@@ -51,6 +53,8 @@ export interface Summary {
     workersJoined: number;
     changes: MembershipChange[];
   };
+  /** MNIST-FID during training (--eval-every): every evaluation and the best. */
+  evaluation?: TrainingEvalSummary;
   /** Set when the run continued from a checkpoint. */
   resumedFrom?: { step: number; file: string };
 }

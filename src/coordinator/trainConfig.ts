@@ -22,6 +22,7 @@ export function buildTrainConfig(opts: CoordinatorOptions, examples: number): Tr
     lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: opts.epsilon, seed: opts.seed, allreduce: opts.allreduce,
     checkEvery: opts.checkEvery, timeoutMs: opts.timeoutMs, sampleEvery: opts.sampleEvery, timeline: opts.timeline !== undefined,
     checkpointEvery: opts.checkpointEvery, heartbeatMs: opts.heartbeatMs, workerTimeoutMs: opts.workerTimeoutMs, rejoinTimeoutMs: opts.rejoinTimeoutMs,
+    evalEvery: opts.evalEvery,
   };
 }
 

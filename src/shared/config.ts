@@ -40,6 +40,8 @@ export interface TrainConfig {
   /** A side silent for longer than this is taken for dead. */
   workerTimeoutMs: number;
   rejoinTimeoutMs: number;
+  /** Rank 0 sends its weights every this many steps for an MNIST-FID evaluation; 0: none. */
+  evalEvery: number;
 }
 
 /**

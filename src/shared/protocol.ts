@@ -46,6 +46,8 @@ export const trainConfigSchema = z.object({
   workerTimeoutMs: z.number().int().positive(),
   /** How long the coordinator waits for workers to come back when fewer than minWorkers remain. */
   rejoinTimeoutMs: nonNegInt,
+  /** Rank 0 sends its weights every this many steps for an MNIST-FID evaluation; 0: none. */
+  evalEvery: nonNegInt,
 }).strict();
 
 /** One phase of a worker's step, in microseconds since the Unix epoch (a Chrome trace's clock). */

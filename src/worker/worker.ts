@@ -239,7 +239,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
         await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, dataWaitMs, ...(hash ? { hash } : {}), ...(taken.length > 0 ? { spans: taken } : {}) });
         // Rank 0 lends the coordinator its weights for sample grids, with the optimizers' state for checkpoints (the final ones go below).
         const checkpoint = rank === 0 && config.checkpointEvery > 0 && step % config.checkpointEvery === 0;
-        const sample = rank === 0 && config.sampleEvery > 0 && step % config.sampleEvery === 0;
+        const sample = rank === 0 && ((config.sampleEvery > 0 && step % config.sampleEvery === 0) || (config.evalEvery > 0 && step % config.evalEvery === 0));
         if (!last && (checkpoint || stateAfter === step || sample)) await sendState(step, checkpoint || stateAfter === step);
         if (step === 2 || last) log.log('debug', 'tensors held', { step, numTensors: tf.memory().numTensors });
       }

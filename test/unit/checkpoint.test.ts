@@ -14,7 +14,7 @@ import { tempDir } from '../helpers.js';
 
 const config: TrainConfig = {
   arch: 'mlp', latentDim: 100, batchSize: 8, world: 2, steps: 10, stepsPerEpoch: 4, lr: 2e-4, beta1: 0.5, beta2: 0.999,
-  epsilon: 1e-8, seed: 1, allreduce: 'ring', checkEvery: 5, timeoutMs: 1000, sampleEvery: 0, timeline: false, checkpointEvery: 2, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: 2, rejoinTimeoutMs: 0,
+  epsilon: 1e-8, seed: 1, allreduce: 'ring', checkEvery: 5, timeoutMs: 1000, sampleEvery: 0, timeline: false, checkpointEvery: 2, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: 2, rejoinTimeoutMs: 0, evalEvery: 0,
 };
 
 function checkpoint(step: number): Checkpoint {

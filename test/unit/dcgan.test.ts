@@ -17,7 +17,7 @@ import { maxRelativeError } from '../fixtures/buffers.js';
 
 const config = (world: number, batchSize: number, steps = 5): TrainConfig => ({
   arch: 'dcgan', latentDim: 100, batchSize, world, steps, stepsPerEpoch: 16, lr: 2e-4, beta1: 0.5, beta2: 0.999,
-  epsilon: 1e-8, seed: 7, allreduce: 'ring', checkEvery: 50, timeoutMs: 10_000, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: world, rejoinTimeoutMs: 0,
+  epsilon: 1e-8, seed: 7, allreduce: 'ring', checkEvery: 50, timeoutMs: 10_000, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: world, rejoinTimeoutMs: 0, evalEvery: 0,
 });
 const specs = archSpecs('dcgan', 100);
 const data = loadTrainingSet(undefined, 256);

@@ -43,12 +43,23 @@ function findFile(dir: string, base: string): string {
   throw new DataFormatError(`${dir}: no ${base} (or ${base}.gz) in this directory`);
 }
 
-/** Loads the training set from a directory of standard IDX files (MNIST, Fashion-MNIST). */
-export function loadTrainingSet(dir: string = bundledMnistDir(), limit?: number): ImageSet {
+const TEST_FILES = ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'] as const;
+
+function loadSet(dir: string, files: readonly [string, string], limit: number | undefined): ImageSet {
   if (!existsSync(dir)) throw new DataFormatError(`${dir}: data directory does not exist`);
-  const imagePath = findFile(dir, TRAIN_FILES[0]);
-  const labelPath = findFile(dir, TRAIN_FILES[1]);
+  const imagePath = findFile(dir, files[0]);
+  const labelPath = findFile(dir, files[1]);
   const set = imageSetFromIdx(readFileSync(imagePath), readFileSync(labelPath), imagePath, labelPath);
   if (limit === undefined || limit >= set.count) return set;
   return { count: limit, images: set.images.subarray(0, limit * IMAGE_SIZE), labels: set.labels.subarray(0, limit) };
+}
+
+/** Loads the training set from a directory of standard IDX files (MNIST, Fashion-MNIST). */
+export function loadTrainingSet(dir: string = bundledMnistDir(), limit?: number): ImageSet {
+  return loadSet(dir, TRAIN_FILES, limit);
+}
+
+/** Loads the 10k test set (t10k-*) from the same kind of directory. */
+export function loadTestSet(dir: string = bundledMnistDir(), limit?: number): ImageSet {
+  return loadSet(dir, TEST_FILES, limit);
 }

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import type { Summary } from '../../src/coordinator/summary.js';
+import { IMAGE_SIZE, loadTestSet, loadTrainingSet } from '../../src/shared/data/dataset.js';
+import { CLASSES, CLASSIFIER_DIR, FEATURE_SIZE, classify, loadClassifier, scaleBytes } from '../../src/shared/eval/classifier.js';
+import { initialWeights, paramShapes } from '../../src/shared/gan/architecture.js';
+import { archSpecs } from '../../src/shared/gan/archs.js';
+import { selectBackend } from '../../src/shared/gan/backend.js';
+import { buildModel } from '../../src/shared/gan/models.js';
+import { tf } from '../../src/shared/gan/tf.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { fitGaussian } from '../../src/shared/eval/frechet.js';
+import { generateImages, scoreImages } from '../../src/evaluate/evaluate.js';
+import { Rng } from '../../src/shared/rng.js';
+import { runCli, tempDir } from '../helpers.js';
+
+before(async () => {
+  await selectBackend('wasm', silentLogger);
+});
+
+test('the committed classifier matches its checksum and classifies a test subset at least 98.5% right; a damaged copy is refused', async () => {
+  const model = await loadClassifier(tf);
+  const test = loadTestSet(undefined, 2000);
+  const { logits } = await classify(tf, model, scaleBytes(test.images));
+  let right = 0;
+  for (let i = 0; i < test.count; i++) {
+    let best = 0;
+    for (let c = 1; c < CLASSES; c++) if (logits[i * CLASSES + c]! > logits[i * CLASSES + best]!) best = c;
+    if (best === test.labels[i]) right++;
+  }
+  assert.ok(right / test.count >= 0.985, `accuracy ${right / test.count} on the first 2000 test images`);
+  model.dispose();
+  const copy = tempDir('classifier');
+  cpSync(CLASSIFIER_DIR, copy, { recursive: true });
+  const weights = readFileSync(path.join(copy, 'weights.bin'));
+  weights[100] = weights[100]! ^ 1;
+  writeFileSync(path.join(copy, 'weights.bin'), weights);
+  await assert.rejects(loadClassifier(tf, copy), /weights\.bin: SHA-256 [0-9a-f]{64} does not match SHA256SUMS/);
+});
+
+test('MNIST-FID: real against real is near 0, rises with noise, and an untrained generator is far above the real floor', async () => {
+  const model = await loadClassifier(tf);
+  const test = loadTestSet(undefined, 3000);
+  const ref = await classify(tf, model, scaleBytes(test.images));
+  const reference = { features: fitGaussian(ref.features, ref.count, FEATURE_SIZE), logits: fitGaussian(ref.logits, ref.count, CLASSES) };
+  const real = scaleBytes(loadTrainingSet(undefined, 3000).images);
+  const rng = new Rng(5);
+  const fids: number[] = [];
+  for (const sigma of [0, 0.25, 0.5, 1]) {
+    const noisy = real.map((v) => Math.max(-1, Math.min(1, v + sigma * rng.normal())));
+    fids.push((await scoreImages(tf, model, reference, noisy)).fid);
+  }
+  for (let i = 1; i < fids.length; i++) assert.ok(fids[i]! > fids[i - 1]!, `FID does not rise with noise: ${fids.join(', ')}`);
+  // Same scale as the fit: the classifier's own features of two real sets differ only by sampling noise.
+  const self = (await scoreImages(tf, model, reference, scaleBytes(test.images))).fid;
+  assert.ok(self < 1e-6, `a set against itself: ${self}`);
+  const spec = archSpecs('mlp', 100).generator;
+  const untrained = buildModel(tf, spec);
+  const init = initialWeights(spec, 1);
+  let offset = 0;
+  untrained.setWeights(paramShapes(spec).map((p) => tf.tensor(init.subarray(offset, (offset += p.shape.reduce((a, b) => a * b, 1))), p.shape)));
+  const ceiling = (await scoreImages(tf, model, reference, await generateImages(tf, untrained, 100, 3000, 1))).fid;
+  assert.ok(ceiling > 10 * fids[0]!, `untrained ${ceiling} vs real floor ${fids[0]}`);
+  assert.equal(real.length, 3000 * IMAGE_SIZE);
+  untrained.dispose();
+  model.dispose();
+});
+
+test('trainer evaluate --json scores a tiny trained model with every field; --eval-every and --keep-best record the best', async () => {
+  const out = tempDir('evaluate');
+  const run = await runCli(['coordinator', '--workers', '1', '--spawn', '--steps', '20', '--batch-size', '16', '--limit', '512', '--bind', '127.0.0.1', '--port', '0',
+    '--out', out, '--log-format', 'json', '--backend', 'wasm', '--sample-every', '0', '--eval-every', '10', '--eval-count', '500', '--keep-best'], 240_000);
+  assert.equal(run.code, 0, run.stderr.slice(-3000));
+  const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
+  const ev = summary.evaluation!;
+  assert.deepEqual(ev.history.map((h) => h.step), [10, 20]);
+  for (const h of ev.history) assert.ok(Number.isFinite(h.fid) && h.fid > 0 && h.evalSeconds > 0);
+  assert.equal(ev.best!.fid, Math.min(...ev.history.map((h) => h.fid)));
+  assert.ok(existsSync(path.join(out, 'generator-best', 'model.json')));
+
+  const r = await runCli(['evaluate', '--model', path.join(out, 'generator'), '--count', '500', '--json', '--backend', 'wasm', '--log-format', 'json'], 240_000);
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  const e = JSON.parse(r.stdout) as Record<string, unknown> & { generated: Record<string, unknown>; realTraining: { fid: number }; untrained: { fid: number } };
+  assert.equal(e.count, 500);
+  assert.equal(e.featureSize, FEATURE_SIZE);
+  assert.equal(e.arch, 'mlp');
+  for (const set of [e.generated, e.realTraining, e.untrained] as Array<Record<string, unknown>>) {
+    for (const k of ['fid', 'fidLogits', 'inceptionScore']) assert.ok(Number.isFinite(set[k]), `${k}: ${String(set[k])}`);
+    const c = set.coverage as { fractions: number[]; klFromUniform: number; digitsAtLeast5Percent: number; meanConfidence: number };
+    assert.equal(c.fractions.length, 10);
+    assert.ok(Math.abs(c.fractions.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    assert.ok(Number.isFinite(c.klFromUniform) && Number.isInteger(c.digitsAtLeast5Percent) && c.meanConfidence > 0);
+  }
+  assert.ok(e.realTraining.fid < e.untrained.fid, 'the real-data floor is below the untrained ceiling');
+  // The table, for people.
+  const table = await runCli(['evaluate', '--model', path.join(out, 'generator-best'), '--count', '200', '--backend', 'wasm'], 240_000);
+  assert.equal(table.code, 0, table.stderr.slice(-2000));
+  assert.match(table.stdout, /MNIST-FID +FID logits +IS/);
+  assert.match(table.stdout, /^real training \(floor\) +\d+\.\d{3}/m);
+});
