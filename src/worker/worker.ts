@@ -187,7 +187,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
 
     /** Adopts a generation: its rank, ring and starting state. */
     const adopt = (s: Start): void => {
-      if (s.step >= config.steps && s.generator === undefined && completed !== s.step) throw new TrainerError('E_PROTOCOL', `told to start after step ${s.step} of ${config.steps}`);
+      if (s.step >= config.steps) throw new TrainerError('E_PROTOCOL', `told to start after step ${s.step} of ${config.steps}`);
       if (s.world > config.world || s.rank >= s.world || s.ring.length !== s.world) throw new TrainerError('E_PROTOCOL', `generation ${s.gen}: rank ${s.rank} of ${s.world} with ${s.ring.length} ring endpoints (at most ${config.world} workers)`);
       if (s.generator && s.discriminator) {
         replica!.setWeights(s.generator, s.discriminator);
@@ -251,7 +251,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     while (!shutdown) {
       try {
         adopt(start);
-        if (completed < config.steps) await train();
+        await train();
         shutdown = await control.waitShutdown(gen, config.timeoutMs + startWaitMs);
       } catch (err) {
         if (err instanceof ShutdownSignal && err.shutdown.ok) {
