@@ -14,9 +14,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initialWeights, paramShapes } from '../src/shared/gan/architecture.js';
+import { initialWeights } from '../src/shared/gan/architecture.js';
 import { archSpecs } from '../src/shared/gan/archs.js';
-import { buildModel } from '../src/shared/gan/models.js';
+import { buildModel, setFlatWeights } from '../src/shared/gan/models.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
@@ -41,12 +41,7 @@ async function bareLoop(): Promise<void> {
   const specs = archSpecs(ARCH, LATENT);
   const [g, d] = [specs.generator, specs.discriminator].map((spec) => {
     const model = buildModel(tf, spec);
-    const flat = initialWeights(spec, 1);
-    let offset = 0;
-    model.setWeights(paramShapes(spec).map((p) => {
-      const size = p.shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(flat.subarray(offset, (offset += size)), p.shape);
-    }));
+    setFlatWeights(tf, model, spec, initialWeights(spec, 1));
     return model;
   }) as [ReturnType<typeof buildModel>, ReturnType<typeof buildModel>];
   const gOpt = tf.train.adam(2e-4, 0.5);

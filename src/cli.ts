@@ -180,7 +180,7 @@ async function coordinatorCommand(a: Args): Promise<number> {
       trainingSince = performance.now();
       obs.events.started?.(info);
     },
-    evalWeights: (step, w) => evaluator?.submit(step, w, (performance.now() - trainingSince) / 1000),
+    evalWeights: (step, w) => evaluator?.submit(step, w.generator, (performance.now() - trainingSince) / 1000),
   };
   try {
     const result = await runCoordinator(opts, logger, {
@@ -205,11 +205,11 @@ async function coordinatorCommand(a: Args): Promise<number> {
       },
     });
     if (evaluator) {
-      evaluator.submit(result.config.steps, result.weights, result.summary.trainSeconds);
+      evaluator.submit(result.config.steps, result.weights.generator, result.summary.trainSeconds);
       result.summary.evaluation = await evaluator.finish();
       const best = evaluator.best;
       if (opts.keepBest && best) {
-        await saveGenerator(tf, path.join(opts.out, 'generator-best'), result.config, best);
+        await saveGenerator(tf, path.join(opts.out, 'generator-best'), result.config, best.generator);
         logger.log('info', `best generator (MNIST-FID ${best.fid.toFixed(3)} at step ${best.step}) saved to ${path.join(opts.out, 'generator-best')}`, { step: best.step, fid: best.fid });
       }
     }

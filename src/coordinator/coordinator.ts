@@ -23,8 +23,6 @@ import { buildTrainConfig, checkResumable } from './trainConfig.js';
 import { AbortRound } from './abortRound.js';
 import { ProgressLog } from './progressLog.js';
 
-export { buildTrainConfig } from './trainConfig.js';
-
 /** What the run reports as it goes, for metrics, samples and the timeline; all optional. */
 export interface CoordinatorEvents {
   configured?(config: TrainConfig): void;

@@ -7,10 +7,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Arch, BackendName } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
-import { paramShapes } from '../shared/gan/architecture.js';
 import { archSpecs } from '../shared/gan/archs.js';
 import { selectBackend } from '../shared/gan/backend.js';
-import { buildModel } from '../shared/gan/models.js';
+import { buildModel, setFlatWeights } from '../shared/gan/models.js';
 import { tf } from '../shared/gan/tf.js';
 import { silentLogger } from '../shared/logger.js';
 import { loadClassifier } from '../shared/eval/classifier.js';
@@ -42,7 +41,6 @@ async function main(): Promise<void> {
   const reference = await testReference(tf, classifier, opts.dataDir);
   const spec = archSpecs(opts.arch, opts.latentDim).generator;
   const generator = buildModel(tf, spec);
-  const shapes = paramShapes(spec).map((p) => p.shape);
   port.postMessage({ kind: 'ready', backend: backend.name } satisfies EvalReply);
   port.on('message', (req: EvalRequest) => {
     if (req === 'stop') {
@@ -52,11 +50,7 @@ async function main(): Promise<void> {
     void (async () => {
       const t0 = performance.now();
       try {
-        let offset = 0;
-        generator.setWeights(shapes.map((shape) => {
-          const size = shape.reduce((a, b) => a * b, 1);
-          return tf.tensor(req.generator.subarray(offset, (offset += size)), shape);
-        }));
+        setFlatWeights(tf, generator, spec, req.generator);
         const scores = await scoreImages(tf, classifier, reference, await generateImages(tf, generator, opts.latentDim, opts.count, opts.seed));
         port.postMessage({ kind: 'scores', step: req.step, scores, ms: performance.now() - t0 } satisfies EvalReply);
       } catch (err) {

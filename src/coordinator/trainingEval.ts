@@ -26,6 +26,12 @@ export interface TrainingEvalSummary {
   best: { step: number; fid: number } | undefined;
 }
 
+interface Job {
+  step: number;
+  generator: Float32Array;
+  at: number;
+}
+
 /** Requests that may wait while one evaluation runs; beyond, the oldest is dropped (counted, logged once). */
 const MAX_PENDING = 4;
 
@@ -37,16 +43,15 @@ const MAX_PENDING = 4;
 export class TrainingEval {
   private readonly thread: Worker;
   private readonly history: EvalRecord[] = [];
-  private busy = false;
   /** Waiting requests, oldest first; at most MAX_PENDING. */
-  private pending: Array<{ step: number; generator: Float32Array; at: number }> = [];
+  private pending: Job[] = [];
   private skipped = 0;
-  private inFlight: { step: number; generator: Float32Array; at: number } | undefined;
+  /** The evaluation the thread is running, if any. */
+  private inFlight: Job | undefined;
   private idle: Array<() => void> = [];
   private failed: string | undefined;
   private readonly ready: Promise<void>;
-  best: { step: number; fid: number; generator: Float32Array; discriminator: Float32Array } | undefined;
-  private readonly discriminators = new Map<number, Float32Array>();
+  best: { step: number; fid: number; generator: Float32Array } | undefined;
 
   constructor(private readonly options: EvalThreadOptions & { every: number; featureSize: number }, private readonly logger: Logger, private readonly onScores: (r: EvalRecord) => void) {
     this.thread = new Worker(new URL('./evalThread.js', import.meta.url), { workerData: options });
@@ -62,7 +67,7 @@ export class TrainingEval {
         this.failed = m.message;
         logger.log('warn', `evaluation${m.step === undefined ? '' : ` at step ${m.step}`} failed: ${m.message}`);
         resolveReady();
-        this.busy = false;
+        this.inFlight = undefined;
         this.pump();
       }
     });
@@ -70,19 +75,17 @@ export class TrainingEval {
       this.failed = err.message;
       logger.log('warn', `evaluation thread failed: ${err.message}`);
       resolveReady();
-      this.busy = false;
+      this.inFlight = undefined;
       this.flushIdle();
     });
   }
 
-  /** Queues rank 0's weights after `step`; `at`: training seconds at that step. */
-  submit(step: number, weights: { generator: Float32Array; discriminator: Float32Array }, at: number): void {
+  /** Queues rank 0's generator state after `step`; `at`: training seconds at that step. */
+  submit(step: number, generator: Float32Array, at: number): void {
     if (this.failed) return;
-    this.discriminators.set(step, weights.discriminator);
-    this.pending.push({ step, generator: weights.generator, at });
+    this.pending.push({ step, generator, at });
     if (this.pending.length > MAX_PENDING) {
       const dropped = this.pending.shift()!;
-      this.discriminators.delete(dropped.step);
       if (this.skipped++ === 0) this.logger.log('warn', `evaluations fall behind training: skipped step ${dropped.step} (raise --eval-every or lower --eval-count)`, { step: dropped.step });
     }
     void this.ready.then(() => this.pump());
@@ -90,13 +93,12 @@ export class TrainingEval {
 
   /** Starts the waiting evaluation if none runs. */
   private pump(): void {
-    if (this.busy) return;
+    if (this.inFlight) return;
     const job = this.pending.shift();
     if (!job || this.failed) {
       this.flushIdle();
       return;
     }
-    this.busy = true;
     this.inFlight = job;
     this.thread.postMessage({ step: job.step, generator: job.generator } satisfies EvalRequest);
   }
@@ -108,11 +110,10 @@ export class TrainingEval {
       meanConfidence: s.coverage.meanConfidence, trainSeconds: job.at, evalSeconds: ms / 1000,
     };
     this.history.push(r);
-    if (!this.best || r.fid < this.best.fid) this.best = { step, fid: r.fid, generator: job.generator, discriminator: this.discriminators.get(step)! };
-    for (const k of this.discriminators.keys()) if (k <= step) this.discriminators.delete(k);
+    if (!this.best || r.fid < this.best.fid) this.best = { step, fid: r.fid, generator: job.generator };
     this.logger.log('info', `step ${step}: MNIST-FID ${r.fid.toFixed(3)} (logits ${r.fidLogits.toFixed(3)}), IS ${r.inceptionScore.toFixed(2)}, ${r.digitsAtLeast5Percent} digits ≥5%, confidence ${r.meanConfidence.toFixed(3)}; best ${this.best.fid.toFixed(3)} at step ${this.best.step}`, { ...r, bestStep: this.best.step, bestFid: this.best.fid });
     this.onScores(r);
-    this.busy = false;
+    this.inFlight = undefined;
     this.pump();
   }
 
@@ -124,7 +125,7 @@ export class TrainingEval {
   /** Waits for the queued and running evaluations; then the summary. */
   async finish(): Promise<TrainingEvalSummary> {
     await this.ready;
-    if (this.busy || this.pending.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    if (this.inFlight || this.pending.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     return {
       every: this.options.every, count: this.options.count, featureSize: this.options.featureSize,
       history: this.history, skipped: this.skipped, best: this.best ? { step: this.best.step, fid: this.best.fid } : undefined,

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { ConfigError, DataFormatError, errorMessage } from '../shared/errors.js';
+import { DataFormatError } from '../shared/errors.js';
 import { IMAGE_SIZE, loadTestSet, loadTrainingSet } from '../shared/data/dataset.js';
 import { epochPermutation, gatherExamples } from '../shared/data/sharding.js';
 import { initialWeights, paramShapes } from '../shared/gan/architecture.js';
 import { archSpecs } from '../shared/gan/archs.js';
-import { buildModel } from '../shared/gan/models.js';
-import { directoryLoadHandler } from '../shared/gan/modelFiles.js';
+import { buildModel, setFlatWeights } from '../shared/gan/models.js';
+import { loadModelDir } from '../shared/gan/modelFiles.js';
 import type { Tf } from '../shared/gan/tf.js';
 import { ARCHS, type Arch } from '../shared/config.js';
 import { sampleNoise } from '../shared/sampleGrid.js';
@@ -91,13 +89,7 @@ export interface EvaluateOptions {
 
 /** MNIST-FID, Inception Score and mode coverage of a saved generator, with the real-data floor and the untrained ceiling. */
 export async function evaluateGenerator(tf: Tf, opts: EvaluateOptions): Promise<Evaluation> {
-  if (!existsSync(path.join(opts.modelDir, 'model.json'))) throw new ConfigError(`--model ${opts.modelDir} has no model.json (give the generator/ directory of a run)`);
-  let generator: LayersModel;
-  try {
-    generator = await tf.loadLayersModel(directoryLoadHandler(tf, opts.modelDir));
-  } catch (err) {
-    throw new DataFormatError(`--model ${opts.modelDir}: not a TensorFlow.js layers model (${errorMessage(err)})`);
-  }
+  const generator = await loadModelDir(tf, opts.modelDir);
   const classifier = await loadClassifier(tf, opts.classifierDir);
   try {
     const arch = archOf(generator);
@@ -109,12 +101,7 @@ export async function evaluateGenerator(tf: Tf, opts: EvaluateOptions): Promise<
     const realTraining = await scoreImages(tf, classifier, reference, scaleBytes(gatherExamples(train.images, IMAGE_SIZE, order, 0, Math.min(opts.count, train.count))));
     const spec = archSpecs(arch, latentDim).generator;
     const fresh = buildModel(tf, spec);
-    const init = initialWeights(spec, opts.seed);
-    let offset = 0;
-    fresh.setWeights(paramShapes(spec).map((p) => {
-      const size = p.shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(init.subarray(offset, (offset += size)), p.shape);
-    }));
+    setFlatWeights(tf, fresh, spec, initialWeights(spec, opts.seed));
     const untrained = await scoreImages(tf, classifier, reference, await generateImages(tf, fresh, latentDim, opts.count, opts.seed));
     fresh.dispose();
     return { count: opts.count, featureSize: FEATURE_SIZE, arch, generated, realTraining, untrained };

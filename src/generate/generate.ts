@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { ConfigError, DataFormatError, errorMessage } from '../shared/errors.js';
+import { DataFormatError } from '../shared/errors.js';
 import { IMAGE_SIZE } from '../shared/data/dataset.js';
-import { directoryLoadHandler } from '../shared/gan/modelFiles.js';
+import { loadModelDir } from '../shared/gan/modelFiles.js';
 import type { Tf } from '../shared/gan/tf.js';
 import { sampleGridPng, sampleNoise } from '../shared/sampleGrid.js';
 
@@ -18,13 +16,7 @@ export interface GenerateOptions {
  * reproduce the run's samples/final.png.
  */
 export async function generateGrid(tf: Tf, opts: GenerateOptions): Promise<{ png: Buffer; columns: number }> {
-  if (!existsSync(path.join(opts.modelDir, 'model.json'))) throw new ConfigError(`--model ${opts.modelDir} has no model.json (give the generator/ directory of a run)`);
-  let model: Awaited<ReturnType<Tf['loadLayersModel']>>;
-  try {
-    model = await tf.loadLayersModel(directoryLoadHandler(tf, opts.modelDir));
-  } catch (err) {
-    throw new DataFormatError(`--model ${opts.modelDir}: not a TensorFlow.js layers model (${errorMessage(err)})`);
-  }
+  const model = await loadModelDir(tf, opts.modelDir);
   try {
     const input = model.inputs[0]?.shape;
     const output = model.outputs[0]?.shape;

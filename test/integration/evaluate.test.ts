@@ -5,16 +5,17 @@ import { before, test } from 'node:test';
 import type { Summary } from '../../src/coordinator/summary.js';
 import { IMAGE_SIZE, loadTestSet, loadTrainingSet } from '../../src/shared/data/dataset.js';
 import { CLASSES, CLASSIFIER_DIR, FEATURE_SIZE, classify, loadClassifier, scaleBytes } from '../../src/shared/eval/classifier.js';
-import { initialWeights, paramShapes } from '../../src/shared/gan/architecture.js';
+import { initialWeights } from '../../src/shared/gan/architecture.js';
 import { archSpecs } from '../../src/shared/gan/archs.js';
 import { selectBackend } from '../../src/shared/gan/backend.js';
-import { buildModel } from '../../src/shared/gan/models.js';
+import { buildModel, setFlatWeights } from '../../src/shared/gan/models.js';
 import { tf } from '../../src/shared/gan/tf.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { fitGaussian } from '../../src/shared/eval/frechet.js';
 import { generateImages, scoreImages } from '../../src/evaluate/evaluate.js';
 import { Rng } from '../../src/shared/rng.js';
 import { runCli, tempDir } from '../helpers.js';
+import { accuracy } from '../../src/classifier/train.js';
 
 before(async () => {
   await selectBackend('wasm', silentLogger);
@@ -22,15 +23,8 @@ before(async () => {
 
 test('the committed classifier matches its checksum and classifies a test subset at least 98.5% right; a damaged copy is refused', async () => {
   const model = await loadClassifier(tf);
-  const test = loadTestSet(undefined, 2000);
-  const { logits } = await classify(tf, model, scaleBytes(test.images));
-  let right = 0;
-  for (let i = 0; i < test.count; i++) {
-    let best = 0;
-    for (let c = 1; c < CLASSES; c++) if (logits[i * CLASSES + c]! > logits[i * CLASSES + best]!) best = c;
-    if (best === test.labels[i]) right++;
-  }
-  assert.ok(right / test.count >= 0.985, `accuracy ${right / test.count} on the first 2000 test images`);
+  const acc = await accuracy(tf, model, loadTestSet(undefined, 2000));
+  assert.ok(acc >= 0.985, `accuracy ${acc} on the first 2000 test images`);
   model.dispose();
   const copy = tempDir('classifier');
   cpSync(CLASSIFIER_DIR, copy, { recursive: true });
@@ -58,9 +52,7 @@ test('MNIST-FID: real against real is near 0, rises with noise, and an untrained
   assert.ok(self < 1e-6, `a set against itself: ${self}`);
   const spec = archSpecs('mlp', 100).generator;
   const untrained = buildModel(tf, spec);
-  const init = initialWeights(spec, 1);
-  let offset = 0;
-  untrained.setWeights(paramShapes(spec).map((p) => tf.tensor(init.subarray(offset, (offset += p.shape.reduce((a, b) => a * b, 1))), p.shape)));
+  setFlatWeights(tf, untrained, spec, initialWeights(spec, 1));
   const ceiling = (await scoreImages(tf, model, reference, await generateImages(tf, untrained, 100, 3000, 1))).fid;
   assert.ok(ceiling > 10 * fids[0]!, `untrained ${ceiling} vs real floor ${fids[0]}`);
   assert.equal(real.length, 3000 * IMAGE_SIZE);

@@ -28,7 +28,7 @@ function addInto(target: Float32Array, incoming: Float32Array): void {
   for (let i = 0; i < target.length; i++) target[i]! += incoming[i]!;
 }
 
-function scaleInPlace(target: Float32Array, factor: number): void {
+export function scaleInPlace(target: Float32Array, factor: number): void {
   for (let i = 0; i < target.length; i++) target[i]! *= factor;
 }
 

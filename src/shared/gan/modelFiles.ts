@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { ConfigError, DataFormatError, errorMessage } from '../errors.js';
 import path from 'node:path';
 import type { Tf } from './tf.js';
 
@@ -55,4 +56,14 @@ export function directoryLoadHandler(tf: Tf, dir: string): IOHandler {
 
 export function saveModelTo(tf: Tf, model: { save: (h: IOHandler) => Promise<unknown> }, dir: string): Promise<unknown> {
   return model.save(directorySaveHandler(tf, dir));
+}
+
+/** Loads the model a run saved in `dir` (its generator/), with the --model flag's errors: missing, or not a tfjs model. */
+export async function loadModelDir(tf: Tf, dir: string): Promise<Awaited<ReturnType<Tf['loadLayersModel']>>> {
+  if (!existsSync(path.join(dir, MODEL_JSON))) throw new ConfigError(`--model ${dir} has no model.json (give the generator/ directory of a run)`);
+  try {
+    return await tf.loadLayersModel(directoryLoadHandler(tf, dir));
+  } catch (err) {
+    throw new DataFormatError(`--model ${dir}: not a TensorFlow.js layers model (${errorMessage(err)})`);
+  }
 }

@@ -1,5 +1,5 @@
 import type { Tf } from './tf.js';
-import { BN_EPSILON, BN_MOMENTUM, LEAKY_ALPHA, type LayerSpec, type ModelSpec } from './architecture.js';
+import { BN_EPSILON, BN_MOMENTUM, LEAKY_ALPHA, type LayerSpec, type ModelSpec, paramShapes } from './architecture.js';
 
 type LayersModel = ReturnType<Tf['sequential']>;
 type Layer = Parameters<LayersModel['add']>[0];
@@ -30,4 +30,19 @@ export function buildModel(tf: Tf, spec: ModelSpec): LayersModel {
   const model = tf.sequential({ name: spec.name });
   spec.layers.forEach((l, i) => model.add(layer(tf, l, i === 0 ? { inputShape: spec.inputShape } : {})));
   return model;
+}
+
+/**
+ * Sets a model built from `spec` to a flat state in `paramShapes` order (parameters, then
+ * batch-norm statistics): what initialWeights, checkpoints and rank 0's weights carry.
+ */
+export function setFlatWeights(tf: Tf, model: LayersModel, spec: ModelSpec, flat: Float32Array): void {
+  const shapes = paramShapes(spec).map((p) => p.shape);
+  const total = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  if (flat.length !== total) throw new RangeError(`${spec.name}: got ${flat.length} values, expected ${total}`);
+  // tidy: the variables keep their own reference; the staging tensors go.
+  tf.tidy(() => {
+    let offset = 0;
+    model.setWeights(shapes.map((shape) => tf.tensor(flat.subarray(offset, (offset += shape.reduce((a, b) => a * b, 1))), shape)));
+  });
 }

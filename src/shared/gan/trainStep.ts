@@ -5,6 +5,7 @@ import type { GanReplica } from './replica.js';
 import type { SpanRecorder } from '../timeline.js';
 import { allFinite } from './finite.js';
 import { IMAGE_SIZE } from '../data/dataset.js';
+import { scaleInPlace } from '../allreduce/ring.js';
 
 /** This rank's examples for one step, as shipped by the coordinator. */
 export interface LocalBatch {
@@ -47,10 +48,6 @@ export interface StepOptions {
   world?: number;
 }
 
-function scale(buf: Float32Array, factor: number): void {
-  for (let i = 0; i < buf.length; i++) buf[i]! *= factor;
-}
-
 /**
  * One synchronous data-parallel GAN step: discriminator gradients, all-reduce,
  * update; then generator gradients against the updated discriminator, all-reduce,
@@ -75,7 +72,7 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
     const r = await gradients();
     const t1 = performance.now();
     const times: ReduceTimes = {};
-    if (weight !== 1) scale(r.grads, weight);
+    if (weight !== 1) scaleInPlace(r.grads, weight);
     const avg = await reduce(batch.step, which, r.grads, times);
     const t2 = performance.now();
     // Every replica holds the same average, so every replica makes the same choice.
