@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateKeyPair, readAuthorized, readKey, readKeyPair } from './shared/security/curveKeys.js';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ALLREDUCE_MODES, ARCHS, BACKENDS, type BackendName } from './shared/config.js';
+import type { BackendName } from './shared/config.js';
+import { COMMAND_OPTIONS, isCommandName } from './cliOptions.js';
+import { type OptionLayers, configPath, layerOptions, withOrigin } from './optionLayers.js';
 import { ConfigError, CoordinatorLostError, DataFormatError, errorMessage, TrainerError } from './shared/errors.js';
 import { type Logger, createLogger } from './shared/logger.js';
 import { type LogFormat, createSink } from './logFormat.js';
@@ -14,6 +16,8 @@ import type { CoordinatorOptions } from './coordinator/options.js';
 import type { CoordinatorEvents } from './coordinator/coordinator.js';
 import type { TrainingEval } from './coordinator/trainingEval.js';
 import { VERSION } from './version.js';
+import { launchPlan, startWorkers } from './workerLaunch.js';
+import type { LaunchedProcesses } from './coordinator/processes.js';
 
 const EXIT_USAGE = 2;
 /** A worker whose coordinator went silent: distinct, so a supervisor knows to restart it. */
@@ -136,21 +140,13 @@ function ensureWritableDir(dir: string): void {
   }
 }
 
-/** `--spawn-gpus 0,1,2,3`. */
-function gpuList(text: string, spawn: boolean): number[] {
-  if (!spawn) throw new ConfigError('--spawn-gpus only applies with --spawn');
-  if (!/^\d+(,\d+)*$/.test(text)) throw new ConfigError(`--spawn-gpus must be GPU indexes separated by commas, like 0,1,2,3; got ${JSON.stringify(text)}`);
-  return text.split(',').map(Number);
-}
-
 async function coordinatorCommand(a: Args): Promise<number> {
   const { logger, format } = makeLogger(String(a.logFormat), 'coordinator', Boolean(a.verbose));
   const opts = coordinatorOptions(a);
-  const spawnGpus = a.spawnGpus === undefined ? [] : gpuList(String(a.spawnGpus), Boolean(a.spawn));
+  const plan = launchPlan(a, opts.workers, defaultAdvertiseHost);
   ensureWritableDir(opts.out);
   const { runCoordinator } = await import('./coordinator/coordinator.js');
-  const { spawnWorkers } = await import('./coordinator/spawn.js');
-  let spawned: ReturnType<typeof spawnWorkers> | undefined;
+  let launched: Promise<LaunchedProcesses> | undefined;
   const abort = new AbortController();
   const onSignal = (sig: string): void => abort.abort(new Error(`received ${sig}`));
   process.once('SIGINT', onSignal);
@@ -187,21 +183,16 @@ async function coordinatorCommand(a: Args): Promise<number> {
       signal: abort.signal,
       events,
       onListening: (endpoint) => {
-        if (a.spawn) {
-          // Spawned workers serve metrics next to the coordinator's port: 9401, 9402, ... by default.
-          const args = (i: number): string[] => [
-            '--backend', opts.backend, '--log-format', format, ...(a.verbose ? ['--verbose'] : []),
-            ...(metrics ? ['--metrics-port', String(metrics.port === 0 ? 0 : metrics.port + 1 + i)] : ['--no-metrics']),
-            ...(spawnGpus.length > 0 ? ['--gpu', String(spawnGpus[i % spawnGpus.length])] : []),
-            ...(opts.curve ? ['--curve-keys', keysDir(a)!, '--curve-name', 'worker'] : []),
-          ];
-          spawned = spawnWorkers(opts.workers, endpoint, args, logger, (message) => {
+        if (!plan) return;
+        launched = startWorkers(plan, {
+          opts, endpoint, logFormat: format, verbose: Boolean(a.verbose), metricsPort: metrics?.port, keysDir: keysDir(a), logger,
+          onFailure: (message) => {
             obs.metrics.workerFailures.inc();
             // An elastic run goes on without it (the coordinator notices the silence); a fixed world cannot.
             if (opts.minWorkers < opts.workers) logger.log('warn', `${message}; training continues with the others`);
             else abort.abort(new Error(message));
-          });
-        }
+          },
+        });
       },
     });
     if (evaluator) {
@@ -217,8 +208,8 @@ async function coordinatorCommand(a: Args): Promise<number> {
     obs.health.set(true, 'finished');
     const s = result.summary;
     logger.log('info', `done: ${s.steps} steps in ${s.trainSeconds.toFixed(1)} s, ${s.imagesPerSecond.toFixed(0)} img/s, d_loss ${s.final.dLoss.toFixed(4)}, g_loss ${s.final.gLoss.toFixed(4)}, replicas identical (${s.replicaHash.slice(0, 12)}…); outputs in ${opts.out}`, { out: opts.out, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
-    if (spawned) {
-      const codes = await withTimeout(spawned.exited, 15_000, 'spawned workers did not exit');
+    if (launched) {
+      const codes = await withTimeout((await launched).exited, 15_000, 'launched workers did not exit');
       const bad = codes.flatMap((c, i) => (c === 0 ? [] : [`worker ${i} exited with ${c}`]));
       // An elastic run that finished has already recorded its lost workers (summary.json); only a fixed world fails on them.
       if (bad.length > 0 && opts.minWorkers === opts.workers) throw new TrainerError('E_WORKER', bad.join('; '));
@@ -228,9 +219,14 @@ async function coordinatorCommand(a: Args): Promise<number> {
     obs.health.set(false, `failed: ${errorMessage(err)}`);
     throw err;
   } finally {
-    if (spawned) {
-      // Workers exit on their own after a shutdown; this only catches stragglers.
-      await withTimeout(spawned.exited, 5_000, '').catch(() => spawned?.kill());
+    if (launched) {
+      // Workers exit on their own after a shutdown; this only catches stragglers, and gives
+      // ssh sessions a moment to close (which ends their remote workers) before this process exits.
+      const workers = await launched;
+      await withTimeout(workers.exited, 5_000, '').catch(async () => {
+        workers.kill();
+        await withTimeout(workers.exited, 3_000, '').catch(() => {});
+      });
     }
     await evaluator?.close();
     await obs.close();
@@ -245,6 +241,13 @@ async function workerCommand(a: Args): Promise<number> {
   }
   port('coordinator port', Number(endpoint.slice(endpoint.lastIndexOf(':') + 1)), false);
   const keys = keysDir(a);
+  if (a.stopOnStdinClose) {
+    // Launched over ssh: the session's end (the coordinator stopped it, or died) closes our stdin.
+    process.stdin.on('end', () => {
+      logger.log('warn', 'standard input closed (--stop-on-stdin-close): the launcher is gone, exiting');
+      process.exit(1);
+    }).resume();
+  }
   const { runWorker } = await import('./worker/worker.js');
   await runWorker({
     coordinator: endpoint,
@@ -253,6 +256,7 @@ async function workerCommand(a: Args): Promise<number> {
     dataPort: port('data-port', a.dataPort, true),
     backend: a.backend as BackendName,
     ...(a.gpu !== undefined ? { gpu: nonNegInt('gpu', a.gpu) } : {}),
+    ...(a.rank !== undefined ? { rank: nonNegInt('rank', a.rank) } : {}),
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
     ...(a.faultNanStep !== undefined ? { faultNanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
@@ -331,101 +335,25 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
   });
 }
 
-/** Options of every command. */
-const basic = (y: Argv): Argv => y
-  .option('backend', { choices: BACKENDS, default: 'auto' as const, describe: 'TensorFlow.js backend: auto tries tensorflow, webgpu, wasm, cpu in that order' })
-  .option('log-format', { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' })
-  .option('verbose', { type: 'boolean', default: false, describe: 'also log debug records' });
-
-/** Options of the training processes. */
-const common = (y: Argv): Argv => basic(y)
-  .option('metrics', { type: 'boolean', default: true, describe: 'serve Prometheus metrics (--no-metrics: do not)' });
-
-function parser(argv: string[]): Argv {
+/** `layered`: option values from TRAINER_* and --config, below the flags and above the defaults. */
+function parser(argv: string[], layered: Record<string, unknown>): Argv {
   return yargs(argv)
+    .config(layered)
     .scriptName('trainer')
     .usage('$0 <command> [options]\n\nDistributed data-parallel GAN training on MNIST: one coordinator, N workers, gradients averaged by all-reduce over ZeroMQ.')
-    .command('coordinator', 'own the data set, admit N workers and drive training', (y) => common(y)
-      .option('workers', { type: 'number', demandOption: true, describe: 'number of workers (world size)' })
-      .option('min-workers', { type: 'number', describe: 'keep training with as few as M workers when workers are lost (default: --workers, that is, not elastic)' })
-      .option('rejoin-timeout', { type: 'number', default: 60, describe: 'seconds to wait for workers to (re)join when fewer than --min-workers remain, before stopping with a checkpoint' })
-      .option('spawn', { type: 'boolean', default: false, describe: 'launch the workers as local processes' })
-      .option('spawn-gpus', { type: 'string', describe: 'with --spawn: GPU indexes handed to the workers in turn (--gpu), e.g. 0,1,2,3' })
-      .option('steps', { type: 'number', describe: 'training steps (global batches); default: one epoch' })
-      .option('epochs', { type: 'number', describe: 'training epochs, instead of --steps' })
-      .option('batch-size', { type: 'number', default: 64, describe: 'examples per worker per step (global batch = workers × this)' })
-      .option('arch', { choices: ARCHS, default: 'mlp' as const, describe: 'model architecture' })
-      .option('allreduce', { choices: ALLREDUCE_MODES, default: 'ring' as const, describe: 'ring among workers, or star through the coordinator' })
-      .option('lr', { type: 'number', default: 2e-4, describe: 'Adam learning rate' })
-      .option('beta1', { type: 'number', default: 0.5, describe: 'Adam beta1' })
-      .option('beta2', { type: 'number', default: 0.999, describe: 'Adam beta2' })
-      .option('seed', { type: 'number', default: 42, describe: 'seed for weights, data order and noise' })
-      .option('data', { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' })
-      .option('limit', { type: 'number', describe: 'use only the first N training images' })
-      .option('out', { type: 'string', describe: 'output directory (default: ./runs/<timestamp>)' })
-      .option('bind', { type: 'string', default: '0.0.0.0', describe: 'address the control socket binds' })
-      .option('port', { type: 'number', default: 5555, describe: 'control port (0: any free port)' })
-      .option('check-every', { type: 'number', default: 50, describe: 'compare replica hashes every N steps (and at the end)' })
-      .option('timeout', { type: 'number', default: 60, describe: 'seconds any step or collective may take before the run fails' })
-      .option('register-timeout', { type: 'number', default: 120, describe: 'seconds to wait for all workers to join' })
-      .option('prefetch', { type: 'number', default: 2, describe: 'steps of data shipped ahead to each worker' })
-      .option('metrics-port', { type: 'number', default: 9400, describe: 'serve /metrics, /healthz and /samples/latest.png here (0: any free port); spawned workers use the next ports' })
-      .option('eval-every', { type: 'number', default: 0, describe: 'MNIST-FID of the generator every N steps and at the end, in a thread of its own (0: never)' })
-      .option('eval-count', { type: 'number', default: 2000, describe: 'generated images per --eval-every evaluation' })
-      .option('keep-best', { type: 'boolean', default: false, describe: 'with --eval-every: also save the generator with the best MNIST-FID as OUT/generator-best' })
-      .option('sample-every', { type: 'number', default: 200, describe: 'write samples/step-NNNNNNN.png every N steps (0: only the final grid)' })
-      .option('log-every', { type: 'number', default: 0, describe: 'a progress line every N steps (0: about one a second); on a terminal the bar updates anyway' })
-      .option('timeline', { type: 'string', describe: 'write a Chrome trace of every worker\'s step phases to this file' })
-      .option('checkpoint-every', { type: 'number', default: 500, describe: 'write OUT/checkpoints/ckpt-NNNNNNNNN.bin every N steps and at the end (0: only at the end)' })
-      .option('keep-checkpoints', { type: 'number', default: 3, describe: 'how many of the newest checkpoints to keep' })
-      .option('curve-keys', { type: 'string', describe: 'directory made by trainer keygen: CURVE encryption, and only workers whose public key is in DIR/authorized/ are admitted' })
-      .option('heartbeat-interval', { type: 'number', default: 1, describe: 'seconds between heartbeats, both ways' })
-      .option('worker-timeout', { type: 'number', default: 10, describe: 'seconds of silence after which a worker (or, for the workers, the coordinator) is taken for dead' })
-      .option('max-bad-steps', { type: 'number', default: 10, describe: 'steps whose averaged gradients hold NaN or Infinity (skipped on every replica) tolerated before the run stops' })
-      .option('resume', { type: 'string', describe: 'continue from the newest valid checkpoint in this run (or checkpoints) directory' })
+    .command('coordinator', 'own the data set, admit N workers and drive training', (y) => y.options(COMMAND_OPTIONS.coordinator)
       .example('$0 coordinator --workers 2 --spawn --steps 500', 'train with two local worker processes')
       .example('$0 coordinator --workers 4 --port 5555', 'wait for four workers started on other hosts'))
-    .command('worker', 'join a coordinator and train one replica', (y) => common(y)
-      .option('coordinator', { type: 'string', demandOption: true, describe: 'coordinator endpoint, tcp://HOST:PORT' })
-      .option('advertise', { type: 'string', describe: 'address other workers use to reach this one (default: first non-loopback IPv4)' })
-      .option('bind-host', { type: 'string', default: '0.0.0.0', describe: 'interface the ring data port binds' })
-      .option('data-port', { type: 'number', default: 0, describe: 'ring data port (0: any free port)' })
-      .option('connect-timeout', { type: 'number', default: 60, describe: 'seconds to wait for the coordinator to answer' })
-      .option('metrics-port', { type: 'number', default: 9401, describe: 'serve /metrics and /healthz here (0: any free port, logged)' })
-      .option('gpu', { type: 'number', describe: 'GPU index, in nvidia-smi order, for the tensorflow and webgpu backends' })
-      .option('protocol-version', { type: 'number', hidden: true })
-      .option('fault-nan-step', { type: 'number', hidden: true })
-      .option('fault-kill-step', { type: 'number', hidden: true })
-      .option('curve-keys', { type: 'string', describe: 'directory made by trainer keygen: encrypt and authenticate with CURVE (uses NAME.key/.pub and coordinator.pub)' })
-      .option('curve-name', { type: 'string', default: 'worker', describe: 'which key pair in --curve-keys is this worker\'s' })
+    .command('worker', 'join a coordinator and train one replica', (y) => y.options(COMMAND_OPTIONS.worker)
       .example('$0 worker --coordinator tcp://10.0.0.1:5555', 'join a run'))
-    .command('generate', 'draw digits from a saved generator into a PNG grid', (y) => basic(y)
-      .option('model', { type: 'string', demandOption: true, describe: 'a generator directory saved by a run (RUN/generator)' })
-      .option('count', { type: 'number', default: 64, describe: 'how many images' })
-      .option('out', { type: 'string', demandOption: true, describe: 'PNG file to write' })
-      .option('seed', { type: 'number', default: 42, describe: 'noise seed (the run\'s seed and 64 images reproduce its final.png)' })
+    .command('generate', 'draw digits from a saved generator into a PNG grid', (y) => y.options(COMMAND_OPTIONS.generate)
       .example('$0 generate --model runs/X/generator --out digits.png', '64 digits from a trained generator'))
-    .command('evaluate', 'score a saved generator: MNIST-FID, Inception Score and digit coverage, with real-data and untrained calibration', (y) => basic(y)
-      .option('model', { type: 'string', demandOption: true, describe: 'a generator directory saved by a run (RUN/generator)' })
-      .option('count', { type: 'number', default: 10_000, describe: 'images per set' })
-      .option('seed', { type: 'number', default: 42, describe: 'noise seed, and the seed of the real and untrained calibration sets' })
-      .option('json', { type: 'boolean', default: false, describe: 'print one JSON document instead of the table' })
-      .option('data', { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' })
-      .option('classifier', { type: 'string', describe: 'a classifier directory with SHA256SUMS (default: the committed models/mnist-classifier)' })
+    .command('evaluate', 'score a saved generator: MNIST-FID, Inception Score and digit coverage, with real-data and untrained calibration', (y) => y.options(COMMAND_OPTIONS.evaluate)
       .example('$0 evaluate --model runs/X/generator', 'score a run\'s generator'))
-    .command('classifier <action>', 'the reference MNIST classifier that scores generated digits', (y) => basic(y)
+    .command('classifier <action>', 'the reference MNIST classifier that scores generated digits', (y) => y.options(COMMAND_OPTIONS.classifier)
       .positional('action', { choices: ['train'] as const, describe: 'train: train it on MNIST and save it with its SHA-256' })
-      .option('out', { type: 'string', describe: 'where to save it (default: the committed models/mnist-classifier)' })
-      .option('epochs', { type: 'number', default: 3, describe: 'passes over the 60k training images' })
-      .option('batch-size', { type: 'number', default: 64, describe: 'examples per step' })
-      .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate' })
-      .option('seed', { type: 'number', default: 1, describe: 'seed for the initial weights and the data order' })
-      .option('data', { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' })
       .example('$0 classifier train --backend wasm', 'retrain the committed classifier'))
-    .command('keygen', 'make a CURVE key pair (NAME.key, NAME.pub) in a keys directory', (y) => y
-      .option('out', { type: 'string', demandOption: true, describe: 'keys directory' })
-      .option('name', { type: 'string', default: 'coordinator', describe: 'coordinator, or a worker\'s name: its public key also goes into DIR/authorized/' })
-      .option('log-format', { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' })
+    .command('keygen', 'make a CURVE key pair (NAME.key, NAME.pub) in a keys directory', (y) => y.options(COMMAND_OPTIONS.keygen)
       .example('$0 keygen --out keys && $0 keygen --out keys --name worker', 'keys for a coordinator and its workers'))
     .demandCommand(1, 'name a command: coordinator, worker, generate, evaluate, classifier or keygen')
     .strict()
@@ -433,10 +361,32 @@ function parser(argv: string[]): Argv {
     .wrap(Math.min(120, process.stdout.columns ?? 120));
 }
 
+/** TRAINER_* and --config values for the command about to run (none for --help or an unknown command). */
+function optionLayers(argv: readonly string[]): OptionLayers {
+  const command = argv[0];
+  if (command === undefined || !isCommandName(command)) return { values: {}, origins: new Map() };
+  const file = configPath(argv, process.env);
+  let data: unknown;
+  if (file !== undefined) {
+    try {
+      data = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`--config ${file}: ${err instanceof SyntaxError ? 'not valid JSON: ' : ''}${errorMessage(err)}`);
+    }
+  }
+  const commands = Object.keys(COMMAND_OPTIONS);
+  const allOptions = new Set(Object.values(COMMAND_OPTIONS).flatMap((t) => Object.keys(t)));
+  return layerOptions({ command, commands, options: COMMAND_OPTIONS[command], allOptions, env: process.env, ...(file === undefined ? {} : { file: { path: file, data } }) });
+}
+
 async function main(): Promise<void> {
   let code = 1;
+  const args = hideBin(process.argv);
+  let origins: ReadonlyMap<string, string> = new Map();
   try {
-    const argv = await parser(hideBin(process.argv))
+    const layers = optionLayers(args);
+    origins = layers.origins;
+    const argv = await parser(args, layers.values)
       .fail((msg, err) => { throw err ?? new ConfigError(msg); })
       .parseAsync();
     const cmd = String(argv._[0]);
@@ -447,8 +397,9 @@ async function main(): Promise<void> {
             : cmd === 'evaluate' ? await evaluateCommand(argv as Args)
           : await workerCommand(argv as Args);
   } catch (err) {
-    // One line, whatever the source (yargs puts its details on further lines).
-    process.stderr.write(`trainer: ${errorMessage(err).replace(/\s*\n\s*/g, ' ').trim()}\n`);
+    // One line, whatever the source (yargs puts its details on further lines), naming the env var or file a bad value came from.
+    const line = errorMessage(err).replace(/\s*\n\s*/g, ' ').trim();
+    process.stderr.write(`trainer: ${withOrigin(line, origins, args)}\n`);
     code = err instanceof ConfigError || err instanceof DataFormatError ? EXIT_USAGE : err instanceof CoordinatorLostError ? EXIT_COORDINATOR_LOST : 1;
   }
   // ZeroMQ and tfjs may hold handles open after a run; the run's outcome is settled, so leave now.

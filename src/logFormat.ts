@@ -31,7 +31,9 @@ export function createSink(format: LogFormat, component: string, write: (line: s
       write(JSON.stringify({ time: new Date().toISOString(), level, component, msg, ...fields }));
       return;
     }
-    const who = component === 'worker' && fields.rank !== undefined ? `${component} ${String(fields.rank)}` : component;
+    // `source`: a record relayed from another process (a worker launched over ssh).
+    const who = typeof fields.source === 'string' ? fields.source
+      : component === 'worker' && fields.rank !== undefined ? `${component} ${String(fields.rank)}` : component;
     const tag = level === 'info' ? '' : `${level.toUpperCase()} `;
     write(`[${who}] ${tag}${msg === 'step' ? humanStep(fields) : msg}`);
   };

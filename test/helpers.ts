@@ -19,10 +19,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI; kills it and fails if it outlives `timeoutMs` (no test may hang). */
-export function runCli(args: string[], timeoutMs = 120_000): Promise<CliResult> {
+/** Runs the built CLI (with `env` added to ours); kills it and fails if it outlives `timeoutMs` (no test may hang). */
+export function runCli(args: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...withFreeMetricsPort(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...withFreeMetricsPort(args)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });

@@ -91,9 +91,14 @@ export class Membership {
     return [...this.byId.values()];
   }
 
-  /** Ready workers not in the roster, oldest first: the ones to admit next. */
+  /**
+   * Ready workers not in the roster: the ones to admit next. Those that asked
+   * for a rank come first, in that order (so a launcher's slot or a pod's
+   * index is its rank in the first generation); then the others, oldest first.
+   */
   waiting(): Member[] {
-    return [...this.byId.values()].filter((m) => m.ready && !this.current.includes(m));
+    const asked = (m: Member): number => m.hello.rank ?? Number.POSITIVE_INFINITY;
+    return [...this.byId.values()].filter((m) => m.ready && !this.current.includes(m)).sort((a, b) => asked(a) - asked(b) || a.id - b.id);
   }
 
   get registered(): number {

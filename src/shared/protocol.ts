@@ -4,7 +4,7 @@ import { ALLREDUCE_MODES, ARCHS } from './config.js';
 import { SPAN_NAMES } from './timeline.js';
 
 /** Bumped on any change to a message's meaning or shape. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Larger frames are refused before decoding (a 16-MiB gradient buffer fits with room). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -66,6 +66,8 @@ export const helloSchema = z.object({
   device: z.string().max(256).optional(),
   /** With CURVE: the key this worker's ring socket serves with (its predecessor must know it). */
   curvePublicKey: z.string().length(40).optional(),
+  /** The rank it asks for (a launcher's slot, a Kubernetes completion index): orders the first roster. */
+  rank: nonNegInt.optional(),
 }).strict();
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 export const stepDoneSchema = z.object({

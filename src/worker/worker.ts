@@ -19,6 +19,7 @@ import { ControlLink, ShutdownSignal } from './controlLink.js';
 import { WorkerMetrics } from './metrics.js';
 import { Registry } from 'prom-client';
 import { HealthState } from '../shared/health.js';
+import { StepStats } from './stepStats.js';
 import { SpanRecorder } from '../shared/timeline.js';
 import { type ObservabilityServer, startObservabilityServer } from '../shared/transport/httpServer.js';
 
@@ -32,6 +33,8 @@ export interface WorkerOptions {
   backend: BackendName;
   /** GPU index for the tensorflow and webgpu backends. */
   gpu?: number;
+  /** The rank to ask for in the first generation (a launcher's slot, a Kubernetes completion index). */
+  rank?: number;
   /** How long to wait for the coordinator's first answer. */
   connectTimeoutMs: number;
   /** CURVE: this worker's key pair and the coordinator's public key; undefined: plain TCP. */
@@ -116,6 +119,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       t: 'hello', v: (opts.protocolVersionOverride ?? PROTOCOL_VERSION) as typeof PROTOCOL_VERSION,
       backend: backend.name, host: os.hostname(), pid: process.pid, dataEndpoint, ...(backend.device ? { device: backend.device } : {}),
       ...(opts.curve ? { curvePublicKey: opts.curve.own.publicKey } : {}),
+      ...(opts.rank !== undefined ? { rank: opts.rank } : {}),
     });
     const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
     const { config, id } = welcome;
@@ -167,12 +171,15 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     };
 
     const link = opts.faultKillStep === undefined ? ring : dyingLink(ring, opts.faultKillStep);
+    const stats = new StepStats();
+    let starSent = 0;
     const averaged: Reduce = (step, phase, grads, times) => {
       if (world === 1) return Promise.resolve(grads);
       if (config.allreduce === 'ring') return ringAllReduce(grads, rank, world, link, step, phase, undefined, times);
       return (async () => {
         await control.send({ t: 'grad', v: PROTOCOL_VERSION, gen, step, phase, data: grads });
         const reduced = (await control.waitReduced(gen, step, phase, config.timeoutMs)).data;
+        starSent += grads.byteLength;
         metrics.sentBytes.inc(grads.byteLength);
         metrics.receivedBytes.inc(reduced.byteLength);
         return reduced;
@@ -224,9 +231,11 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
         if (dataWaitMs > 0.05) spans.add('data wait', waitStart, waitStart + dataWaitMs);
         const sentBefore = ring.bytesSent;
         const receivedBefore = ring.bytesReceived;
+        const starBefore = starSent;
         const r = await trainStep(replica!, config, batch, reduce, { spans, world });
         completed = step;
         replica!.commit();
+        stats.record({ stepMs: performance.now() - waitStart, computeMs: r.computeMs, reduceMs: r.reduceMs, peerWaitMs: r.peerWaitMs, sentBytes: ring.bytesSent - sentBefore + starSent - starBefore });
         metrics.sentBytes.inc(ring.bytesSent - sentBefore);
         metrics.receivedBytes.inc(ring.bytesReceived - receivedBefore);
         metrics.observeStep(step, { ...r, dataWaitMs });
@@ -269,7 +278,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       }
     }
     if (!shutdown.ok) throw new TrainerError('E_STOPPED', `coordinator stopped the run: ${shutdown.reason}`);
-    log.log('info', 'training finished', { steps: config.steps, hash: finalHash, droppedFrames: control.dropped + ring.dropped, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+    log.log('info', 'training finished', { steps: config.steps, hash: finalHash, timing: stats.summary(), droppedFrames: control.dropped + ring.dropped, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
     return { rank, steps: config.steps, finalHash };
   } catch (err) {
     if (err instanceof ShutdownSignal && !err.shutdown.ok) throw new TrainerError('E_STOPPED', err.message);

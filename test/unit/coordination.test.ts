@@ -125,3 +125,17 @@ test('an abort round waits for every live member of the roster, and only for ans
   assert.equal(round.complete, true);
   assert.deepEqual(round.survivors(), [{ id: 4, completed: 11 }, { id: 1, completed: 10 }], 'in the old rank order');
 });
+
+test('workers that ask for a rank are admitted in that order, ahead of those that do not', () => {
+  const m = new Membership(4);
+  // Arrival order: no preference, rank 2, rank 0, rank 1.
+  const asks = [undefined, 2, 0, 1];
+  asks.forEach((rank, i) => {
+    const p = `p${i}`;
+    m.hello(p, { ...hello(i + 1), ...(rank === undefined ? {} : { rank }) }, 's');
+    m.ready(p, H('1'), H('1'));
+  });
+  assert.deepEqual(m.waiting().map((x) => x.hello.rank), [0, 1, 2, undefined]);
+  m.form(m.waiting());
+  assert.deepEqual(m.roster().map((x) => [x.id, x.rank]), [[2, 0], [3, 1], [1, 2], [0, 3]], 'ids stay in arrival order; ranks follow the asks');
+});

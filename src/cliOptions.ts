@@ -1,0 +1,139 @@
+import type { Options } from 'yargs';
+import { ALLREDUCE_MODES, ARCHS, BACKENDS } from './shared/config.js';
+
+/**
+ * Every command's options, as data: yargs builds the parser from them, and the
+ * environment (TRAINER_*) and --config layers check names against them.
+ */
+export type OptionTable = Record<string, Options>;
+
+const CONFIG: Options = { type: 'string', describe: 'JSON file of option values: flags > TRAINER_* environment > this file > defaults' };
+
+/** Options of every command that computes. */
+const BASIC = {
+  backend: { choices: BACKENDS, default: 'auto' as const, describe: 'TensorFlow.js backend: auto tries tensorflow, webgpu, wasm, cpu in that order' },
+  'log-format': { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' },
+  verbose: { type: 'boolean', default: false, describe: 'also log debug records' },
+  config: CONFIG,
+} satisfies OptionTable;
+
+/** Options of the training processes. */
+const COMMON = {
+  ...BASIC,
+  metrics: { type: 'boolean', default: true, describe: 'serve Prometheus metrics (--no-metrics: do not)' },
+} satisfies OptionTable;
+
+const COORDINATOR = {
+  ...COMMON,
+  workers: { type: 'number', demandOption: true, describe: 'number of workers (world size)' },
+  'min-workers': { type: 'number', describe: 'keep training with as few as M workers when workers are lost (default: --workers, that is, not elastic)' },
+  'rejoin-timeout': { type: 'number', default: 60, describe: 'seconds to wait for workers to (re)join when fewer than --min-workers remain, before stopping with a checkpoint' },
+  spawn: { type: 'boolean', default: false, describe: 'launch the workers as local processes' },
+  hosts: { type: 'string', describe: 'launch the workers over ssh on these hosts, HOST:SLOTS separated by commas (gpu1:2,gpu2:2), slot i of a host gets --gpu i' },
+  'ssh-user': { type: 'string', describe: 'with --hosts: log in as this user (default: ssh\'s own choice)' },
+  'ssh-port': { type: 'number', describe: 'with --hosts: sshd port on the hosts (default: ssh\'s own choice)' },
+  'ssh-command': { type: 'string', default: 'ssh', describe: 'with --hosts: the ssh client and any options, e.g. "ssh -i ~/.ssh/trainer -o StrictHostKeyChecking=accept-new"' },
+  'remote-trainer': { type: 'string', default: 'trainer', describe: 'with --hosts: how to run trainer on the hosts, e.g. "npx trainer" or "/opt/trainer/bin/trainer"' },
+  advertise: { type: 'string', describe: 'with --hosts: the address the workers reach this coordinator at (default: first non-loopback IPv4)' },
+  'spawn-gpus': { type: 'string', describe: 'with --spawn: GPU indexes handed to the workers in turn (--gpu), e.g. 0,1,2,3' },
+  steps: { type: 'number', describe: 'training steps (global batches); default: one epoch' },
+  epochs: { type: 'number', describe: 'training epochs, instead of --steps' },
+  'batch-size': { type: 'number', default: 64, describe: 'examples per worker per step (global batch = workers × this)' },
+  arch: { choices: ARCHS, default: 'mlp' as const, describe: 'model architecture' },
+  allreduce: { choices: ALLREDUCE_MODES, default: 'ring' as const, describe: 'ring among workers, or star through the coordinator' },
+  lr: { type: 'number', default: 2e-4, describe: 'Adam learning rate' },
+  beta1: { type: 'number', default: 0.5, describe: 'Adam beta1' },
+  beta2: { type: 'number', default: 0.999, describe: 'Adam beta2' },
+  seed: { type: 'number', default: 42, describe: 'seed for weights, data order and noise' },
+  data: { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' },
+  limit: { type: 'number', describe: 'use only the first N training images' },
+  out: { type: 'string', describe: 'output directory (default: ./runs/<timestamp>)' },
+  bind: { type: 'string', default: '0.0.0.0', describe: 'address the control socket binds' },
+  port: { type: 'number', default: 5555, describe: 'control port (0: any free port)' },
+  'check-every': { type: 'number', default: 50, describe: 'compare replica hashes every N steps (and at the end)' },
+  timeout: { type: 'number', default: 60, describe: 'seconds any step or collective may take before the run fails' },
+  'register-timeout': { type: 'number', default: 120, describe: 'seconds to wait for all workers to join' },
+  prefetch: { type: 'number', default: 2, describe: 'steps of data shipped ahead to each worker' },
+  'metrics-port': { type: 'number', default: 9400, describe: 'serve /metrics, /healthz and /samples/latest.png here (0: any free port); spawned workers use the next ports' },
+  'eval-every': { type: 'number', default: 0, describe: 'MNIST-FID of the generator every N steps and at the end, in a thread of its own (0: never)' },
+  'eval-count': { type: 'number', default: 2000, describe: 'generated images per --eval-every evaluation' },
+  'keep-best': { type: 'boolean', default: false, describe: 'with --eval-every: also save the generator with the best MNIST-FID as OUT/generator-best' },
+  'sample-every': { type: 'number', default: 200, describe: 'write samples/step-NNNNNNN.png every N steps (0: only the final grid)' },
+  'log-every': { type: 'number', default: 0, describe: 'a progress line every N steps (0: about one a second); on a terminal the bar updates anyway' },
+  timeline: { type: 'string', describe: 'write a Chrome trace of every worker\'s step phases to this file' },
+  'checkpoint-every': { type: 'number', default: 500, describe: 'write OUT/checkpoints/ckpt-NNNNNNNNN.bin every N steps and at the end (0: only at the end)' },
+  'keep-checkpoints': { type: 'number', default: 3, describe: 'how many of the newest checkpoints to keep' },
+  'curve-keys': { type: 'string', describe: 'directory made by trainer keygen: CURVE encryption, and only workers whose public key is in DIR/authorized/ are admitted' },
+  'heartbeat-interval': { type: 'number', default: 1, describe: 'seconds between heartbeats, both ways' },
+  'worker-timeout': { type: 'number', default: 10, describe: 'seconds of silence after which a worker (or, for the workers, the coordinator) is taken for dead' },
+  'max-bad-steps': { type: 'number', default: 10, describe: 'steps whose averaged gradients hold NaN or Infinity (skipped on every replica) tolerated before the run stops' },
+  resume: { type: 'string', describe: 'continue from the newest valid checkpoint in this run (or checkpoints) directory' },
+} satisfies OptionTable;
+
+const WORKER = {
+  ...COMMON,
+  coordinator: { type: 'string', demandOption: true, describe: 'coordinator endpoint, tcp://HOST:PORT' },
+  advertise: { type: 'string', describe: 'address other workers use to reach this one (default: first non-loopback IPv4)' },
+  'bind-host': { type: 'string', default: '0.0.0.0', describe: 'interface the ring data port binds' },
+  'data-port': { type: 'number', default: 0, describe: 'ring data port (0: any free port)' },
+  'connect-timeout': { type: 'number', default: 60, describe: 'seconds to wait for the coordinator to answer' },
+  'metrics-port': { type: 'number', default: 9401, describe: 'serve /metrics and /healthz here (0: any free port, logged)' },
+  gpu: { type: 'number', describe: 'GPU index, in nvidia-smi order, for the tensorflow and webgpu backends' },
+  rank: { type: 'number', describe: 'the rank to ask for (workers that ask come first, in order); Kubernetes: the completion index' },
+  'stop-on-stdin-close': { type: 'boolean', default: false, describe: 'exit when standard input closes: a launcher (ssh) that goes away takes the worker with it' },
+  'protocol-version': { type: 'number', hidden: true },
+  'fault-nan-step': { type: 'number', hidden: true },
+  'fault-kill-step': { type: 'number', hidden: true },
+  'curve-keys': { type: 'string', describe: 'directory made by trainer keygen: encrypt and authenticate with CURVE (uses NAME.key/.pub and coordinator.pub)' },
+  'curve-name': { type: 'string', default: 'worker', describe: 'which key pair in --curve-keys is this worker\'s' },
+} satisfies OptionTable;
+
+const GENERATE = {
+  ...BASIC,
+  model: { type: 'string', demandOption: true, describe: 'a generator directory saved by a run (RUN/generator)' },
+  count: { type: 'number', default: 64, describe: 'how many images' },
+  out: { type: 'string', demandOption: true, describe: 'PNG file to write' },
+  seed: { type: 'number', default: 42, describe: 'noise seed (the run\'s seed and 64 images reproduce its final.png)' },
+} satisfies OptionTable;
+
+const EVALUATE = {
+  ...BASIC,
+  model: { type: 'string', demandOption: true, describe: 'a generator directory saved by a run (RUN/generator)' },
+  count: { type: 'number', default: 10_000, describe: 'images per set' },
+  seed: { type: 'number', default: 42, describe: 'noise seed, and the seed of the real and untrained calibration sets' },
+  json: { type: 'boolean', default: false, describe: 'print one JSON document instead of the table' },
+  data: { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' },
+  classifier: { type: 'string', describe: 'a classifier directory with SHA256SUMS (default: the committed models/mnist-classifier)' },
+} satisfies OptionTable;
+
+const CLASSIFIER = {
+  ...BASIC,
+  out: { type: 'string', describe: 'where to save it (default: the committed models/mnist-classifier)' },
+  epochs: { type: 'number', default: 3, describe: 'passes over the 60k training images' },
+  'batch-size': { type: 'number', default: 64, describe: 'examples per step' },
+  lr: { type: 'number', default: 1e-3, describe: 'Adam learning rate' },
+  seed: { type: 'number', default: 1, describe: 'seed for the initial weights and the data order' },
+  data: { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' },
+} satisfies OptionTable;
+
+const KEYGEN = {
+  config: CONFIG,
+  out: { type: 'string', demandOption: true, describe: 'keys directory' },
+  name: { type: 'string', default: 'coordinator', describe: 'coordinator, or a worker\'s name: its public key also goes into DIR/authorized/' },
+  'log-format': { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' },
+} satisfies OptionTable;
+
+export const COMMAND_OPTIONS = {
+  coordinator: COORDINATOR,
+  worker: WORKER,
+  generate: GENERATE,
+  evaluate: EVALUATE,
+  classifier: CLASSIFIER,
+  keygen: KEYGEN,
+} as const satisfies Record<string, OptionTable>;
+
+export type CommandName = keyof typeof COMMAND_OPTIONS;
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(COMMAND_OPTIONS, name);
+}
