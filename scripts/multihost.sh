@@ -10,11 +10,16 @@
 # report of scripts/multihostReport.ts) and removes its namespaces and bridge
 # whatever happens.
 #
-# Needs root, iproute2 (ip, tc), curl for --metrics, and a build (npm run build).
+# With `--launch ssh` every worker host also runs an OpenSSH server, and the coordinator
+# starts the workers itself (`--hosts`), as it would on real machines.
+#
+# Needs root, iproute2 (ip, tc), curl for --metrics, OpenSSH (sshd, ssh, ssh-keygen) for
+# --launch ssh, and a build (npm run build).
 #
 #   scripts/multihost.sh [--workers 4] [--rate 1gbit] [--allreduce ring|star] [--steps 20]
 #                        [--batch-size 16] [--arch mlp|dcgan] [--backend wasm] [--metrics]
-#                        [--out DIR] [--subnet 10.77.0] [--name tmh] [-- COORDINATOR FLAGS...]
+#                        [--launch direct|ssh] [--out DIR] [--subnet 10.77.0] [--name tmh]
+#                        [-- COORDINATOR FLAGS...]
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,7 +27,7 @@ NODE="${NODE:-$(command -v node)}"
 CLI="$REPO/dist/src/cli.js"
 REPORT="$REPO/dist/scripts/multihostReport.js"
 
-workers=4 rate="" allreduce=ring steps=20 batch=16 arch=mlp backend=wasm metrics=0 out="" subnet=10.77.0 name=tmh
+workers=4 rate="" allreduce=ring steps=20 batch=16 arch=mlp backend=wasm metrics=0 launch=direct out="" subnet=10.77.0 name=tmh
 extra=()
 die() { echo "multihost.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -35,11 +40,12 @@ while [ $# -gt 0 ]; do
     --arch) arch="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
     --metrics) metrics=1; shift ;;
+    --launch) launch="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --subnet) subnet="$2"; shift 2 ;;
     --name) name="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown flag $1 (see --help)" ;;
   esac
 done
@@ -50,6 +56,8 @@ done
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
 command -v ip >/dev/null && command -v tc >/dev/null || die "needs iproute2 (ip, tc)"
 [ "$metrics" = 0 ] || command -v curl >/dev/null || die "--metrics needs curl"
+[[ "$launch" = direct || "$launch" = ssh ]] || die "--launch must be direct or ssh"
+[ "$launch" = direct ] || { [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/null; } || die "--launch ssh needs OpenSSH (sshd, ssh, ssh-keygen)"
 [ -f "$CLI" ] && [ -f "$REPORT" ] || die "build first: npm run build"
 [ -n "$out" ] || out="$(mktemp -d /tmp/multihost.XXXXXX)"
 mkdir -p "$out/metrics"
@@ -111,19 +119,48 @@ done
 coord="$(addr c)"
 mflag=(--no-metrics)
 [ "$metrics" = 1 ] && mflag=()
+launchflags=()
+if [ "$launch" = ssh ]; then
+  # Each worker host runs sshd on its own address, port 22, trusting one client key made for this run.
+  sshdir="$out/ssh"
+  mkdir -p "$sshdir" /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$sshdir/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$sshdir/client_key"
+  cp "$sshdir/client_key.pub" "$sshdir/authorized_keys"
+  hostlist=""
+  for ((i = 0; i < workers; i++)); do
+    printf '%s\n' "ListenAddress $(addr "w$i")" "HostKey $sshdir/host_key" "AuthorizedKeysFile $sshdir/authorized_keys" \
+      "PidFile $sshdir/sshd-w$i.pid" "StrictModes no" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+      "UsePAM no" "PermitRootLogin prohibit-password" "LogLevel ERROR" > "$sshdir/sshd_config-w$i"
+    ip netns exec "$name-w$i" /usr/sbin/sshd -D -e -f "$sshdir/sshd_config-w$i" 2> "$out/sshd-w$i.log" &
+    pids+=($!)
+    hostlist+="${hostlist:+,}$(addr "w$i")"
+  done
+  for ((i = 0; i < workers; i++)); do
+    for ((t = 0; t < 100; t++)); do
+      if (exec 3<>"/dev/tcp/$(addr "w$i")/22") 2>/dev/null; then break; fi
+      sleep 0.1
+    done
+  done
+  # The workers' logs come back through the coordinator's, tagged with their rank and host.
+  launchflags=(--hosts "$hostlist" --advertise "$coord" --remote-trainer "$NODE $CLI"
+    --ssh-command "ssh -F /dev/null -i $sshdir/client_key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR")
+fi
 ip netns exec "$name-c" "$NODE" "$CLI" coordinator --workers "$workers" --steps "$steps" --batch-size "$batch" \
   --arch "$arch" --allreduce "$allreduce" --backend "$backend" --port 5555 --metrics-port 9400 "${mflag[@]}" \
-  --out "$out/run" --log-format json --sample-every 0 --checkpoint-every 0 "${extra[@]}" 2> "$out/coordinator.log" &
+  --out "$out/run" --log-format json --sample-every 0 --checkpoint-every 0 "${launchflags[@]}" "${extra[@]}" 2> "$out/coordinator.log" &
 cpid=$!
 pids+=("$cpid")
 wpids=()
-for ((i = 0; i < workers; i++)); do
-  # No --advertise: each worker finds its own address (its namespace's eth0), as on a real host.
-  ip netns exec "$name-w$i" "$NODE" "$CLI" worker --coordinator "tcp://$coord:5555" --rank "$i" --backend "$backend" \
-    --metrics-port 9401 "${mflag[@]}" --log-format json 2> "$out/worker-$i.log" &
-  wpids+=($!)
-  pids+=($!)
-done
+if [ "$launch" = direct ]; then
+  for ((i = 0; i < workers; i++)); do
+    # No --advertise: each worker finds its own address (its namespace's eth0), as on a real host.
+    ip netns exec "$name-w$i" "$NODE" "$CLI" worker --coordinator "tcp://$coord:5555" --rank "$i" --backend "$backend" \
+      --metrics-port 9401 "${mflag[@]}" --log-format json 2> "$out/worker-$i.log" &
+    wpids+=($!)
+    pids+=($!)
+  done
+fi
 
 if [ "$metrics" = 1 ]; then
   # Scrape each host once it has completed a step: from the root namespace, over the bridge, as Prometheus would.
@@ -161,4 +198,4 @@ if [ "$crc" != 0 ] || [ "$wrc" != 0 ]; then
   exit 1
 fi
 "$NODE" "$REPORT" --out "$out" --workers "$workers" --rate "${rate:-none}" --allreduce "$allreduce" \
-  --coordinator "$coord" --metrics "$metrics"
+  --coordinator "$coord" --metrics "$metrics" --launch "$launch"

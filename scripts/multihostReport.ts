@@ -13,7 +13,7 @@ import { median } from '../src/worker/stepStats.js';
 const { values: a } = parseArgs({
   options: {
     out: { type: 'string' }, workers: { type: 'string' }, rate: { type: 'string' }, allreduce: { type: 'string' },
-    coordinator: { type: 'string' }, metrics: { type: 'string' },
+    coordinator: { type: 'string' }, metrics: { type: 'string' }, launch: { type: 'string' },
   },
 });
 const out = a.out!;
@@ -30,9 +30,14 @@ function bitsPerSecond(rate: string | undefined): number | undefined {
 
 const problems: string[] = [];
 const summary = JSON.parse(readFileSync(path.join(out, 'run', 'summary.json'), 'utf8')) as { replicaHash: string; steps: number; globalBatchSize: number; imagesPerSecond: number; backend: string };
+const records = (file: string): Array<Record<string, unknown>> =>
+  readFileSync(path.join(out, file), 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const coordinatorLog = records('coordinator.log');
+/** Worker i's log: its own file, or (launched over ssh) its lines relayed into the coordinator's. */
+const workerLog = (i: number): Array<Record<string, unknown>> =>
+  (existsSync(path.join(out, `worker-${i}.log`)) ? records(`worker-${i}.log`) : coordinatorLog.filter((r) => r.launchRank === i));
 const finished = Array.from({ length: workers }, (_, i) => {
-  const lines = readFileSync(path.join(out, `worker-${i}.log`), 'utf8').split('\n').filter((l) => l.startsWith('{'));
-  const rec = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.msg === 'training finished');
+  const rec = workerLog(i).find((r) => r.msg === 'training finished');
   if (!rec) problems.push(`worker ${i} logged no 'training finished'`);
   else if (rec.hash !== summary.replicaHash) problems.push(`worker ${i} ended with hash ${String(rec.hash)}, the coordinator with ${summary.replicaHash}`);
   return rec;
@@ -42,8 +47,7 @@ const scraped = a.metrics === '1' ? ['c', ...Array.from({ length: workers }, (_,
 if (a.metrics === '1' && scraped.length !== workers + 1) problems.push(`metrics scraped from ${scraped.length} of ${workers + 1} hosts`);
 
 function registeredHosts(): string[] {
-  const lines = readFileSync(path.join(out, 'coordinator.log'), 'utf8').split('\n').filter((l) => l.startsWith('{'));
-  return lines.map((l) => JSON.parse(l) as Record<string, unknown>).flatMap((r) => {
+  return coordinatorLog.filter((r) => r.source === undefined).flatMap((r) => {
     const m = typeof r.dataEndpoint === 'string' ? /^tcp:\/\/(.+):\d+$/.exec(r.dataEndpoint) : null;
     return m ? [m[1]!] : [];
   }).sort();
@@ -68,6 +72,7 @@ const report = {
   hosts: { coordinator: a.coordinator, workers: registeredHosts() },
   rate: a.rate,
   allreduce: a.allreduce,
+  launch: a.launch ?? 'direct',
   backend: summary.backend,
   steps: summary.steps,
   globalBatch: summary.globalBatchSize,

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { tempDir } from '../helpers.js';
+import { jsonLines, tempDir } from '../helpers.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/multihost.sh', import.meta.url));
 const isRoot = process.getuid?.() === 0;
@@ -50,6 +50,23 @@ for (const [allreduce, rate] of [['ring', '1gbit'], ['star', '10gbit']] as const
     assert.deepEqual(leftovers(name), []);
   });
 }
+
+test('--hosts over ssh into 4 namespace hosts, each with its own sshd: every worker launched, relayed, identical', needsRoot, async () => {
+  assert.ok(existsSync('/usr/sbin/sshd'), 'needs openssh-server (.ci/run installs it)');
+  const out = tempDir('multihost-ssh');
+  const name = 'tms';
+  const r = await multihost(['--launch', 'ssh', '--workers', '4', '--rate', '1gbit', '--steps', '4', '--batch-size', '8', '--metrics', '--out', out, '--name', name, '--subnet', '10.80.0']);
+  assert.equal(r.code, 0, `${r.stderr.slice(-3000)}\n${r.stdout}`);
+  const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Report;
+  assert.deepEqual(report.problems, []);
+  assert.equal(report.replicasIdentical, true);
+  assert.deepEqual(report.hosts.workers, ['10.80.0.2', '10.80.0.3', '10.80.0.4', '10.80.0.5']);
+  assert.deepEqual(report.metricsScraped, ['c', 'w0', 'w1', 'w2', 'w3']);
+  // No worker logged anywhere but through the coordinator: each one's lines came back over its ssh session.
+  const relayed = new Set(jsonLines(readFileSync(path.join(out, 'coordinator.log'), 'utf8')).flatMap((l) => (typeof l.source === 'string' ? [l.source] : [])));
+  assert.deepEqual([...relayed].sort(), ['worker 0@10.80.0.2', 'worker 1@10.80.0.3', 'worker 2@10.80.0.4', 'worker 3@10.80.0.5']);
+  assert.deepEqual(leftovers(name), []);
+});
 
 test('the network is removed when the training fails', needsRoot, async () => {
   const name = 'tmf';
