@@ -9,8 +9,12 @@
  *
  * BENCH_WORKER_TIMEOUT (s, default 10, the flag's default), BENCH_HEARTBEAT (s, default 1),
  * BENCH_BATCH (default 16), BENCH_KILL_STEP (default 20).
+ *
+ * BENCH_LAUNCHED=1: the coordinator launches the workers itself (--spawn --max-restarts 1);
+ * the bench kills worker 1 with SIGKILL once step BENCH_KILL_STEP is done, and the restarted
+ * worker is the joiner. The launcher reports the death, so no --worker-timeout is waited out.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +27,7 @@ const HEARTBEAT = Number(process.env.BENCH_HEARTBEAT ?? 1);
 const BATCH = Number(process.env.BENCH_BATCH ?? 16);
 const KILL_STEP = Number(process.env.BENCH_KILL_STEP ?? 20);
 const STEPS = 400;
+const LAUNCHED = process.env.BENCH_LAUNCHED === '1';
 const PORT = 26000 + Math.floor(Math.random() * 5000);
 
 interface Proc { child: ChildProcess; out: string[]; exited: Promise<{ code: number | null; at: number }> }
@@ -46,18 +51,28 @@ async function until(cond: () => boolean, what: string, ms = 300_000): Promise<v
   }
 }
 
+/** Kills the launched worker of slot 1 (it asked for rank 1) once step KILL_STEP is done. */
+async function killLaunched(coordinator: Proc): Promise<{ code: number | null; at: number }> {
+  await until(() => records(coordinator).some((r) => r.msg === 'step' && Number(r.step) >= KILL_STEP), `step ${KILL_STEP}`);
+  const pid = Number(execFileSync('pgrep', ['-f', '--', `--coordinator tcp://127.0.0.1:${PORT} .*--rank 1 `], { encoding: 'utf8' }).trim().split('\n')[0]);
+  process.kill(pid, 'SIGKILL');
+  return { code: null, at: Date.now() };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-elastic-'));
   const worker = (extra: string[] = []): Proc => start(['worker', '--coordinator', `tcp://127.0.0.1:${PORT}`, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', '--backend', 'wasm', ...extra]);
   const coordinator = start(['coordinator', '--workers', '3', '--min-workers', '2', '--steps', String(STEPS), '--batch-size', String(BATCH), '--port', String(PORT), '--bind', '127.0.0.1',
-    '--out', dir, '--sample-every', '0', '--checkpoint-every', '0', '--log-every', '1', '--heartbeat-interval', String(HEARTBEAT), '--worker-timeout', String(WORKER_TIMEOUT), '--timeout', String(WORKER_TIMEOUT * 6)]);
-  const workers = [worker(), worker(['--fault-kill-step', String(KILL_STEP)]), worker()];
+    '--out', dir, '--sample-every', '0', '--checkpoint-every', '0', '--log-every', '1', '--heartbeat-interval', String(HEARTBEAT), '--worker-timeout', String(WORKER_TIMEOUT), '--timeout', String(WORKER_TIMEOUT * 6),
+    ...(LAUNCHED ? ['--spawn', '--max-restarts', '1', '--backend', 'wasm'] : [])]);
+  const workers = LAUNCHED ? [] : [worker(), worker(['--fault-kill-step', String(KILL_STEP)]), worker()];
   let joiner: Proc | undefined;
   try {
-    const death = await workers[1]!.exited;
+    const death = LAUNCHED ? await killLaunched(coordinator) : await workers[1]!.exited;
     process.stderr.write(`worker died at step ${KILL_STEP}; waiting for the next generation\n`);
     await until(() => records(coordinator).some((r) => /^generation 2: first step done/.test(String(r.msg))), 'the run to go on');
-    joiner = worker();
+    // Launched: the coordinator starts the dead worker again by itself.
+    if (!LAUNCHED) joiner = worker();
     const ended = await coordinator.exited;
     if (ended.code !== 0) throw new Error(`coordinator exited ${ended.code}: ${coordinator.out.join('').slice(-2000)}`);
     const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Summary;
@@ -69,16 +84,17 @@ async function main(): Promise<void> {
     const [loss, join] = summary.membership.changes;
     if (!loss || !join) throw new Error(`expected a loss and a join, got ${JSON.stringify(summary.membership)}`);
     process.stdout.write(`${JSON.stringify({
-      bench: 'elastic', arch: 'mlp', backend: 'wasm', workers: 3, minWorkers: 2, batchSize: BATCH, workerTimeoutS: WORKER_TIMEOUT, heartbeatS: HEARTBEAT,
+      bench: 'elastic', launched: LAUNCHED, arch: 'mlp', backend: 'wasm', workers: 3, minWorkers: 2, batchSize: BATCH, workerTimeoutS: WORKER_TIMEOUT, heartbeatS: HEARTBEAT,
       msPerStepBefore: (before.at(-1)! - before[0]!) / (before.length - 1),
-      killedInStep: KILL_STEP,
+      // Launched: killed at some moment after step KILL_STEP completed, not inside a chosen all-reduce.
+      ...(LAUNCHED ? { killedAfterStep: KILL_STEP } : { killedInStep: KILL_STEP }),
       deathToLossNoticedMs: timeOf(lost) - death.at,
       deathToNextStepMs: timeOf(firstAfter) - death.at,
       noticedToNewGenerationMs: loss.pauseMs,
       noticedToNextStepMs: loss.recoveryMs,
       resumedAfterStep: loss.step,
       completedStepsLost: loss.stepsLost,
-      stepsRedone: KILL_STEP - loss.step,
+      ...(LAUNCHED ? {} : { stepsRedone: KILL_STEP - loss.step }),
       stateBytesToSurvivors: loss.stateBytes,
       joinedAfterStep: join.step,
       stateBytesToJoiner: join.stateBytes,

@@ -147,6 +147,8 @@ async function coordinatorCommand(a: Args): Promise<number> {
   ensureWritableDir(opts.out);
   const { runCoordinator } = await import('./coordinator/coordinator.js');
   let launched: Promise<LaunchedProcesses> | undefined;
+  let reportExit: ((slot: number, reason: string) => void) | undefined;
+  const maxRestarts = nonNegInt('max-restarts', a.maxRestarts);
   const abort = new AbortController();
   const onSignal = (sig: string): void => abort.abort(new Error(`received ${sig}`));
   process.once('SIGINT', onSignal);
@@ -186,14 +188,20 @@ async function coordinatorCommand(a: Args): Promise<number> {
         if (!plan) return;
         launched = startWorkers(plan, {
           opts, endpoint, logFormat: format, verbose: Boolean(a.verbose), metricsPort: metrics?.port, keysDir: keysDir(a), logger,
-          onFailure: (message) => {
+          maxRestarts,
+          onFailure: ({ slot, message, restarting }) => {
             obs.metrics.workerFailures.inc();
-            // An elastic run goes on without it (the coordinator notices the silence); a fixed world cannot.
-            if (opts.minWorkers < opts.workers) logger.log('warn', `${message}; training continues with the others`);
+            // The run loses it now, not after --worker-timeout of silence.
+            reportExit?.(slot, message);
+            // A restarted worker rejoins (the run waits up to --rejoin-timeout for it); an elastic run goes on
+            // without it; a fixed world with no restarts left cannot go on.
+            if (restarting) logger.log('warn', `${message}; starting it again`, { slot });
+            else if (opts.minWorkers < opts.workers) logger.log('warn', `${message}; training continues with the others`, { slot });
             else abort.abort(new Error(message));
           },
         });
       },
+      launchedExits: { subscribe: (listener) => { reportExit = listener; } },
     });
     if (evaluator) {
       evaluator.submit(result.config.steps, result.weights.generator, result.summary.trainSeconds);
@@ -209,7 +217,9 @@ async function coordinatorCommand(a: Args): Promise<number> {
     const s = result.summary;
     logger.log('info', `done: ${s.steps} steps in ${s.trainSeconds.toFixed(1)} s, ${s.imagesPerSecond.toFixed(0)} img/s, d_loss ${s.final.dLoss.toFixed(4)}, g_loss ${s.final.gLoss.toFixed(4)}, replicas identical (${s.replicaHash.slice(0, 12)}…); outputs in ${opts.out}`, { out: opts.out, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
     if (launched) {
-      const codes = await withTimeout((await launched).exited, 15_000, 'launched workers did not exit');
+      const workers = await launched;
+      workers.retire();
+      const codes = await withTimeout(workers.exited, 15_000, 'launched workers did not exit');
       const bad = codes.flatMap((c, i) => (c === 0 ? [] : [`worker ${i} exited with ${c}`]));
       // An elastic run that finished has already recorded its lost workers (summary.json); only a fixed world fails on them.
       if (bad.length > 0 && opts.minWorkers === opts.workers) throw new TrainerError('E_WORKER', bad.join('; '));

@@ -29,6 +29,7 @@ const COORDINATOR = {
   'min-workers': { type: 'number', describe: 'keep training with as few as M workers when workers are lost (default: --workers, that is, not elastic)' },
   'rejoin-timeout': { type: 'number', default: 60, describe: 'seconds to wait for workers to (re)join when fewer than --min-workers remain, before stopping with a checkpoint' },
   spawn: { type: 'boolean', default: false, describe: 'launch the workers as local processes' },
+  'max-restarts': { type: 'number', default: 0, describe: 'with --spawn or --hosts: start a worker that fails again, up to N times per slot; it rejoins at a step boundary' },
   hosts: { type: 'string', describe: 'launch the workers over ssh on these hosts, HOST:SLOTS separated by commas (gpu1:2,gpu2:2), slot i of a host gets --gpu i' },
   'ssh-user': { type: 'string', describe: 'with --hosts: log in as this user (default: ssh\'s own choice)' },
   'ssh-port': { type: 'number', describe: 'with --hosts: sshd port on the hosts (default: ssh\'s own choice)' },

@@ -1,7 +1,7 @@
 import { COMMAND_OPTIONS } from './cliOptions.js';
 import type { CoordinatorOptions } from './coordinator/options.js';
 import { type Slot, assignSlots, parseHosts } from './coordinator/hostSlots.js';
-import type { LaunchedProcesses } from './coordinator/processes.js';
+import type { LaunchedProcesses, ProcessFailure } from './coordinator/processes.js';
 import { type SshTarget, checkSshFlags } from './coordinator/sshCommand.js';
 import { ConfigError } from './shared/errors.js';
 import type { Logger } from './shared/logger.js';
@@ -19,6 +19,7 @@ const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string)
 /** Validates the launch flags against each other; undefined: workers are started by someone else. */
 export function launchPlan(a: Args, workers: number, advertiseDefault: () => string): LaunchPlan | undefined {
   if (a.spawnGpus !== undefined && !a.spawn) throw new ConfigError('--spawn-gpus only applies with --spawn');
+  if (Number(a.maxRestarts ?? 0) > 0 && !a.spawn && a.hosts === undefined) throw new ConfigError('--max-restarts only applies with --spawn or --hosts');
   if (a.hosts === undefined) {
     const stray = SSH_FLAGS.find((f) => a[camel(f)] !== undefined);
     if (stray) throw new ConfigError(`--${stray} only applies with --hosts`);
@@ -58,7 +59,9 @@ export interface LaunchContext {
   metricsPort: number | undefined;
   keysDir: string | undefined;
   logger: Logger;
-  onFailure: (message: string) => void;
+  onFailure: (f: ProcessFailure) => void;
+  /** --max-restarts. */
+  maxRestarts: number;
 }
 
 /** Starts the planned workers. */
@@ -73,7 +76,7 @@ export async function startWorkers(plan: LaunchPlan, c: LaunchContext): Promise<
       ...(plan.gpus.length > 0 ? ['--gpu', String(plan.gpus[i % plan.gpus.length])] : []),
       ...(c.keysDir ? ['--curve-keys', c.keysDir, '--curve-name', 'worker'] : []),
     ];
-    return spawnWorkers(c.opts.workers, c.endpoint, args, c.logger, c.onFailure);
+    return spawnWorkers(c.opts.workers, c.endpoint, args, c.logger, c.onFailure, c.maxRestarts);
   }
   const { launchOverSsh } = await import('./coordinator/sshLaunch.js');
   const port = c.endpoint.slice(c.endpoint.lastIndexOf(':') + 1);
@@ -89,5 +92,5 @@ export async function startWorkers(plan: LaunchPlan, c: LaunchContext): Promise<
     // Each host's own key pair, named after it (trainer keygen --name HOST), at the same path as here.
     ...(c.keysDir ? ['--curve-keys', c.keysDir, '--curve-name', s.host] : []),
   ];
-  return launchOverSsh({ ...plan.target, slots: plan.slots, workerArgs: args }, c.logger, c.onFailure);
+  return launchOverSsh({ ...plan.target, slots: plan.slots, workerArgs: args, maxRestarts: c.maxRestarts }, c.logger, c.onFailure);
 }

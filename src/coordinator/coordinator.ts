@@ -52,6 +52,12 @@ export interface CoordinatorHooks {
   onListening?(endpoint: string): void;
   /** Aborting fails the run at once (a spawned worker died, a signal arrived). */
   signal?: AbortSignal;
+  /**
+   * Workers this process launched (--spawn, --hosts) report their exits here, by
+   * slot: each asked for its slot as its rank, so the run loses it at once
+   * instead of after --worker-timeout of silence.
+   */
+  launchedExits?: { subscribe(listener: (slot: number, reason: string) => void): void };
 }
 
 export interface CoordinatorResult {
@@ -596,6 +602,15 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
         else lose(m, `failed: ${msg.code}: ${msg.message}`);
     }
   };
+
+  hooks.launchedExits?.subscribe((slot, reason) => {
+    try {
+      const m = membership.all().find((x) => x.hello.rank === slot);
+      if (m) lose(m, reason);
+    } catch (err) {
+      fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
 
   server.listen({
     onMessage: (peer, msg) => {

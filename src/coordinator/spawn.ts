@@ -1,16 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../shared/logger.js';
-import { type LaunchedProcesses, launchEnv, launchProcesses } from './processes.js';
+import { type LaunchedProcesses, type ProcessFailure, launchEnv, launchProcesses } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
-/** Launches `count` local worker processes of this same build against `endpoint`; reports any that fail. */
-export function spawnWorkers(count: number, endpoint: string, extraArgs: (index: number) => string[], logger: Logger, onFailure: (message: string) => void): LaunchedProcesses {
+/** Launches `count` local worker processes of this same build against `endpoint`, worker i asking for rank i; reports any that fail. */
+export function spawnWorkers(count: number, endpoint: string, extraArgs: (index: number) => string[], logger: Logger, onFailure: (f: ProcessFailure) => void, maxRestarts: number): LaunchedProcesses {
   const specs = Array.from({ length: count }, (_, i) => ({
     label: `worker ${i}`,
     file: process.execPath,
-    args: [CLI, 'worker', '--coordinator', endpoint, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', ...extraArgs(i)],
+    args: [CLI, 'worker', '--coordinator', endpoint, '--advertise', '127.0.0.1', '--bind-host', '127.0.0.1', '--rank', String(i), '--stop-on-stdin-close', ...extraArgs(i)],
     env: launchEnv(process.env),
   }));
-  return launchProcesses(specs, logger, onFailure);
+  return launchProcesses(specs, logger, onFailure, maxRestarts);
 }

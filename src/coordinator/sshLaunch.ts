@@ -1,12 +1,13 @@
 import type { LogFields, LogLevel, Logger } from '../shared/logger.js';
 import type { Slot } from './hostSlots.js';
-import { type LaunchedProcesses, launchEnv, launchProcesses } from './processes.js';
+import { type LaunchedProcesses, type ProcessFailure, launchEnv, launchProcesses } from './processes.js';
 import { type SshTarget, sshArgv } from './sshCommand.js';
 
 export interface SshLaunchOptions extends Omit<SshTarget, 'host'> {
   slots: readonly Slot[];
   /** The worker's arguments for a slot (after `trainer`). */
   workerArgs: (slot: Slot) => string[];
+  maxRestarts: number;
 }
 
 const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error']);
@@ -37,7 +38,7 @@ export function remoteLogRecord(line: string): { level: LogLevel; msg: string; f
  * log lines come back through `logger`, tagged with its rank and host; its
  * stdin is the ssh session's, so killing the launcher's side ends it.
  */
-export function launchOverSsh(opts: SshLaunchOptions, logger: Logger, onFailure: (message: string) => void): LaunchedProcesses {
+export function launchOverSsh(opts: SshLaunchOptions, logger: Logger, onFailure: (f: ProcessFailure) => void): LaunchedProcesses {
   const specs = opts.slots.map((slot) => {
     const { file, args } = sshArgv({ ...opts, host: slot.host }, opts.workerArgs(slot));
     const log = logger.child({ source: `worker ${slot.rank}@${slot.host}`, launchRank: slot.rank, host: slot.host });
@@ -52,5 +53,5 @@ export function launchOverSsh(opts: SshLaunchOptions, logger: Logger, onFailure:
       },
     };
   });
-  return launchProcesses(specs, logger, onFailure);
+  return launchProcesses(specs, logger, onFailure, opts.maxRestarts);
 }

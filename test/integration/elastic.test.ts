@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -161,5 +162,31 @@ test('a fixed world waits --rejoin-timeout for a restarted worker and continues;
     } finally {
       for (const p of [c, ...workers]) p.child.kill('SIGKILL');
     }
+  }
+});
+
+test('--max-restarts: a launched worker that dies is lost at once (not after --worker-timeout), started again, and rejoins', async () => {
+  const out = tempDir('restart');
+  const port = testPort();
+  // A 60 s silence limit: only the launcher's report can make the loss quick.
+  const c = startCli(['coordinator', '--port', String(port), '--bind', '127.0.0.1', '--out', out, '--log-format', 'json', '--limit', '1024', '--batch-size', '8',
+    '--sample-every', '0', '--workers', '2', '--steps', '40', '--spawn', '--max-restarts', '1', '--backend', 'wasm', '--worker-timeout', '60', '--no-metrics']);
+  try {
+    await waitFor(() => jsonLines(c.output()).some((l) => l.msg === 'step' && Number(l.step) >= 3), 60_000, 'training to start');
+    // Slot 1's worker: launched workers ask for their slot as their rank.
+    const pid = Number(execFileSync('pgrep', ['-f', '--', `--coordinator tcp://127.0.0.1:${port} .*--rank 1 `], { encoding: 'utf8' }).trim().split('\n')[0]);
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => /lost: worker 1 \(process \d+\) exited with SIGKILL/.test(c.output()), 10_000, 'the loss');
+    assert.ok(Date.now() - killedAt < 10_000);
+    assert.match(c.output(), /exited with SIGKILL; starting it again/);
+    assert.equal(await c.exited, 0, c.output().slice(-3000));
+    const s = summaryOf(out);
+    assert.equal(s.membership.workersLost, 1);
+    assert.equal(s.membership.workersJoined, 1, 'the restarted worker rejoined');
+    assert.equal(s.membership.finalWorkers, 2);
+    assert.match(s.membership.changes[0]!.lost[0]!.reason, /worker 1 \(process \d+\) exited with SIGKILL/);
+  } finally {
+    c.child.kill('SIGKILL');
   }
 });
