@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { jsonLines, tempDir } from '../helpers.js';
+import { jsonLines, tempDir, waitFor } from '../helpers.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/multihost.sh', import.meta.url));
 const isRoot = process.getuid?.() === 0;
@@ -75,4 +75,22 @@ test('the network is removed when the training fails', needsRoot, async () => {
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /coordinator exited with 2/);
   assert.deepEqual(leftovers(name), []);
+});
+
+test('the network and every process in it are removed when the script is interrupted mid-run', needsRoot, async () => {
+  const name = 'tmi';
+  const out = tempDir('multihost-int');
+  const child = spawn(SCRIPT, ['--workers', '2', '--steps', '100000', '--batch-size', '8', '--out', out, '--name', name, '--subnet', '10.82.0'], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGTERM' ? 143 : null))));
+  try {
+    const log = path.join(out, 'coordinator.log');
+    await waitFor(() => existsSync(log) && jsonLines(readFileSync(log, 'utf8')).some((l) => l.msg === 'step'), 120_000, 'training across the namespaces');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 143);
+    assert.deepEqual(leftovers(name), []);
+    const strays = execFileSync('sh', ['-c', 'pgrep -af "tcp://10.82.0.1:5555" | grep -v pgrep || true'], { encoding: 'utf8' }).trim();
+    assert.equal(strays, '', 'no worker of that network is left running');
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
