@@ -73,3 +73,18 @@ test('a worker that cannot start on its host fails the run at once, naming the h
   assert.match(r.stderr, /worker [01] on (127\.0\.0\.1|localhost) \(process \d+\) exited with 127/);
   assert.ok(jsonLines(r.stderr).some((l) => typeof l.source === 'string' && /nonexistent\/trainer/.test(String(l.msg))), 'the remote shell\'s complaint is relayed');
 });
+
+test('with --curve-keys, each launched worker uses its host\'s key pair (named after the host) and only those are admitted', async () => {
+  const keys = tempDir('ssh-keys');
+  for (const name of ['coordinator', '127.0.0.1', 'localhost']) {
+    const k = await runCli(['keygen', '--out', keys, '--name', name]);
+    assert.equal(k.code, 0, k.stderr);
+  }
+  const out = tempDir('ssh-curve');
+  const r = await runCli(['coordinator', '--workers', '2', ...launchFlags('127.0.0.1:1,localhost:1'), '--curve-keys', keys, '--steps', '3', '--batch-size', '8',
+    '--port', String(testPort()), '--no-metrics', '--backend', 'wasm', '--log-format', 'json', '--out', out], 180_000);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assert.ok(!/refused a CURVE client/.test(r.stderr));
+  const finished = jsonLines(r.stderr).filter((l) => l.msg === 'training finished').map((l) => l.source);
+  assert.deepEqual(finished.sort(), ['worker 0@127.0.0.1', 'worker 1@localhost']);
+});
