@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { assignSlots, parseHosts } from '../../src/coordinator/hostSlots.js';
 import { sshArgv } from '../../src/coordinator/sshCommand.js';
 import { remoteLogRecord } from '../../src/coordinator/sshLaunch.js';
-import { launchEnv } from '../../src/coordinator/processes.js';
+import { launchEnv, launchProcesses } from '../../src/coordinator/processes.js';
+import { silentLogger } from '../../src/shared/logger.js';
 import { StepStats } from '../../src/worker/stepStats.js';
 import { launchPlan } from '../../src/workerLaunch.js';
 import { ConfigError } from '../../src/shared/errors.js';
@@ -77,4 +78,20 @@ test('a relayed record reads as its worker on a terminal, and keeps its tags in 
   createSink('json', 'coordinator', (l) => lines.push(l))('info', 'training finished', fields);
   assert.equal(lines[0], '[worker 2@gpu2] WARN backend wasm');
   assert.deepEqual({ ...JSON.parse(lines[1]!), time: undefined }, { time: undefined, level: 'info', component: 'coordinator', msg: 'training finished', ...fields });
+});
+
+test('launched processes: a failure is reported and started again up to --max-restarts, then the slot settles; retiring stops restarts', async () => {
+  const failures: Array<{ slot: number; restarting: boolean }> = [];
+  const lines: string[] = [];
+  const ok = { label: 'ok', file: 'sh', args: ['-c', 'echo out; echo err >&2'], env: process.env, onLine: (l: string) => lines.push(l) };
+  const bad = { label: 'bad', file: 'sh', args: ['-c', 'exit 3'], env: process.env };
+  const p = launchProcesses([ok, bad], silentLogger, (f) => failures.push({ slot: f.slot, restarting: f.restarting }), 2);
+  assert.deepEqual(await p.exited, [0, 3]);
+  assert.deepEqual(failures, [{ slot: 1, restarting: true }, { slot: 1, restarting: true }, { slot: 1, restarting: false }]);
+  assert.deepEqual(lines.sort(), ['err', 'out']);
+
+  let starts = 0;
+  const retired = launchProcesses([{ ...bad, label: 'bad', onLine: () => {} }], silentLogger, () => { starts++; retired.retire(); }, 5);
+  assert.deepEqual(await retired.exited, [3]);
+  assert.equal(starts, 1, 'no restart after retire()');
 });
