@@ -271,6 +271,7 @@ async function workerCommand(a: Args): Promise<number> {
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
     ...(a.faultNanStep !== undefined ? { faultNanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
     ...(a.faultKillStep !== undefined ? { faultKillStep: positiveInt('fault-kill-step', a.faultKillStep) } : {}),
+    ...(a.faultHangStep !== undefined ? { faultHangStep: positiveInt('fault-hang-step', a.faultHangStep) } : {}),
     ...(keys !== undefined ? { curve: { own: readKeyPair(keys, String(a.curveName)), serverPublicKey: readKey(path.join(keys, 'coordinator.pub')) } } : {}),
     metrics: metricsEndpoint(a, String(a.bindHost)),
   }, logger);

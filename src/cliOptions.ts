@@ -85,6 +85,7 @@ const WORKER = {
   'protocol-version': { type: 'number', hidden: true },
   'fault-nan-step': { type: 'number', hidden: true },
   'fault-kill-step': { type: 'number', hidden: true },
+  'fault-hang-step': { type: 'number', hidden: true },
   'curve-keys': { type: 'string', describe: 'directory made by trainer keygen: encrypt and authenticate with CURVE (uses NAME.key/.pub and coordinator.pub)' },
   'curve-name': { type: 'string', default: 'worker', describe: 'which key pair in --curve-keys is this worker\'s' },
 } satisfies OptionTable;

@@ -218,13 +218,25 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     return ` (rank ${ranks[i]} last heard from ${(ages[i]! / 1000).toFixed(1)} s ago)`;
   };
   let progressAt = 0;
+  /** Set while an elastic run checks who is stuck after the step deadline passed: the error if nobody is. */
+  let stalled: TimeoutError | undefined;
   const rearm = (): void => {
     progressAt = lastCompleted;
     arm(config.timeoutMs, () => {
       const missing = tracker.missing(lastCompleted + 1);
-      fail(new TimeoutError(lastCompleted === config.steps
+      const err = new TimeoutError(lastCompleted === config.steps
         ? `rank 0 did not send the final weights within ${config.timeoutMs} ms`
-        : `step ${lastCompleted + 1} not completed within ${config.timeoutMs} ms: no report from rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${quietest(missing)}`));
+        : `step ${lastCompleted + 1} not completed within ${config.timeoutMs} ms: no report from rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${quietest(missing)}`);
+      // An elastic run first asks the roster to abandon the generation. A worker whose main loop is
+      // stuck (its heartbeat thread may beat on) cannot answer, and is lost like a dead one; if every
+      // worker answers, nobody is stuck: the step is too slow for --timeout, and the run fails.
+      if (config.minWorkers < config.world && phase === 'training' && lastCompleted < config.steps) {
+        stalled = err;
+        logger.log('warn', `${err.message}; asking every worker to abandon generation ${gen}: any that cannot answer within --timeout is lost`, { step: lastCompleted + 1, ranks: missing });
+        beginAbort();
+        return;
+      }
+      fail(err);
     });
   };
 
@@ -319,6 +331,8 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
 
   const maybeAllAnswered = (): void => {
     if (phase !== 'aborting' || !abortRound?.complete) return;
+    if (stalled && lostSinceLastGeneration.length === 0) return fail(stalled);
+    stalled = undefined;
     survivors = abortRound.survivors();
     planNext();
   };

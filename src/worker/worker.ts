@@ -43,6 +43,8 @@ export interface WorkerOptions {
   faultNanStep?: number;
   /** Tests of elastic training: this worker kills itself (SIGKILL) in the middle of this step's generator all-reduce. */
   faultKillStep?: number;
+  /** Tests of elastic training: this worker's main thread spins forever at this step (its heartbeat thread goes on). */
+  faultHangStep?: number;
   /** Overrides the protocol version sent in the handshake (tests of version refusal). */
   protocolVersionOverride?: number;
   /** Where to serve /metrics and /healthz; undefined: not at all. */
@@ -132,7 +134,12 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       ring.fail(err);
     });
     log.log('info', `registered as worker ${id} (up to ${config.world} workers)`, { dataEndpoint });
-    ring.timeoutMs = config.timeoutMs;
+    // In an elastic run the coordinator judges a stalled collective (the step deadline, then an abort
+    // that a stuck worker cannot answer: two --timeout periods); a waiting worker must not give up
+    // first and be taken for the culprit. A fixed world fails either way, so the worker names the
+    // peer it waited for.
+    const collectiveTimeoutMs = config.minWorkers < config.world ? 3 * config.timeoutMs : config.timeoutMs;
+    ring.timeoutMs = collectiveTimeoutMs;
     health.stallMs = config.timeoutMs;
     health.set(false, 'waiting for the run to start');
 
@@ -178,7 +185,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       if (config.allreduce === 'ring') return ringAllReduce(grads, rank, world, link, step, phase, undefined, times);
       return (async () => {
         await control.send({ t: 'grad', v: PROTOCOL_VERSION, gen, step, phase, data: grads });
-        const reduced = (await control.waitReduced(gen, step, phase, config.timeoutMs)).data;
+        const reduced = (await control.waitReduced(gen, step, phase, collectiveTimeoutMs)).data;
         starSent += grads.byteLength;
         metrics.sentBytes.inc(grads.byteLength);
         metrics.receivedBytes.inc(reduced.byteLength);
@@ -227,6 +234,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       for (let step = completed + 1; step <= config.steps; step++) {
         const waitStart = performance.now();
         const batch = await control.waitBatch(gen, step, config.timeoutMs);
+        if (step === opts.faultHangStep) spinForever();
         const dataWaitMs = performance.now() - waitStart;
         if (dataWaitMs > 0.05) spans.add('data wait', waitStart, waitStart + dataWaitMs);
         const sentBefore = ring.bytesSent;
@@ -299,5 +307,12 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     replica?.dispose();
     await ring.close();
     await control.close();
+  }
+}
+
+/** A main thread stuck for good (a runaway kernel, a deadlock): nothing but a kill ends it. */
+function spinForever(): void {
+  for (let t = performance.now(); t < Infinity; t = performance.now()) {
+    // spin
   }
 }

@@ -190,3 +190,28 @@ test('--max-restarts: a launched worker that dies is lost at once (not after --w
     c.child.kill('SIGKILL');
   }
 });
+
+test('a worker whose main thread hangs (its heartbeat thread beating on) is lost once the step deadline passes and it cannot answer the abort', async () => {
+  const out = tempDir('hang');
+  const port = testPort();
+  // --timeout 4 instead of FAST's 30: the deadline, then the abort round, each 4 s.
+  const c = startCli(['coordinator', '--port', String(port), '--bind', '127.0.0.1', '--out', out, '--log-format', 'json', '--limit', '1024', '--batch-size', '8',
+    '--sample-every', '0', '--check-every', '5', '--heartbeat-interval', '0.5', '--worker-timeout', '2', '--timeout', '4', '--workers', '3', '--min-workers', '2', '--steps', '30']);
+  const workers = [worker(port), worker(port, ['--fault-hang-step', '6']), worker(port)];
+  try {
+    assert.equal(await c.exited, 0, c.output().slice(-3000));
+    assert.match(c.output(), /step 6 not completed within 4000 ms: no report from ranks? [\d, ]+.*; asking every worker to abandon generation 1/);
+    const s = summaryOf(out);
+    assert.equal(s.membership.workersLost, 1);
+    const lost = s.membership.changes[0]!.lost[0]!;
+    // Not "silent for": its heartbeats kept coming; only the unanswered abort gave it away.
+    assert.match(lost.reason, /did not answer the abort of generation 1 within 4000 ms/);
+    assert.equal(lost.pid, workers[1]!.child.pid);
+    for (const w of [workers[0]!, workers[2]!]) {
+      assert.equal(await w.exited, 0);
+      assert.equal(finalHash(w), s.replicaHash);
+    }
+  } finally {
+    for (const p of [c, ...workers]) p.child.kill('SIGKILL');
+  }
+});
