@@ -350,6 +350,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
 function parser(argv: string[], layered: Record<string, unknown>): Argv {
   return yargs(argv)
     .config(layered)
+    // A flag given twice takes its last value (a wrapper script can append overrides), as most CLIs do.
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .scriptName('trainer')
     .usage('$0 <command> [options]\n\nDistributed data-parallel GAN training on MNIST: one coordinator, N workers, gradients averaged by all-reduce over ZeroMQ.')
     .command('coordinator', 'own the data set, admit N workers and drive training', (y) => y.options(COMMAND_OPTIONS.coordinator)

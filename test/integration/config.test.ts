@@ -23,6 +23,12 @@ test('precedence: flags over TRAINER_* over --config over defaults, and errors n
   assert.match(viaEnv.stderr, /Argument: arch, Given: "resnet".*\(from TRAINER_ARCH\)$/m);
 });
 
+test('a flag given twice takes its last value', async () => {
+  const r = await runCli(['coordinator', '--workers', '2', '--workers', '0', '--out', tempDir('config-twice')], 30_000);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), 'trainer: --workers must be a positive integer, got 0');
+});
+
 test('bad configuration from outside is a one-line usage error', async () => {
   const dir = tempDir('config-bad');
   const cases: Array<[Record<string, string>, string, RegExp]> = [
