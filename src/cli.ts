@@ -387,9 +387,7 @@ function optionLayers(argv: readonly string[]): OptionLayers {
       throw new ConfigError(`--config ${file}: ${err instanceof SyntaxError ? 'not valid JSON: ' : ''}${errorMessage(err)}`);
     }
   }
-  const commands = Object.keys(COMMAND_OPTIONS);
-  const allOptions = new Set(Object.values(COMMAND_OPTIONS).flatMap((t) => Object.keys(t)));
-  return layerOptions({ command, commands, options: COMMAND_OPTIONS[command], allOptions, env: process.env, ...(file === undefined ? {} : { file: { path: file, data } }) });
+  return layerOptions({ tables: COMMAND_OPTIONS, command, env: process.env, ...(file === undefined ? {} : { file: { path: file, data } }) });
 }
 
 async function main(): Promise<void> {

@@ -22,15 +22,20 @@ export interface OptionLayers {
 }
 
 export interface LayerInputs {
-  /** The running command's options, by kebab-case flag name. */
-  options: OptionTable;
-  /** Every option name of every command (kebab-case). */
-  allOptions: ReadonlySet<string>;
+  /** Every command's options, by command name and kebab-case flag name. */
+  tables: Readonly<Record<string, OptionTable>>;
+  /** The command about to run: one of `tables`, and the file section it reads. */
+  command: string;
   env: Readonly<Record<string, string | undefined>>;
   /** The parsed --config file, if any, and its path for messages. */
   file?: { path: string; data: unknown };
-  /** The command's name: a file may hold a section of that name. */
+}
+
+/** What the layers check names against: the command's own options, and those of every command. */
+interface Names {
   command: string;
+  options: OptionTable;
+  allOptions: ReadonlySet<string>;
   commands: readonly string[];
 }
 
@@ -41,10 +46,16 @@ const flagOfEnv = (name: string): string => name.slice(ENV_PREFIX.length).toLowe
 const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export function layerOptions(inp: LayerInputs): OptionLayers {
+  const options = inp.tables[inp.command];
+  if (!options) throw new Error(`no options table for command ${inp.command}`);
+  const names: Names = {
+    command: inp.command, options, commands: Object.keys(inp.tables),
+    allOptions: new Set(Object.values(inp.tables).flatMap((t) => Object.keys(t))),
+  };
   const values: Record<string, string | number | boolean> = {};
   const origins = new Map<string, string>();
   if (inp.file) {
-    for (const [flag, value] of fileEntries(inp)) {
+    for (const [flag, value] of fileEntries(inp.file, names)) {
       values[flag] = value;
       origins.set(flag, inp.file.path);
     }
@@ -52,8 +63,8 @@ export function layerOptions(inp: LayerInputs): OptionLayers {
   for (const [name, raw] of Object.entries(inp.env)) {
     if (!name.startsWith(ENV_PREFIX) || name === CONFIG_ENV || raw === undefined || raw === '') continue;
     const flag = flagOfEnv(name);
-    if (!inp.allOptions.has(flag)) throw new ConfigError(`environment variable ${name} names no trainer option (--${flag})`);
-    const spec = inp.options[flag];
+    if (!names.allOptions.has(flag)) throw new ConfigError(`environment variable ${name} names no trainer option (--${flag})`);
+    const spec = options[flag];
     if (!spec) continue;
     values[flag] = spec.type === 'boolean' ? envBoolean(name, raw) : raw;
     origins.set(flag, name);
@@ -62,8 +73,7 @@ export function layerOptions(inp: LayerInputs): OptionLayers {
 }
 
 /** Top-level keys, then the command's own section, which wins; other commands' sections are only checked. */
-function fileEntries(inp: LayerInputs): Array<[string, string | number | boolean]> {
-  const { path, data } = inp.file!;
+function fileEntries({ path, data }: { path: string; data: unknown }, inp: Names): Array<[string, string | number | boolean]> {
   if (!isPlainObject(data)) throw new ConfigError(`--config ${path} must hold a JSON object of option values`);
   const out: Array<[string, string | number | boolean]> = [];
   const take = (obj: Record<string, unknown>, section: string | undefined): void => {

@@ -4,10 +4,8 @@ import { COMMAND_OPTIONS } from '../../src/cliOptions.js';
 import { configPath, envName, layerOptions, withOrigin } from '../../src/optionLayers.js';
 import { ConfigError } from '../../src/shared/errors.js';
 
-const commands = Object.keys(COMMAND_OPTIONS);
-const allOptions = new Set(Object.values(COMMAND_OPTIONS).flatMap((t) => Object.keys(t)));
 const layers = (command: 'coordinator' | 'worker', env: Record<string, string>, data?: unknown) =>
-  layerOptions({ command, commands, options: COMMAND_OPTIONS[command], allOptions, env, ...(data === undefined ? {} : { file: { path: 'run.json', data } }) });
+  layerOptions({ tables: COMMAND_OPTIONS, command, env, ...(data === undefined ? {} : { file: { path: 'run.json', data } }) });
 
 test('TRAINER_* names every flag: upper snake case', () => {
   assert.equal(envName('metrics-port'), 'TRAINER_METRICS_PORT');
