@@ -148,7 +148,6 @@ async function coordinatorCommand(a: Args): Promise<number> {
   const { runCoordinator } = await import('./coordinator/coordinator.js');
   let launched: Promise<LaunchedProcesses> | undefined;
   let reportExit: ((slot: number, reason: string) => void) | undefined;
-  const maxRestarts = nonNegInt('max-restarts', a.maxRestarts);
   const abort = new AbortController();
   const onSignal = (sig: string): void => abort.abort(new Error(`received ${sig}`));
   process.once('SIGINT', onSignal);
@@ -188,7 +187,6 @@ async function coordinatorCommand(a: Args): Promise<number> {
         if (!plan) return;
         launched = startWorkers(plan, {
           opts, endpoint, logFormat: format, verbose: Boolean(a.verbose), metricsPort: metrics?.port, keysDir: keysDir(a), logger,
-          maxRestarts,
           onFailure: ({ slot, message, restarting }) => {
             obs.metrics.workerFailures.inc();
             // The run loses it now, not after --worker-timeout of silence.

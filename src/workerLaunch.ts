@@ -6,10 +6,10 @@ import { type SshTarget, checkSshFlags } from './coordinator/sshCommand.js';
 import { ConfigError } from './shared/errors.js';
 import type { Logger } from './shared/logger.js';
 
-/** How the coordinator starts its workers itself, if it does: --spawn (local) or --hosts (ssh). */
-export type LaunchPlan =
+/** How the coordinator starts its workers itself, if it does: --spawn (local) or --hosts (ssh); `maxRestarts` per slot. */
+export type LaunchPlan = { maxRestarts: number } & (
   | { kind: 'spawn'; gpus: number[] }
-  | { kind: 'ssh'; slots: Slot[]; target: Omit<SshTarget, 'host'>; advertise: string };
+  | { kind: 'ssh'; slots: Slot[]; target: Omit<SshTarget, 'host'>; advertise: string });
 
 type Args = Record<string, unknown>;
 
@@ -19,11 +19,13 @@ const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string)
 /** Validates the launch flags against each other; undefined: workers are started by someone else. */
 export function launchPlan(a: Args, workers: number, advertiseDefault: () => string): LaunchPlan | undefined {
   if (a.spawnGpus !== undefined && !a.spawn) throw new ConfigError('--spawn-gpus only applies with --spawn');
-  if (Number(a.maxRestarts ?? 0) > 0 && !a.spawn && a.hosts === undefined) throw new ConfigError('--max-restarts only applies with --spawn or --hosts');
+  const maxRestarts = a.maxRestarts ?? 0;
+  if (typeof maxRestarts !== 'number' || !Number.isInteger(maxRestarts) || maxRestarts < 0) throw new ConfigError(`--max-restarts must be a non-negative integer, got ${JSON.stringify(maxRestarts)}`);
+  if (maxRestarts > 0 && !a.spawn && a.hosts === undefined) throw new ConfigError('--max-restarts only applies with --spawn or --hosts');
   if (a.hosts === undefined) {
     const stray = SSH_FLAGS.find((f) => a[camel(f)] !== undefined);
     if (stray) throw new ConfigError(`--${stray} only applies with --hosts`);
-    return a.spawn ? { kind: 'spawn', gpus: a.spawnGpus === undefined ? [] : gpuList(String(a.spawnGpus)) } : undefined;
+    return a.spawn ? { kind: 'spawn', gpus: a.spawnGpus === undefined ? [] : gpuList(String(a.spawnGpus)), maxRestarts } : undefined;
   }
   if (a.spawn) throw new ConfigError('give --spawn or --hosts, not both');
   const sshPort = a.sshPort === undefined ? undefined : Number(a.sshPort);
@@ -40,6 +42,7 @@ export function launchPlan(a: Args, workers: number, advertiseDefault: () => str
     slots: assignSlots(parseHosts(String(a.hosts)), workers),
     target: { sshCommand, remoteTrainer, ...(user === undefined ? {} : { user }), ...(sshPort === undefined ? {} : { port: sshPort }) },
     advertise,
+    maxRestarts,
   };
 }
 
@@ -60,8 +63,6 @@ export interface LaunchContext {
   keysDir: string | undefined;
   logger: Logger;
   onFailure: (f: ProcessFailure) => void;
-  /** --max-restarts. */
-  maxRestarts: number;
 }
 
 /** Starts the planned workers. */
@@ -76,7 +77,7 @@ export async function startWorkers(plan: LaunchPlan, c: LaunchContext): Promise<
       ...(plan.gpus.length > 0 ? ['--gpu', String(plan.gpus[i % plan.gpus.length])] : []),
       ...(c.keysDir ? ['--curve-keys', c.keysDir, '--curve-name', 'worker'] : []),
     ];
-    return spawnWorkers(c.opts.workers, c.endpoint, args, c.logger, c.onFailure, c.maxRestarts);
+    return spawnWorkers(c.opts.workers, c.endpoint, args, c.logger, c.onFailure, plan.maxRestarts);
   }
   const { launchOverSsh } = await import('./coordinator/sshLaunch.js');
   const port = c.endpoint.slice(c.endpoint.lastIndexOf(':') + 1);
@@ -92,5 +93,5 @@ export async function startWorkers(plan: LaunchPlan, c: LaunchContext): Promise<
     // Each host's own key pair, named after it (trainer keygen --name HOST), at the same path as here.
     ...(c.keysDir ? ['--curve-keys', c.keysDir, '--curve-name', s.host] : []),
   ];
-  return launchOverSsh({ ...plan.target, slots: plan.slots, workerArgs: args, maxRestarts: c.maxRestarts }, c.logger, c.onFailure);
+  return launchOverSsh({ ...plan.target, slots: plan.slots, workerArgs: args, maxRestarts: plan.maxRestarts }, c.logger, c.onFailure);
 }

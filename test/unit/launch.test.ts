@@ -40,7 +40,10 @@ test('the ssh command line: options, BatchMode, port, user, then the host and on
 test('launch flags are checked against each other before anything starts', () => {
   const ip = (): string => '10.0.0.1';
   assert.equal(launchPlan({}, 2, ip), undefined);
-  assert.deepEqual(launchPlan({ spawn: true, spawnGpus: '0,1' }, 2, ip), { kind: 'spawn', gpus: [0, 1] });
+  assert.deepEqual(launchPlan({ spawn: true, spawnGpus: '0,1' }, 2, ip), { kind: 'spawn', gpus: [0, 1], maxRestarts: 0 });
+  assert.equal(launchPlan({ spawn: true, maxRestarts: 2 }, 2, ip)?.maxRestarts, 2);
+  assert.throws(() => launchPlan({ maxRestarts: 1 }, 2, ip), /--max-restarts only applies with --spawn or --hosts/);
+  assert.throws(() => launchPlan({ spawn: true, maxRestarts: -1 }, 2, ip), /--max-restarts must be a non-negative integer, got -1/);
   const plan = launchPlan({ hosts: 'a:2', sshCommand: 'ssh', remoteTrainer: 'trainer', sshUser: 'u' }, 2, ip);
   assert.ok(plan?.kind === 'ssh');
   assert.equal(plan.advertise, '10.0.0.1');
