@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Summary } from '../src/coordinator/summary.js';
+import { jsonRecords } from '../src/logFormat.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const WORKER_TIMEOUT = Number(process.env.BENCH_WORKER_TIMEOUT ?? 10);
@@ -41,7 +42,7 @@ function start(args: string[]): Proc {
   return { child, out, exited };
 }
 
-const records = (p: Proc): Array<Record<string, unknown>> => p.out.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const records = (p: Proc): Array<Record<string, unknown>> => jsonRecords(p.out.join(''));
 const timeOf = (r: Record<string, unknown> | undefined): number => Date.parse(String(r?.time));
 
 async function until(cond: () => boolean, what: string, ms = 300_000): Promise<void> {

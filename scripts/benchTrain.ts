@@ -21,6 +21,7 @@ import { selectBackend } from '../src/shared/gan/backend.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { ARCHS, type Arch, type BackendName } from '../src/shared/config.js';
+import { jsonRecords } from '../src/logFormat.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -94,7 +95,7 @@ async function distributed(workers: number, dir: string, observe = false): Promi
   const r = await run([CLI, 'coordinator', '--workers', String(workers), '--spawn', '--steps', String(STEPS), '--batch-size', String(BATCH),
     '--arch', ARCH, '--backend', BACKEND, '--port', '0', '--log-format', 'json', '--out', out, ...observability]);
   if (r.code !== 0) throw new Error(`coordinator with ${workers} workers exited with ${r.code}:\n${r.stderr.slice(-2000)}`);
-  const records = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const records = jsonRecords(r.stdout + r.stderr);
   const coordinator = records.find((x) => x.component === 'coordinator' && typeof x.peakRssBytes === 'number');
   const workerRss = records.filter((x) => x.component === 'worker' && x.msg === 'training finished').map((x) => Number(x.peakRssBytes));
   if (!coordinator || workerRss.length !== workers) throw new Error(`missing peak RSS records in the logs of the ${workers}-worker run`);

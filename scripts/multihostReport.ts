@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from '../src/worker/stepStats.js';
+import { jsonRecords } from '../src/logFormat.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -30,8 +31,7 @@ function bitsPerSecond(rate: string | undefined): number | undefined {
 
 const problems: string[] = [];
 const summary = JSON.parse(readFileSync(path.join(out, 'run', 'summary.json'), 'utf8')) as { replicaHash: string; steps: number; globalBatchSize: number; imagesPerSecond: number; backend: string };
-const records = (file: string): Array<Record<string, unknown>> =>
-  readFileSync(path.join(out, file), 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const records = (file: string): Array<Record<string, unknown>> => jsonRecords(readFileSync(path.join(out, file), 'utf8'));
 const coordinatorLog = records('coordinator.log');
 /** Worker i's log: its own file, or (launched over ssh) its lines relayed into the coordinator's. */
 const workerLog = (i: number): Array<Record<string, unknown>> =>

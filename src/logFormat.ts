@@ -38,3 +38,8 @@ export function createSink(format: LogFormat, component: string, write: (line: s
     write(`[${who}] ${tag}${msg === 'step' ? humanStep(fields) : msg}`);
   };
 }
+
+/** The records of `--log-format json` output (lines that are not records, such as a final `trainer:` error, are passed over). */
+export function jsonRecords(text: string): Array<Record<string, unknown>> {
+  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}

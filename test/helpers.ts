@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jsonRecords } from '../src/logFormat.js';
 
 export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
@@ -53,9 +54,7 @@ export function tempDir(prefix: string): string {
 }
 
 /** JSON log lines of a run with --log-format json. */
-export function jsonLines(text: string): Array<Record<string, unknown>> {
-  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+export const jsonLines = jsonRecords;
 
 export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
