@@ -22,6 +22,7 @@ import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { ARCHS, type Arch, type BackendName } from '../src/shared/config.js';
 import { jsonRecords } from '../src/logFormat.js';
+import { median } from '../src/worker/stepStats.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -103,11 +104,6 @@ async function distributed(workers: number, dir: string, observe = false): Promi
   if (summary.dataset.examples !== 60_000) throw new Error(`expected the full 60k training set, the run loaded ${summary.dataset.examples}`);
   return { imagesPerSecond: summary.imagesPerSecond, coordinatorPeakRssBytes: Number(coordinator.peakRssBytes), workerPeakRssBytes: workerRss };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-train-'));
