@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { jsonRecords } from '../src/logFormat.js';
 
 export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+/** The repository root (tests run from dist/test/). */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Default metrics ports (9400, 9401) would collide between the processes of one test: pick free ones unless a test chooses. */
 function withFreeMetricsPort(args: string[]): string[] {

@@ -3,10 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-// dist/test/integration → repository root
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { ROOT } from '../helpers.js';
 
 test('the package bin `trainer` is the built CLI and its help lists both commands and their flags', () => {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { jsonLines, tempDir, waitFor } from '../helpers.js';
+import { ROOT, jsonLines, tempDir, waitFor } from '../helpers.js';
 
-const SCRIPT = fileURLToPath(new URL('../../../scripts/multihost.sh', import.meta.url));
+const SCRIPT = path.join(ROOT, 'scripts', 'multihost.sh');
 const isRoot = process.getuid?.() === 0;
 // Network namespaces need root: CI runs as root, so there this always runs. Elsewhere the skip is reported, with why.
 const needsRoot = isRoot ? {} : { skip: 'needs root for network namespaces (ip netns); CI runs it' };

@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decodePng } from '../../src/shared/png.js';
 import { dashboardExpressions, exportedFamilies, metricNamesInPromql } from '../fixtures/promql.js';
-import { runCli, startCli, tempDir, testPort, waitFor } from '../helpers.js';
+import { ROOT, runCli, startCli, tempDir, testPort, waitFor } from '../helpers.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** `# TYPE name type` lines of an exposition. */
 function types(exposition: string): Map<string, string> {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import type { OpenMetricsContentType } from 'prom-client';
 import { dashboardExpressions, exportedFamilies, metricNamesInPromql } from '../fixtures/promql.js';
+import { ROOT } from '../helpers.js';
 
-/** Tests run from dist/test/unit/, so the repository root is three levels up. */
-const repoRoot = new URL('../../../', import.meta.url);
 
 /**
  * The documented metrics contract: the only names the dashboard may query (plus `up`).
@@ -188,7 +188,7 @@ test('exportedFamilies matches what prom-client 15 exposes, in both formats', as
 
 test('the Grafana dashboard queries only the documented metrics', () => {
   interface Panel { targets?: unknown[]; panels?: Panel[] }
-  const dashboard = JSON.parse(readFileSync(new URL('deploy/grafana/dashboard.json', repoRoot), 'utf8')) as { title: string; panels: Panel[] };
+  const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'deploy/grafana/dashboard.json'), 'utf8')) as { title: string; panels: Panel[] };
   assert.equal(dashboard.title, 'trainer');
   const exprs = dashboardExpressions(dashboard);
   const allPanels = (panels: Panel[]): Panel[] => panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
@@ -209,7 +209,7 @@ test('the Grafana dashboard queries only the documented metrics', () => {
 });
 
 test('prometheus.yml scrapes the coordinator and the workers every 5s', async () => {
-  const text = readFileSync(new URL('deploy/prometheus/prometheus.yml', repoRoot), 'utf8');
+  const text = readFileSync(path.join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8');
   assert.match(text, /job_name: trainer-coordinator/);
   assert.match(text, /job_name: trainer-workers/);
 
