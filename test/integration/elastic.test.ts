@@ -168,9 +168,8 @@ test('a fixed world waits --rejoin-timeout for a restarted worker and continues;
 test('--max-restarts: a launched worker that dies is lost at once (not after --worker-timeout), started again, and rejoins', async () => {
   const out = tempDir('restart');
   const port = testPort();
-  // A 60 s silence limit: only the launcher's report can make the loss quick.
-  const c = startCli(['coordinator', '--port', String(port), '--bind', '127.0.0.1', '--out', out, '--log-format', 'json', '--limit', '1024', '--batch-size', '8',
-    '--sample-every', '0', '--workers', '2', '--steps', '40', '--spawn', '--max-restarts', '1', '--backend', 'wasm', '--worker-timeout', '60', '--no-metrics']);
+  // A 60 s silence limit (the last --worker-timeout wins over FAST's): only the launcher's report can make the loss quick.
+  const c = coordinator(out, port, ['--workers', '2', '--steps', '40', '--spawn', '--max-restarts', '1', '--backend', 'wasm', '--worker-timeout', '60', '--no-metrics']);
   try {
     await waitFor(() => jsonLines(c.output()).some((l) => l.msg === 'step' && Number(l.step) >= 3), 60_000, 'training to start');
     // Slot 1's worker: launched workers ask for their slot as their rank.
@@ -194,9 +193,8 @@ test('--max-restarts: a launched worker that dies is lost at once (not after --w
 test('a worker whose main thread hangs (its heartbeat thread beating on) is lost once the step deadline passes and it cannot answer the abort', async () => {
   const out = tempDir('hang');
   const port = testPort();
-  // --timeout 4 instead of FAST's 30: the deadline, then the abort round, each 4 s.
-  const c = startCli(['coordinator', '--port', String(port), '--bind', '127.0.0.1', '--out', out, '--log-format', 'json', '--limit', '1024', '--batch-size', '8',
-    '--sample-every', '0', '--check-every', '5', '--heartbeat-interval', '0.5', '--worker-timeout', '2', '--timeout', '4', '--workers', '3', '--min-workers', '2', '--steps', '30']);
+  // --timeout 4 instead of FAST's 30 (the last one wins): the deadline, then the abort round, each 4 s.
+  const c = coordinator(out, port, ['--workers', '3', '--min-workers', '2', '--steps', '30', '--timeout', '4']);
   const workers = [worker(port), worker(port, ['--fault-hang-step', '6']), worker(port)];
   try {
     assert.equal(await c.exited, 0, c.output().slice(-3000));
