@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   }
   const taskset = spawnSync('taskset', ['-c', String(s.core), 'true']);
   if (taskset.error || taskset.status !== 0) {
-    console.error(`bench:peer: cannot pin to core ${s.core} with taskset (util-linux): ${taskset.error?.message ?? taskset.stderr.toString().trim()}`);
+    console.error(`bench:peer: cannot pin to core ${s.core} with taskset (util-linux; BENCH_CORE picks another core): ${taskset.error?.message ?? taskset.stderr.toString().trim()}`);
     process.exit(2);
   }
   const peer = checkPeer(s);

@@ -131,8 +131,9 @@ def blas_info():
     a = torch.ones(64, 64)
     _ = a @ a
     libs = blas_libraries()
-    # Debian's reference BLAS lives in .../blas/, OpenBLAS in .../openblas-*/ (update-alternatives picks one).
-    reference = not any('openblas' in p for p in libs)
+    # Debian's reference BLAS lives in .../blas/, OpenBLAS in .../openblas-*/ (update-alternatives picks
+    # one); a wheel with MKL built in maps neither.
+    reference = any(os.path.basename(os.path.dirname(p)) == 'blas' for p in libs)
     return {'torch': torch.__version__, 'blas': libs, 'referenceBlas': reference}
 
 
