@@ -1,0 +1,55 @@
+/**
+ * The trainer's bare replica step, for bench:peer: what a worker of a 1-worker run does per step
+ * (trainStep with the one-rank identity reduce, then commit), on the coordinator's MNIST batches for
+ * its default seed, with no coordinator, sockets, hashes or protocol around it.
+ *
+ *   node dist/scripts/bareReplicaStep.js ARCH BACKEND BATCH WARMUP STEPS
+ *
+ * Prints one JSON line: the backend that really runs (not the one asked for) and img/s over the
+ * STEPS steps after WARMUP untimed ones.
+ */
+import { ARCHS, type Arch, BACKENDS, type BackendName, type TrainConfig } from '../src/shared/config.js';
+import { DataFeeder } from '../src/coordinator/dataFeeder.js';
+import { loadTrainingSet } from '../src/shared/data/dataset.js';
+import { stepsPerEpoch } from '../src/shared/data/sharding.js';
+import { initialWeights } from '../src/shared/gan/architecture.js';
+import { archSpecs } from '../src/shared/gan/archs.js';
+import { selectBackend } from '../src/shared/gan/backend.js';
+import { GanReplica } from '../src/shared/gan/replica.js';
+import { tf } from '../src/shared/gan/tf.js';
+import { type Reduce, trainStep } from '../src/shared/gan/trainStep.js';
+import { silentLogger } from '../src/shared/logger.js';
+
+const [archArg, backendArg, ...numbers] = process.argv.slice(2);
+const [batch, warmup, steps] = numbers.map(Number) as [number, number, number];
+if (!ARCHS.includes(archArg as Arch) || !BACKENDS.includes(backendArg as BackendName) || numbers.length !== 3 || ![batch, warmup, steps].every((n) => Number.isInteger(n) && n >= 0) || batch < 1 || steps < 1) {
+  console.error('usage: bareReplicaStep.js ARCH BACKEND BATCH WARMUP STEPS');
+  process.exit(2);
+}
+const arch = archArg as Arch;
+
+const backend = await selectBackend(backendArg as BackendName, silentLogger);
+const data = loadTrainingSet();
+// The coordinator's config for `--workers 1 --batch-size BATCH --arch ARCH` and its defaults.
+const config: TrainConfig = {
+  arch, latentDim: 100, batchSize: batch, world: 1, minWorkers: 1, steps: warmup + steps, stepsPerEpoch: stepsPerEpoch(data.count, batch),
+  lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, seed: 42, allreduce: 'ring', checkEvery: 50, timeoutMs: 60_000, sampleEvery: 0,
+  timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, rejoinTimeoutMs: 60_000, evalEvery: 0,
+};
+const specs = archSpecs(arch, config.latentDim);
+const replica = new GanReplica(tf, config);
+replica.setWeights(initialWeights(specs.generator, config.seed), initialWeights(specs.discriminator, config.seed));
+replica.commit();
+const feeder = new DataFeeder(data, config);
+// A worker alone in its world averages with nobody: its reduce hands the buffer back.
+const identity: Reduce = (_step, _phase, grads) => Promise.resolve(grads);
+
+let t0 = performance.now();
+for (let step = 1; step <= warmup + steps; step++) {
+  if (step === warmup + 1) t0 = performance.now();
+  await trainStep(replica, config, feeder.batchFor(step, 0, 1), identity, { world: 1 });
+  replica.commit();
+}
+const seconds = (performance.now() - t0) / 1000;
+console.log(JSON.stringify({ arch, requested: backendArg, backend: backend.name, batch, warmup, steps, imagesPerSecond: (steps * batch) / seconds, seconds }));
+replica.dispose();
