@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's results: MNIST-FID and digit coverage against steps and wall time, for the MLP and
+# The results of docs/results.md: MNIST-FID and digit coverage against steps and wall time, for the MLP and
 # the DCGAN with 1 and 2 local workers on this machine. Each run's summary.json (with its evaluation
 # history) and final sample grid go to docs/results/<name>/. Usage: scripts/results.sh [name ...]
 set -euo pipefail

@@ -1,5 +1,5 @@
 /**
- * The README's results tables, from what scripts/results.sh left in docs/results/<run>/:
+ * The results tables of docs/results.md, from what scripts/results.sh left in docs/results/<run>/:
  * MNIST-FID and digit coverage against steps and training time (summary.json's
  * evaluation history, 2000 samples each), and the final generator on 10,000 samples
  * with the calibration sets (evaluate.json). Prints Markdown.

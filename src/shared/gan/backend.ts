@@ -6,7 +6,9 @@ import type { BackendName } from '../config.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { tf } from './tf.js';
-import { type TensorflowBackendInfo, cudaDeviceEnv, parseDawnAdapterList, tensorflowDevice, webgpuAdapterName } from './gpuSelect.js';
+import {
+  type TensorflowBackendInfo, type WebgpuAdapterInfo, cudaDeviceEnv, parseDawnAdapterList, tensorflowDevice, webgpuAdapterName, webgpuAdapterVerdict,
+} from './gpuSelect.js';
 import { installWasmConvFilterGradient, installWasmConvInputFastPath, installWasmTileFastPath } from './wasmConvKernels.js';
 import { installWasmMatMulFastPath } from './wasmFastPaths.js';
 
@@ -25,8 +27,14 @@ export interface BackendOptions {
   gpu?: number;
 }
 
-/** Activates a backend; resolves with its device where it can tell, and anything the user should know. */
-type Loader = (options: BackendOptions) => Promise<{ device?: string; warning?: string }>;
+/**
+ * Activates a backend; resolves with its device where it can tell, and anything the user should know.
+ * `requestedByName`: false under `auto`, which may pass over a backend that loads (PassedOver).
+ */
+type Loader = (options: BackendOptions, requestedByName: boolean) => Promise<{ device?: string; warning?: string }>;
+
+/** A backend that would load but that `auto` does not want (a CPU implementation of WebGPU); logged, unlike one that is simply missing. */
+class PassedOver extends Error {}
 
 /** GPU names in nvidia-smi's (PCI) order; none where nvidia-smi is missing. */
 function nvidiaSmiNames(): string[] {
@@ -68,7 +76,9 @@ function hasVulkanLoader(): boolean {
 }
 
 interface GpuAdapterLike {
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  info?: WebgpuAdapterInfo;
+  /** Where older WebGPU implementations put it; newer ones have it on `info`. */
+  isFallbackAdapter?: boolean;
 }
 
 /**
@@ -76,7 +86,7 @@ interface GpuAdapterLike {
  * backend module registers itself only if `navigator.gpu` exists when it is
  * first imported, so the globals go in first.
  */
-async function loadWebgpu({ gpu }: BackendOptions): Promise<{ device?: string }> {
+async function loadWebgpu({ gpu }: BackendOptions, requestedByName: boolean): Promise<{ device?: string; warning?: string }> {
   // Dawn prints its own warning to stderr when it finds no Vulkan loader; ask the dynamic linker first.
   if (process.platform === 'linux' && !hasVulkanLoader()) throw new Error('no Vulkan loader (libvulkan.so.1): the host needs a GPU with a Vulkan driver');
   let dawn: Dawn & { globals: object };
@@ -96,11 +106,14 @@ async function loadWebgpu({ gpu }: BackendOptions): Promise<{ device?: string }>
   }
   const adapter = await (g.navigator!.gpu as { requestAdapter(o?: object): Promise<GpuAdapterLike | null> }).requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('no WebGPU adapter: the host needs a GPU with a Vulkan driver');
+  // Dawn's info fields are getters on the prototype: read them one by one (a spread would copy nothing).
   const i = adapter.info ?? {};
+  const info = { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, isFallbackAdapter: i.isFallbackAdapter ?? adapter.isFallbackAdapter };
+  const verdict = webgpuAdapterVerdict(info, requestedByName);
+  if (!verdict.use) throw new PassedOver(verdict.reason);
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('backend failed to initialize');
-  const device = [i.vendor, i.architecture, i.device, i.description].filter((x) => x).join(' ');
-  return device ? { device } : {};
+  return { ...(verdict.device ? { device: verdict.device } : {}), ...(verdict.warning ? { warning: verdict.warning } : {}) };
 }
 
 type Dawn = { create(flags: string[]): { requestAdapter(o?: object): Promise<GpuAdapterLike | null> } };
@@ -151,7 +164,7 @@ export async function selectBackend(requested: BackendName, logger: Logger, opti
   const reasons: string[] = [];
   for (const name of candidates) {
     try {
-      const { device, warning } = await LOADERS[name](options);
+      const { device, warning } = await LOADERS[name](options, requested !== 'auto');
       await tf.ready();
       if (warning) logger.log('warn', warning, { backend: name });
       if (options.gpu !== undefined && (name === 'wasm' || name === 'cpu')) logger.log('warn', `--gpu ${options.gpu} does not apply: the ${name} backend runs on the CPU`, { backend: name });
@@ -162,6 +175,7 @@ export async function selectBackend(requested: BackendName, logger: Logger, opti
       const why = `${name}: ${errorMessage(err)}`;
       if (requested !== 'auto') throw new ConfigError(`backend ${why}`);
       reasons.push(`skipped ${why}`);
+      if (err instanceof PassedOver) logger.log('info', `backend ${name} skipped: ${errorMessage(err)}`, { backend: name });
     }
   }
   throw new ConfigError(`no TensorFlow.js backend loads: ${reasons.join('; ')}`);

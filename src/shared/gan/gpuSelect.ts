@@ -1,6 +1,7 @@
 /**
  * Choosing and naming the GPU, apart from loading anything: what `--gpu N`
- * means for each backend, and what a loaded backend really runs on.
+ * means for each backend, what a loaded backend really runs on, and whether a
+ * WebGPU adapter is a GPU at all.
  */
 
 /**
@@ -62,4 +63,58 @@ export function webgpuAdapterName(gpu: number, dawnAdapters: string[], nvidiaSmi
       + 'give each worker only its own GPU instead (NVIDIA_VISIBLE_DEVICES=N in a container, or one GPU per host)');
   }
   return name;
+}
+
+/** What a WebGPU adapter says about itself: GPUAdapterInfo, and the fallback flag (on GPUAdapter in older implementations). */
+export interface WebgpuAdapterInfo {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+
+/**
+ * CPU implementations of Vulkan and Direct3D that Dawn can offer as adapters,
+ * by name: Dawn's info fields vary between versions (Dawn 0.6 reports Mesa 25's
+ * lavapipe as vendor "mesa", architecture "software", device
+ * "llvmpipe-llvm-15-0-6-256-bits-", flagged as a fallback adapter; its adapter
+ * list says "llvmpipe (LLVM 15.0.6, 256 bits)"), so any one sign is enough.
+ */
+const SOFTWARE_ADAPTERS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/llvmpipe|lavapipe/i, "Mesa's llvmpipe (lavapipe), a CPU rasterizer"],
+  [/softpipe/i, "Mesa's softpipe, a CPU rasterizer"],
+  [/swiftshader/i, 'SwiftShader, a CPU implementation of Vulkan'],
+  [/microsoft basic render driver/i, 'WARP (Microsoft Basic Render Driver), a CPU implementation of Direct3D'],
+];
+
+/** The adapter as one line for logs, summary.json and metrics: its non-empty info fields. */
+export function webgpuAdapterLabel(info: WebgpuAdapterInfo): string {
+  return [info.vendor, info.architecture, info.device, info.description].filter((x) => x).join(' ');
+}
+
+/** What the adapter is when it is a CPU implementation rather than a GPU; undefined for a real GPU. */
+export function softwareAdapterKind(info: WebgpuAdapterInfo): string | undefined {
+  const label = webgpuAdapterLabel(info);
+  const named = SOFTWARE_ADAPTERS.find(([pattern]) => pattern.test(label))?.[1];
+  if (named) return named;
+  if (info.isFallbackAdapter) return 'the WebGPU fallback adapter, a CPU implementation';
+  // Dawn's architecture for devices of Vulkan's CPU type.
+  if (info.architecture?.toLowerCase() === 'software') return 'a software adapter (architecture "software"), a CPU implementation';
+  return undefined;
+}
+
+/**
+ * Whether to train on this adapter. `auto` wants a GPU, so it passes over a
+ * CPU implementation (the wasm backend beats one by far); asked for by name
+ * (`--backend webgpu`) it is taken, with a warning.
+ */
+export function webgpuAdapterVerdict(info: WebgpuAdapterInfo, requestedByName: boolean):
+  { use: true; device: string; warning?: string } | { use: false; reason: string } {
+  const device = webgpuAdapterLabel(info);
+  const software = softwareAdapterKind(info);
+  if (!software) return { use: true, device };
+  const name = `'${info.device || device || 'unnamed'}'`;
+  if (!requestedByName) return { use: false, reason: `adapter ${name} is ${software}, not a GPU (--backend webgpu uses it anyway)` };
+  return { use: true, device, warning: `WebGPU adapter ${name} is ${software}: training runs on the CPU (--backend wasm is usually faster)` };
 }
