@@ -6,7 +6,8 @@ import { generateKeyPair, readAuthorized, readKey, readKeyPair } from './shared/
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { BackendName } from './shared/config.js';
-import { COMMAND_OPTIONS, isCommandName } from './cliOptions.js';
+import { COMMAND_OPTIONS, WORKER_METRICS_PORTS, isCommandName } from './cliOptions.js';
+import type { PortChoice } from './shared/transport/httpServer.js';
 import { type OptionLayers, configPath, layerOptions, withOrigin } from './optionLayers.js';
 import { ConfigError, CoordinatorLostError, DataFormatError, errorMessage, TrainerError } from './shared/errors.js';
 import { type Logger, createLogger } from './shared/logger.js';
@@ -122,9 +123,11 @@ function keepBest(a: Args): boolean {
   return Boolean(a.keepBest);
 }
 
-/** --metrics-port, unless --no-metrics. */
-function metricsEndpoint(a: Args, host: string): { host: string; port: number } | undefined {
-  return a.metrics === false ? undefined : { host, port: port('metrics-port', a.metricsPort, true) };
+/** --metrics-port, unless --no-metrics; `fallback`: the ports to try when none was given. */
+function metricsEndpoint(a: Args, host: string, fallback?: { first: number; count: number }): PortChoice | undefined {
+  if (a.metrics === false) return undefined;
+  if (a.metricsPort === undefined && fallback) return { host, port: fallback.first, lastPort: fallback.first + fallback.count - 1 };
+  return { host, port: port('metrics-port', a.metricsPort, true) };
 }
 
 /** Fails before training if --out cannot be written, rather than after. */
@@ -271,7 +274,7 @@ async function workerCommand(a: Args): Promise<number> {
     ...(a.faultKillStep !== undefined ? { faultKillStep: positiveInt('fault-kill-step', a.faultKillStep) } : {}),
     ...(a.faultHangStep !== undefined ? { faultHangStep: positiveInt('fault-hang-step', a.faultHangStep) } : {}),
     ...(keys !== undefined ? { curve: { own: readKeyPair(keys, String(a.curveName)), serverPublicKey: readKey(path.join(keys, 'coordinator.pub')) } } : {}),
-    metrics: metricsEndpoint(a, String(a.bindHost)),
+    metrics: metricsEndpoint(a, String(a.bindHost), WORKER_METRICS_PORTS),
   }, logger);
   return 0;
 }

@@ -71,6 +71,12 @@ const COORDINATOR = {
   resume: { type: 'string', describe: 'continue from the newest valid checkpoint in this run (or checkpoints) directory' },
 } satisfies OptionTable;
 
+/**
+ * A worker's metrics port when none is given: the first free one from `first` on, so that
+ * several workers started by hand on one host (one per GPU) each find their own.
+ */
+export const WORKER_METRICS_PORTS = { first: 9401, count: 64 } as const;
+
 const WORKER = {
   ...COMMON,
   coordinator: { type: 'string', demandOption: true, describe: 'coordinator endpoint, tcp://HOST:PORT' },
@@ -78,7 +84,8 @@ const WORKER = {
   'bind-host': { type: 'string', default: '0.0.0.0', describe: 'interface the ring data port binds' },
   'data-port': { type: 'number', default: 0, describe: 'ring data port (0: any free port)' },
   'connect-timeout': { type: 'number', default: 60, describe: 'seconds to wait for the coordinator to answer' },
-  'metrics-port': { type: 'number', default: 9401, describe: 'serve /metrics and /healthz here (0: any free port, logged)' },
+  // No yargs default: a port the user chose (flag, TRAINER_METRICS_PORT, --config) must be free; the default may move on.
+  'metrics-port': { type: 'number', describe: `serve /metrics and /healthz here (default: the first free port of ${WORKER_METRICS_PORTS.first}-${WORKER_METRICS_PORTS.first + WORKER_METRICS_PORTS.count - 1}; 0: any free port; logged either way)` },
   gpu: { type: 'number', describe: 'GPU index, in nvidia-smi order, for the tensorflow and webgpu backends' },
   rank: { type: 'number', describe: 'the rank to ask for (workers that ask come first, in order); Kubernetes: the completion index' },
   'stop-on-stdin-close': { type: 'boolean', default: false, describe: 'exit when standard input closes: a launcher (ssh) that goes away takes the worker with it' },

@@ -1,4 +1,4 @@
-import { COMMAND_OPTIONS } from './cliOptions.js';
+import { WORKER_METRICS_PORTS } from './cliOptions.js';
 import type { CoordinatorOptions } from './coordinator/options.js';
 import { type Slot, assignSlots, parseHosts } from './coordinator/hostSlots.js';
 import type { LaunchedProcesses, ProcessFailure } from './coordinator/processes.js';
@@ -81,7 +81,6 @@ export async function startWorkers(plan: LaunchPlan, c: LaunchContext): Promise<
   }
   const { launchOverSsh } = await import('./coordinator/sshLaunch.js');
   const port = c.endpoint.slice(c.endpoint.lastIndexOf(':') + 1);
-  const workerMetricsPort = Number(COMMAND_OPTIONS.worker['metrics-port'].default);
   const args = (s: Slot): string[] => [
     'worker', '--coordinator', `tcp://${plan.advertise}:${port}`, ...common,
     // JSON lines: the launcher turns them back into records tagged with the rank.
@@ -89,7 +88,7 @@ export async function startWorkers(plan: LaunchPlan, c: LaunchContext): Promise<
     // A host with one worker leaves the GPU to the backend's default (and a CPU host gets no warning about it).
     ...(s.onHost > 1 ? ['--gpu', String(s.local)] : []),
     // Workers sharing a host need ports of their own: 9401, 9402, ...
-    ...(c.metricsPort === undefined ? ['--no-metrics'] : ['--metrics-port', String(workerMetricsPort + s.local)]),
+    ...(c.metricsPort === undefined ? ['--no-metrics'] : ['--metrics-port', String(WORKER_METRICS_PORTS.first + s.local)]),
     // Each host's own key pair, named after it (trainer keygen --name HOST), at the same path as here.
     ...(c.keysDir ? ['--curve-keys', c.keysDir, '--curve-name', s.host] : []),
   ];

@@ -25,7 +25,9 @@ export interface CliResult {
 /** Runs the built CLI (with `env` added to ours); kills it and fails if it outlives `timeoutMs` (no test may hang). */
 export function runCli(args: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...withFreeMetricsPort(args)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    // A test that sets TRAINER_METRICS_PORT chose the port itself.
+    const argv = env.TRAINER_METRICS_PORT === undefined ? withFreeMetricsPort(args) : args;
+    const child = spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -41,9 +43,12 @@ export function runCli(args: string[], timeoutMs = 120_000, env: Record<string, 
   });
 }
 
-/** Starts the CLI in the background and hands back the process and its output so far. */
-export function startCli(args: string[]): { child: ReturnType<typeof spawn>; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, ...withFreeMetricsPort(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts the CLI in the background and hands back the process and its output so far.
+ * `defaultPorts`: leave the metrics port to the CLI's default (tests of that default).
+ */
+export function startCli(args: string[], opts: { defaultPorts?: boolean } = {}): { child: ReturnType<typeof spawn>; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, ...(opts.defaultPorts ? args : withFreeMetricsPort(args))], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });

@@ -27,6 +27,8 @@ import { ProgressLog } from './progressLog.js';
 export interface CoordinatorEvents {
   configured?(config: TrainConfig): void;
   listening?(droppedFrames: () => number): void;
+  /** Every registered worker, read when needed (Prometheus service discovery). */
+  members?(current: () => readonly Member[]): void;
   /** Workers registered, or in the roster once training runs. */
   workersConnected?(count: number): void;
   started?(info: { backend: string }): void;
@@ -139,6 +141,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   events.listening?.(() => server.dropped);
 
   const membership = new Membership(config.world, { requireRingKey: opts.curve !== undefined });
+  events.members?.(() => membership.all());
   const liveness = new Liveness(config.workerTimeoutMs);
   const feeder = new DataFeeder(data, config);
   let tracker = new StepTracker(config.world);

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { Registry } from 'prom-client';
 import type { TrainConfig } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
@@ -9,7 +10,9 @@ import { TraceBuilder } from '../shared/timeline.js';
 import { type ObservabilityServer, startObservabilityServer } from '../shared/transport/httpServer.js';
 import type { CoordinatorEvents } from './coordinator.js';
 import { CoordinatorMetrics } from './metrics.js';
+import type { Member } from './membership.js';
 import { SampleWriter } from './samples.js';
+import { coordinatorAddress, sdTargetGroups } from './serviceDiscovery.js';
 
 export interface CoordinatorObservability {
   events: CoordinatorEvents;
@@ -23,8 +26,8 @@ export interface CoordinatorObservability {
 
 /**
  * Everything the coordinator shows the outside while it runs: Prometheus
- * metrics, /healthz, the latest sample grid over HTTP and on disk, and the
- * Chrome trace of the workers' steps.
+ * metrics, /healthz, Prometheus service discovery (/sd), the latest sample
+ * grid over HTTP and on disk, and the Chrome trace of the workers' steps.
  */
 export async function startCoordinatorObservability(opts: {
   tf: Tf;
@@ -47,11 +50,20 @@ export async function startCoordinatorObservability(opts: {
   // Sample grids are rendered one at a time, off the message handler, in step order.
   let sampling: Promise<unknown> = Promise.resolve();
 
+  let members = (): readonly Member[] => [];
+
   let http: ObservabilityServer | undefined;
   if (opts.metrics) {
+    const bound = opts.metrics;
     http = await startObservabilityServer({
       ...opts.metrics, registry, logger, health: () => health.check(),
-      routes: { '/samples/latest.png': async () => (samples?.latest ? { type: 'image/png', body: samples.latest } : undefined) },
+      routes: {
+        '/samples/latest.png': async () => (samples?.latest ? { type: 'image/png', body: samples.latest } : undefined),
+        '/sd': async (req) => {
+          const self = { address: coordinatorAddress(req.host, { host: bound.host, port: http!.port }, os.hostname()), host: os.hostname() };
+          return { type: 'application/json', body: `${JSON.stringify(sdTargetGroups(self, members()))}\n` };
+        },
+      },
     });
     logger.log('info', `metrics on http://${opts.metrics.host === '0.0.0.0' ? '127.0.0.1' : opts.metrics.host}:${http.port}/metrics`, { metricsPort: http.port });
   }
@@ -62,6 +74,7 @@ export async function startCoordinatorObservability(opts: {
       samples ??= new SampleWriter(opts.tf, c, opts.out);
     },
     listening: (droppedFrames) => { dropped = droppedFrames; },
+    members: (current) => { members = current; },
     workersConnected: (count) => metrics.workersConnected.set(count),
     started: ({ backend }) => {
       if (config) metrics.setInfo({ version: opts.version, backend, arch: config.arch, allreduce: config.allreduce, worldSize: config.world });

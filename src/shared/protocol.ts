@@ -4,7 +4,7 @@ import { ALLREDUCE_MODES, ARCHS } from './config.js';
 import { SPAN_NAMES } from './timeline.js';
 
 /** Bumped on any change to a message's meaning or shape. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** Larger frames are refused before decoding (a 16-MiB gradient buffer fits with room). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -20,6 +20,10 @@ const finite = z.number().refine(Number.isFinite, 'must be finite');
 /** Losses of a step whose gradients blew up may be NaN or infinite; they are reported, not dropped. */
 const lossValue = z.union([z.number(), z.nan()]);
 const nonNegInt = z.number().int().nonnegative();
+/** `HOST:PORT` or `[IPv6]:PORT`, the form a Prometheus target takes. */
+export const HOST_PORT = /^(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;
+const hostPort = z.string().max(300).regex(HOST_PORT, 'expected HOST:PORT')
+  .refine((a) => { const p = Number(a.slice(a.lastIndexOf(':') + 1)); return p >= 1 && p <= 65535; }, 'port must be 1-65535');
 
 export const trainConfigSchema = z.object({
   arch: z.enum(ARCHS),
@@ -68,6 +72,8 @@ export const helloSchema = z.object({
   curvePublicKey: z.string().length(40).optional(),
   /** The rank it asks for (a launcher's slot, a Kubernetes completion index): orders the first roster. */
   rank: nonNegInt.optional(),
+  /** Where its /metrics answers (its advertised address and the port it took); absent with --no-metrics. */
+  metricsAddress: hostPort.optional(),
 }).strict();
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 export const stepDoneSchema = z.object({

@@ -21,7 +21,7 @@ import { Registry } from 'prom-client';
 import { HealthState } from '../shared/health.js';
 import { StepStats } from './stepStats.js';
 import { SpanRecorder } from '../shared/timeline.js';
-import { type ObservabilityServer, startObservabilityServer } from '../shared/transport/httpServer.js';
+import { type ObservabilityServer, type PortChoice, reachableAt, startObservabilityServer } from '../shared/transport/httpServer.js';
 
 export interface WorkerOptions {
   coordinator: string;
@@ -47,8 +47,8 @@ export interface WorkerOptions {
   faultHangStep?: number;
   /** Overrides the protocol version sent in the handshake (tests of version refusal). */
   protocolVersionOverride?: number;
-  /** Where to serve /metrics and /healthz; undefined: not at all. */
-  metrics?: { host: string; port: number };
+  /** Where to serve /metrics and /healthz (the first free port of a range when none was chosen); undefined: not at all. */
+  metrics?: PortChoice;
 }
 
 export interface WorkerResult {
@@ -109,10 +109,13 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
   let http: ObservabilityServer | undefined;
   let replica: GanReplica | undefined;
   let heartbeats: { stop(): Promise<void> } | undefined;
+  let metricsAddress: string | undefined;
   try {
     if (opts.metrics) {
       http = await startObservabilityServer({ ...opts.metrics, registry, health: () => health.check(), logger });
-      logger.log('info', `metrics on http://${opts.metrics.host === '0.0.0.0' ? opts.advertise : opts.metrics.host}:${http.port}/metrics`, { metricsPort: http.port });
+      metricsAddress = reachableAt(opts.metrics.host, opts.advertise, http.port);
+      const moved = http.port !== opts.metrics.port && opts.metrics.port !== 0 ? ` (port ${opts.metrics.port} was taken)` : '';
+      logger.log('info', `metrics on http://${metricsAddress}/metrics${moved}`, { metricsPort: http.port });
     }
     const port = await ring.bind(`tcp://${opts.bindHost}:${opts.dataPort === 0 ? '*' : opts.dataPort}`);
     const dataEndpoint = `tcp://${opts.advertise}:${port}`;
@@ -122,6 +125,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       backend: backend.name, host: os.hostname(), pid: process.pid, dataEndpoint, ...(backend.device ? { device: backend.device } : {}),
       ...(opts.curve ? { curvePublicKey: opts.curve.own.publicKey } : {}),
       ...(opts.rank !== undefined ? { rank: opts.rank } : {}),
+      ...(metricsAddress ? { metricsAddress } : {}),
     });
     const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
     const { config, id } = welcome;

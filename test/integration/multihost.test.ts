@@ -51,7 +51,7 @@ for (const [allreduce, rate] of [['ring', '1gbit'], ['star', '10gbit']] as const
 }
 
 test('--hosts over ssh into 4 namespace hosts, each with its own sshd: every worker launched, relayed, identical', needsRoot, async () => {
-  assert.ok(existsSync('/usr/sbin/sshd'), 'needs openssh-server (.ci/run installs it)');
+  assert.ok(existsSync('/usr/sbin/sshd'), 'needs openssh-server (npm test installs it: scripts/testSetup.sh)');
   const out = tempDir('multihost-ssh');
   const name = 'tms';
   const r = await multihost(['--launch', 'ssh', '--workers', '4', '--rate', '1gbit', '--steps', '4', '--batch-size', '8', '--metrics', '--out', out, '--name', name, '--subnet', '10.80.0']);

@@ -5,7 +5,7 @@ import { startCli, tempDir } from '../helpers.js';
 import { freePort, freePorts, startPrometheus, waitUntil } from '../fixtures/prometheusServer.js';
 import type { PrometheusServer, PromTarget } from '../fixtures/prometheusServer.js';
 
-// A real Prometheus (Debian's `prometheus` package; .ci/run installs it). These tests fail,
+// A real Prometheus (Debian's `prometheus` package; npm test installs it: scripts/testSetup.sh). These tests fail,
 // never skip, when it is missing.
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

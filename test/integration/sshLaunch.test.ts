@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { CLI, jsonLines, runCli, startCli, tempDir, testPort, waitFor } from '../helpers.js';
 import { SSHD, type TestSshd, startSshd } from '../fixtures/sshd.js';
 
-// .ci/run installs Debian's openssh-server; without it this suite fails rather than skips.
+// npm test installs Debian's openssh-server (scripts/testSetup.sh); without it this suite fails rather than skips.
 let sshd: TestSshd;
 before(async () => {
   assert.ok(existsSync(SSHD), `${SSHD} is missing: install openssh-server (apt-get install openssh-server)`);

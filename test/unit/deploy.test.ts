@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Options } from 'yargs';
-import { COMMAND_OPTIONS } from '../../src/cliOptions.js';
+import { COMMAND_OPTIONS, WORKER_METRICS_PORTS } from '../../src/cliOptions.js';
 import {
   DEPLOY_DIR, REPO_ROOT, bindMount, composeEnv, containerPort, dockerInstructions, envOf, envValue, finalStage, globalArgs,
   loadOneYaml, loadYaml, readRepoFile, stages, yamlFiles,
@@ -21,7 +21,7 @@ type Command = 'coordinator' | 'worker';
 const DEFAULT = {
   controlPort: COMMAND_OPTIONS.coordinator.port.default,
   coordinatorMetrics: COMMAND_OPTIONS.coordinator['metrics-port'].default,
-  workerMetrics: COMMAND_OPTIONS.worker['metrics-port'].default,
+  workerMetrics: WORKER_METRICS_PORTS.first,
 };
 /** The ring data port pinned in containers (the code's default, 0, picks any free port). */
 const DATA_PORT = 5600;
@@ -74,12 +74,21 @@ function assertResumesRun(script: string, where: string): void {
   assert.match(script, /if .*\/runs\/mnist\/checkpoints.*then .*coordinator --resume \/runs\/mnist.*else .*coordinator --out \/runs\/mnist/s, `${where}: resumes or starts /runs/mnist`);
 }
 
-/** The port a flag takes in a container: its TRAINER_* variable, else the code's default. */
+/**
+ * The port a flag takes in a container: its TRAINER_* variable, else the code's default (a
+ * worker's metrics port: the first of its range, which is free in a container of its own).
+ */
 function effectivePort(command: Command, flag: 'port' | 'metrics-port' | 'data-port', env: Map<string, string | undefined>): number {
   const fromEnv = env.get(`TRAINER_${flag.toUpperCase().replace(/-/g, '_')}`);
   if (fromEnv !== undefined) return Number(fromEnv);
+  if (command === 'worker' && flag === 'metrics-port') return WORKER_METRICS_PORTS.first;
   const table: Record<string, Options> = COMMAND_OPTIONS[command];
   return Number(table[flag]?.default);
+}
+
+interface PrometheusConfig {
+  global: { scrape_interval: string };
+  scrape_configs: Array<{ job_name: string; honor_labels?: boolean; static_configs?: unknown; http_sd_configs?: Array<{ url: string; refresh_interval?: string }> }>;
 }
 
 // ---- every YAML file ---------------------------------------------------------------------------
@@ -87,7 +96,7 @@ function effectivePort(command: Command, flag: 'port' | 'metrics-port' | 'data-p
 test('every YAML file under deploy/ parses', () => {
   const files = yamlFiles(DEPLOY_DIR);
   for (const expected of [COMPOSE, 'deploy/prometheus/prometheus.yml', `${K8S_DIR}/coordinator.yaml`, `${K8S_DIR}/workers.yaml`,
-    `${K8S_DIR}/servicemonitor.yaml`, `${K8S_DIR}/kustomization.yaml`]) {
+    `${K8S_DIR}/scrapeconfig.yaml`, `${K8S_DIR}/kustomization.yaml`]) {
     assert.ok(files.includes(expected), `${expected} exists`);
   }
   for (const file of files) loadYaml(file);
@@ -168,10 +177,20 @@ test('compose: Prometheus scrapes exactly the trainer services, on their metrics
   const configFlag = [prometheus.command ?? []].flat().find((w) => w.startsWith('--config.file='))?.split('=')[1] ?? '/etc/prometheus/prometheus.yml';
   assert.deepEqual(mounts.find(([, inside]) => inside === configFlag)?.[0], 'deploy/prometheus/prometheus.yml', 'the config Prometheus reads is deploy/prometheus/prometheus.yml');
 
-  const config = loadOneYaml<{ scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }> }>('deploy/prometheus/prometheus.yml');
-  const targets = config.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
-  const expected = trainerServices().map(([name, service, command]) => `${name}:${effectivePort(command, 'metrics-port', composeEnv(service))}`);
-  assert.deepEqual([...targets].sort(), [...expected].sort());
+  // Prometheus learns the targets from the coordinator's /sd: one job, pointed at the coordinator's service and metrics port.
+  const config = loadOneYaml<PrometheusConfig>('deploy/prometheus/prometheus.yml');
+  assert.equal(config.scrape_configs.length, 1, 'one scrape job');
+  const [job] = config.scrape_configs;
+  assert.equal(job!.static_configs, undefined, 'no static targets');
+  assert.equal(job!.honor_labels, true, 'a worker\'s own rank label is kept');
+  const coordinator = trainerServices().find(([, , c]) => c === 'coordinator')!;
+  assert.deepEqual(job!.http_sd_configs?.map((c) => c.url), [`http://${coordinator[0]}:${effectivePort('coordinator', 'metrics-port', composeEnv(coordinator[1]))}/sd`]);
+  // What /sd lists for each worker (its advertised address and metrics port) is a service Prometheus can reach on a port it exposes.
+  for (const [name, service, command] of trainerServices().filter(([, , c]) => c === 'worker')) {
+    const env = composeEnv(service);
+    assert.ok(compose.services[env.get('TRAINER_ADVERTISE') ?? ''], `${name} advertises a compose service name`);
+    assert.ok((service.expose ?? []).map(containerPort).includes(effectivePort(command, 'metrics-port', env)), `${name} exposes its metrics port`);
+  }
 });
 
 test('compose: Grafana is provisioned with a Prometheus datasource and the dashboard file', () => {
@@ -205,13 +224,10 @@ test('compose: Grafana is provisioned with a Prometheus datasource and the dashb
   assert.deepEqual(dashboards.map(([host]) => host), ['deploy/grafana/dashboard.json'], 'the provider\'s folder holds deploy/grafana/dashboard.json');
 });
 
-test('promtool accepts deploy/prometheus/prometheus.yml', (t) => {
-  const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-  if (probe.error) {
-    t.skip('promtool is not installed (Debian: apt-get install prometheus)');
-    return;
-  }
+test('promtool accepts deploy/prometheus/prometheus.yml', () => {
+  // npm test installs Debian's prometheus package (scripts/testSetup.sh), which brings promtool.
   const check = spawnSync('promtool', ['check', 'config', path.join(REPO_ROOT, 'deploy/prometheus/prometheus.yml')], { encoding: 'utf8' });
+  assert.equal(check.error, undefined, `promtool runs (Debian: apt-get install prometheus): ${String(check.error)}`);
   assert.equal(check.status, 0, `promtool check config:\n${check.stdout}${check.stderr}`);
 });
 
@@ -303,13 +319,9 @@ test('kubernetes: env, ports, probes, labels and keys agree with the CLI and eac
     const annotations = owner.spec?.template?.metadata?.annotations ?? {};
     assert.deepEqual([annotations['prometheus.io/scrape'], annotations['prometheus.io/port'], annotations['prometheus.io/path']], ['true', String(metrics), '/metrics']);
 
-    // The Service selects the pods, and carries the label the ServiceMonitor selects.
+    // The Service selects the pods.
     const labels = owner.spec?.template?.metadata?.labels ?? {};
     for (const [k, v] of Object.entries(service.spec?.selector ?? {})) assert.equal(labels[k], v, `Service ${service.metadata?.name} selects ${where}'s pods (${k})`);
-    for (const monitor of k8sObjects().filter((o) => o.kind === 'ServiceMonitor')) {
-      for (const [k, v] of Object.entries(monitor.spec?.selector?.matchLabels ?? {})) assert.equal(service.metadata?.labels?.[k], v, `ServiceMonitor ${monitor.metadata?.name} selects Service ${service.metadata?.name}`);
-      assert.deepEqual(monitor.spec?.endpoints?.map((e) => e.port), ['metrics']);
-    }
 
     // CURVE keys: the Secret's items give this side the files the CLI reads from TRAINER_CURVE_KEYS.
     const keysDir = env.get('TRAINER_CURVE_KEYS');
@@ -344,6 +356,22 @@ test('kubernetes: env, ports, probes, labels and keys agree with the CLI and eac
   objectOf('PersistentVolumeClaim', claim);
   assert.ok(coordinator.volumeMounts?.some((m) => m.mountPath === '/runs'));
   assert.equal(envValue(coordinator, 'TRAINER_OUT'), '/runs/mnist');
+});
+
+test('kubernetes: Prometheus (operator) discovers the run at the coordinator Service\'s /sd, and nothing else scrapes it', () => {
+  const monitors = k8sObjects().filter((o) => o.apiVersion?.startsWith('monitoring.coreos.com/'));
+  assert.deepEqual(monitors.map((o) => o.kind), ['ScrapeConfig'], 'one ScrapeConfig, no ServiceMonitor (that would scrape the workers twice)');
+  const scrape = monitors[0]!;
+  assert.equal(scrape.apiVersion, 'monitoring.coreos.com/v1alpha1');
+  assert.equal(scrape.spec?.honorLabels, true, 'a worker\'s own rank label is kept');
+  const service = objectOf('Service', 'trainer-coordinator');
+  const metricsPort = portsByName(service.spec?.ports, 'port').metrics;
+  assert.equal(metricsPort, DEFAULT.coordinatorMetrics);
+  // The manifests set no namespace: they land in `default`, and the URL names the Service there.
+  assert.deepEqual(scrape.spec?.httpSDConfigs?.map((c) => c.url), [`http://${service.metadata?.name}.default.svc:${metricsPort}/sd`]);
+  // /sd lists each worker at TRAINER_ADVERTISE (its pod IP, checked above) and the metrics port it serves.
+  const worker = containerOf(objectOf('Job', 'trainer-workers'));
+  assert.equal(portsByName(worker.ports, 'containerPort').metrics, effectivePort('worker', 'metrics-port', k8sEnv(worker)));
 });
 
 // ---- Dockerfiles and the build context ----------------------------------------------------------

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import type { OpenMetricsContentType } from 'prom-client';
+import { loadOneYaml } from '../fixtures/deployFiles.js';
 import { dashboardExpressions, exportedFamilies, metricNamesInPromql } from '../fixtures/promql.js';
 import { ROOT } from '../helpers.js';
 
@@ -208,29 +209,13 @@ test('the Grafana dashboard queries only the documented metrics', () => {
   }
 });
 
-test('prometheus.yml scrapes the coordinator and the workers every 5s', async () => {
-  const text = readFileSync(path.join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8');
-  assert.match(text, /job_name: trainer-coordinator/);
-  assert.match(text, /job_name: trainer-workers/);
-
-  // js-yaml is not a dependency of ours (eslint brings it in); use it when it is there.
-  const specifier = 'js-yaml';
-  let yaml: unknown;
-  try {
-    yaml = await import(specifier);
-  } catch {
-    return;
-  }
-  const load = typeof yaml === 'object' && yaml !== null && 'load' in yaml ? yaml.load : undefined;
-  if (typeof load !== 'function') return;
-  const config = (load as (source: string) => unknown)(text) as {
+test('prometheus.yml finds the coordinator and the workers through the coordinator\'s /sd, every 5s', () => {
+  const config = loadOneYaml<{
     global: { scrape_interval: string };
-    scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
-  };
+    scrape_configs: Array<{ job_name: string; static_configs?: unknown; http_sd_configs?: Array<{ url: string; refresh_interval?: string }> }>;
+  }>('deploy/prometheus/prometheus.yml');
   assert.equal(config.global.scrape_interval, '5s');
-  const targets = Object.fromEntries(config.scrape_configs.map((c) => [c.job_name, c.static_configs.flatMap((s) => s.targets)]));
-  assert.deepEqual(targets, {
-    'trainer-coordinator': ['coordinator:9400'],
-    'trainer-workers': ['worker-0:9401', 'worker-1:9401', 'worker-2:9401', 'worker-3:9401'],
-  });
+  assert.deepEqual(config.scrape_configs.map((c) => [c.job_name, c.static_configs, c.http_sd_configs]), [
+    ['trainer', undefined, [{ url: 'http://coordinator:9400/sd', refresh_interval: '5s' }]],
+  ]);
 });

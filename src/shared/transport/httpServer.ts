@@ -9,8 +9,13 @@ export interface Health {
   reason: string;
 }
 
+/** What a route may know of its request: the Host header names the address the client reached this server at. */
+export interface RouteRequest {
+  host: string | undefined;
+}
+
 /** Extra GET routes: a body and its content type, or undefined for 404. */
-export type Route = () => Promise<{ type: string; body: Buffer | string } | undefined>;
+export type Route = (req: RouteRequest) => Promise<{ type: string; body: Buffer | string } | undefined>;
 
 export interface ObservabilityServer {
   port: number;
@@ -18,12 +23,26 @@ export interface ObservabilityServer {
 }
 
 /**
+ * The ports to try: `port` alone (taken is an error), or, when the user gave no port,
+ * `port` up to `lastPort`, the first free one (several processes of one kind on one host).
+ */
+export interface PortChoice {
+  host: string;
+  port: number;
+  lastPort?: number;
+}
+
+/** `HOST:PORT` that others reach a server bound to `bindHost` at: `advertise` when it binds every interface. */
+export function reachableAt(bindHost: string, advertise: string, port: number): string {
+  const host = bindHost === '0.0.0.0' || bindHost === '::' || bindHost === '' ? advertise : bindHost;
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
  * The HTTP side of a process: `GET /metrics` (Prometheus text format),
  * `GET /healthz` (200 or 503 with a JSON reason) and any extra routes.
  */
-export async function startObservabilityServer(opts: {
-  host: string;
-  port: number;
+export async function startObservabilityServer(opts: PortChoice & {
   registry: Registry;
   health: () => Health;
   routes?: Record<string, Route>;
@@ -49,7 +68,7 @@ export async function startObservabilityServer(opts: {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    route().then((r) => {
+    route({ host: req.headers.host }).then((r) => {
       if (!r) res.writeHead(404, { 'content-type': 'text/plain' }).end('not available yet\n');
       else res.writeHead(200, { 'content-type': r.type }).end(req.method === 'HEAD' ? undefined : r.body);
     }, (err: unknown) => {
@@ -60,15 +79,7 @@ export async function startObservabilityServer(opts: {
   // A scraper that stalls must not hold a socket forever.
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    const refuse = (err: Error): void => reject(new ConfigError(
-      `cannot serve metrics on ${opts.host}:${opts.port}: ${errorMessage(err)} (choose another --metrics-port, 0 for any free one, or --no-metrics)`));
-    server.once('error', refuse);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', refuse);
-      resolve();
-    });
-  });
+  await listenOnFirstFree(server, opts);
   return {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => {
@@ -76,4 +87,29 @@ export async function startObservabilityServer(opts: {
       server.close(() => resolve());
     }),
   };
+}
+
+const listen = (server: http.Server, host: string, port: number): Promise<void> => new Promise<void>((resolve, reject) => {
+  const refuse = (err: Error): void => reject(err);
+  server.once('error', refuse);
+  server.listen(port, host, () => {
+    server.off('error', refuse);
+    resolve();
+  });
+});
+
+/** Binds the first free port of the choice; only EADDRINUSE moves on to the next. */
+async function listenOnFirstFree(server: http.Server, c: PortChoice): Promise<void> {
+  const last = c.lastPort ?? c.port;
+  for (let port = c.port; ; port++) {
+    try {
+      await listen(server, c.host, port);
+      return;
+    } catch (err) {
+      const taken = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      if (taken && port < last) continue;
+      if (taken && last > c.port) throw new ConfigError(`cannot serve metrics on ${c.host}: ports ${c.port}-${last} are all taken (choose a free --metrics-port, 0 for any free one, or --no-metrics)`);
+      throw new ConfigError(`cannot serve metrics on ${c.host}:${port}: ${errorMessage(err)} (choose another --metrics-port, 0 for any free one, or --no-metrics)`);
+    }
+  }
 }
