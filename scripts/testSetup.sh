@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 #   openssh-server, openssh-client: test/integration/sshLaunch.test.ts logs into its own sshd.
 #   iproute2, curl: test/integration/multihost.test.ts builds network namespaces and scrapes them.
 #   libopenblas-dev, g++, make: the native BLAS addon (npm run build:native).
+#   python3-torch, libopenblas0-pthread: test/integration/peerBench.test.ts runs the PyTorch
+#     peer of bench:peer (without the second, torch gets the reference BLAS, 20x slower).
 readonly PACKAGES="
 prometheus      prometheus promtool
 openssh-server  sshd
@@ -23,6 +25,8 @@ curl            curl
 libopenblas-dev
 g++             g++
 make            make
+python3-torch
+libopenblas0-pthread
 "
 
 installed() { # package [commands...]
