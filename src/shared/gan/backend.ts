@@ -26,7 +26,7 @@ export interface BackendOptions {
 }
 
 /** Activates a backend; resolves with its device where it can tell, and anything the user should know. */
-type Loader = (options: BackendOptions) => Promise<{ device?: string; warning?: string }>;
+export type Loader = (options: BackendOptions) => Promise<{ device?: string; warning?: string }>;
 
 /** GPU names in nvidia-smi's (PCI) order; none where nvidia-smi is missing. */
 function nvidiaSmiNames(): string[] {
@@ -145,13 +145,16 @@ const AUTO_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 /**
  * Activates the requested backend. `auto` takes the first that loads in
  * AUTO_ORDER; a backend asked for by name that cannot load is a ConfigError.
+ * `loaders` replaces some of the real ones: tests inject failures with it, so
+ * that what they check does not depend on what the host has installed.
  */
-export async function selectBackend(requested: BackendName, logger: Logger, options: BackendOptions = {}): Promise<BackendChoice> {
+export async function selectBackend(requested: BackendName, logger: Logger, options: BackendOptions = {},
+  loaders: Partial<Record<Exclude<BackendName, 'auto'>, Loader>> = {}): Promise<BackendChoice> {
   const candidates = requested === 'auto' ? AUTO_ORDER : [requested];
   const reasons: string[] = [];
   for (const name of candidates) {
     try {
-      const { device, warning } = await LOADERS[name](options);
+      const { device, warning } = await (loaders[name] ?? LOADERS[name])(options);
       await tf.ready();
       if (warning) logger.log('warn', warning, { backend: name });
       if (options.gpu !== undefined && (name === 'wasm' || name === 'cpu')) logger.log('warn', `--gpu ${options.gpu} does not apply: the ${name} backend runs on the CPU`, { backend: name });
