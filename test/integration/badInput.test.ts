@@ -250,10 +250,9 @@ test('heartbeats: a worker killed mid-run is named within --worker-timeout; work
     await waitFor(() => [first, second].every((r) => r.coordinator.output().includes('"msg":"step"')), 60_000, 'training to start');
     // A dead worker: found by its silence, long before the 60 s step deadline.
     const victim = Number(/generation 1: rank (\d) of 2/.exec(first.workers[1]!.output())?.[1]);
-    const killedAt = Date.now();
     first.workers[1]!.child.kill('SIGKILL');
     assert.equal(await first.coordinator.exited, 1);
-    assert.ok(Date.now() - killedAt < 20_000, `noticed after ${Date.now() - killedAt} ms`);
+    // The reason, not a stopwatch, shows which mechanism noticed: the 60 s step deadline would say "not completed within".
     assert.match(first.coordinator.output(), new RegExp(`worker \\d \\(rank ${victim}\\) .+/\\d+ lost: silent for \\d+\\.\\d s, more than --worker-timeout 2 s`));
     // A fixed world with --rejoin-timeout 0 stops at once, saving what the survivor holds.
     assert.match(first.coordinator.output(), /trainer: only 1 worker left, fewer than --min-workers 2, and none joined within --rejoin-timeout 0 s .*checkpoint at step \d+ written: resume with --resume/);
