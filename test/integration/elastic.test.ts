@@ -70,7 +70,7 @@ async function assertRecovered(c: Proc, workers: Proc[], victim: Proc, out: stri
   return s;
 }
 
-test('kill -9 (or SIGSTOP) of one of 3 workers with --min-workers 2, mid all-reduce and from outside: training finishes with identical replicas on the uninterrupted trajectory', async () => {
+test('kill -9 (or SIGSTOP) of one of 3 workers with --min-workers 2, mid all-reduce and from outside: training finishes with identical replicas on the uninterrupted trajectory', async (t) => {
   // 1: dies in the middle of step 6's generator all-reduce (its own hidden fault hook): the survivors have applied step 6's
   //    discriminator update and must roll it back. 2 and 3: killed from outside as soon as the coordinator reports a given
   //    step (wherever the victim then is in the next one), rank 0 (which sends weights and checkpoints) and then the last
@@ -89,6 +89,7 @@ test('kill -9 (or SIGSTOP) of one of 3 workers with --min-workers 2, mid all-red
   for (const w of refWorkers) assert.equal(await w.exited, 0);
   const reference = summaryOf(refOut).final;
   for (const [i, moment] of moments.entries()) {
+    t.diagnostic(`moment: ${moment.name}`);
     const out = tempDir(`elastic-${i}`);
     const port = testPort();
     const steps = 30;
