@@ -9,6 +9,7 @@ import type { BackendName } from './shared/config.js';
 import { COMMAND_OPTIONS, isCommandName } from './cliOptions.js';
 import { type OptionLayers, configPath, layerOptions, withOrigin } from './optionLayers.js';
 import { ConfigError, CoordinatorLostError, DataFormatError, errorMessage, TrainerError } from './shared/errors.js';
+import { inRange, nonNegInt, port, positiveInt } from './flagChecks.js';
 import { type Logger, createLogger } from './shared/logger.js';
 import { type LogFormat, createSink } from './logFormat.js';
 import { createTerminalSink } from './progress.js';
@@ -22,28 +23,6 @@ import type { LaunchedProcesses } from './coordinator/processes.js';
 const EXIT_USAGE = 2;
 /** A worker whose coordinator went silent: distinct, so a supervisor knows to restart it. */
 const EXIT_COORDINATOR_LOST = 3;
-
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function nonNegInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`--${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function inRange(name: string, v: unknown, lo: number, hi: number, loOpen: boolean, hiOpen: boolean): number {
-  const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
-  if (!ok) throw new ConfigError(`--${name} must be in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${JSON.stringify(v)}`);
-  return v as number;
-}
-
-function port(name: string, v: unknown, allowZero: boolean): number {
-  const p = nonNegInt(name, v);
-  if (p > 65535 || (!allowZero && p === 0)) throw new ConfigError(`--${name} must be a TCP port (${allowZero ? 0 : 1}-65535), got ${p}`);
-  return p;
-}
 
 /** An address of this host that other hosts can reach: the first non-internal IPv4, else loopback. */
 function defaultAdvertiseHost(): string {
