@@ -246,9 +246,11 @@ async function workerCommand(a: Args): Promise<number> {
     ...(a.rank !== undefined ? { rank: nonNegInt('rank', a.rank) } : {}),
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
-    ...(a.faultNanStep !== undefined ? { faultNanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
-    ...(a.faultKillStep !== undefined ? { faultKillStep: positiveInt('fault-kill-step', a.faultKillStep) } : {}),
-    ...(a.faultHangStep !== undefined ? { faultHangStep: positiveInt('fault-hang-step', a.faultHangStep) } : {}),
+    faults: {
+      ...(a.faultNanStep !== undefined ? { nanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
+      ...(a.faultKillStep !== undefined ? { killStep: positiveInt('fault-kill-step', a.faultKillStep) } : {}),
+      ...(a.faultHangStep !== undefined ? { hangStep: positiveInt('fault-hang-step', a.faultHangStep) } : {}),
+    },
     ...(keys !== undefined ? { curve: { own: readKeyPair(keys, String(a.curveName)), serverPublicKey: readKey(path.join(keys, 'coordinator.pub')) } } : {}),
     metrics: metricsEndpoint(a, String(a.bindHost)),
   }, logger);
