@@ -33,20 +33,32 @@ function reason(stderr: string, status: number | null): string {
   return (lines.find((l) => /Error: |^trainer: /.test(l)) ?? `exit ${status}`).trim().slice(0, 300);
 }
 
-type Rate = { imagesPerSecond: number } | { skipped: string };
+/**
+ * A measurement, or why there is none: `unavailable` (the backend does not load on this host), `notRun` (left out
+ * on purpose) or `error` (it crashed or timed out: the bench then exits non-zero).
+ */
+type Rate = { imagesPerSecond: number } | { unavailable: string } | { notRun: string } | { error: string; exitCode: number | null };
+const measured = (r: Rate): r is { imagesPerSecond: number } => 'imagesPerSecond' in r;
+const crashed = (r: unknown): boolean => typeof r === 'object' && r !== null && 'error' in r;
+
+function failure(r: ReturnType<typeof spawnSync>): Rate {
+  return { error: r.error ? r.error.message : reason(String(r.stderr), r.status), exitCode: r.status };
+}
 
 function bare(arch: Arch, backend: string): Rate {
   const r = spawnSync(process.execPath, [BENCH_TRAIN, 'bare'], { encoding: 'utf8', timeout: 600_000,
     env: { ...process.env, BENCH_ARCH: arch, BENCH_BACKEND: backend, BENCH_BATCH: String(BATCH), BENCH_STEPS: String(STEPS[arch][backend]) } });
-  if (r.status !== 0) return { skipped: reason(r.stderr, r.status) };
-  return { imagesPerSecond: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { imagesPerSecond: number }).imagesPerSecond };
+  if (r.status !== 0) return failure(r);
+  const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { imagesPerSecond?: number; unavailable?: string };
+  return line.unavailable !== undefined ? { unavailable: line.unavailable } : { imagesPerSecond: line.imagesPerSecond! };
 }
 
 function trainer(arch: Arch, backend: string, dir: string): Rate {
   const out = path.join(dir, `${arch}-${backend}`);
   const r = spawnSync(process.execPath, [CLI, 'coordinator', '--workers', '1', '--spawn', '--arch', arch, '--steps', String(STEPS[arch][backend]), '--batch-size', String(BATCH),
     '--backend', backend, '--port', '0', '--no-metrics', '--sample-every', '0', '--log-format', 'json', '--out', out], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) return { skipped: reason(r.stderr, r.status) };
+  // The bare loop loaded this backend, so the trainer failing is a crash, not an absence.
+  if (r.status !== 0) return failure(r);
   return { imagesPerSecond: (JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as { imagesPerSecond: number }).imagesPerSecond };
 }
 
@@ -81,31 +93,37 @@ async function main(): Promise<void> {
     const results: Record<string, Record<string, unknown>> = { mlp: {}, dcgan: {} };
     const product = spawnSync(process.execPath, [SELF, 'product'], { encoding: 'utf8', timeout: 120_000 });
     const gflops = product.status === 0 ? JSON.parse(product.stdout.trim().split('\n').pop()!) as Record<Arch, number> : undefined;
+    const productError = product.status === 0 ? undefined : failure(product);
     for (const arch of ARCHS) {
       for (const backend of ['tensorflow', 'webgpu', 'wasm', 'cpu']) {
         const notRun = NOT_RUN[`${arch}/${backend}`];
-        const b: Rate = notRun ? { skipped: notRun } : bare(arch, backend);
-        const t = 'skipped' in b ? b : trainer(arch, backend, dir);
-        const ratio = 'imagesPerSecond' in b && 'imagesPerSecond' in t ? t.imagesPerSecond / b.imagesPerSecond : undefined;
-        results[arch]![backend] = { steps: STEPS[arch][backend], bare: b, trainerOneWorker: t, ...(ratio ? { trainerOverBare: ratio } : {}) };
+        const b: Rate = notRun ? { notRun } : bare(arch, backend);
+        const t = measured(b) ? trainer(arch, backend, dir) : undefined;
+        const ratio = measured(b) && t && measured(t) ? t.imagesPerSecond / b.imagesPerSecond : undefined;
+        results[arch]![backend] = { steps: STEPS[arch][backend], bare: b, ...(t ? { trainerOneWorker: t } : {}), ...(ratio ? { trainerOverBare: ratio } : {}) };
         process.stderr.write(`${arch} ${backend}: ${JSON.stringify(results[arch]![backend])}\n`);
       }
       const wasm = (results[arch]!.wasm as { bare: Rate }).bare;
       const wasmDefault = bare(arch, 'wasm-default');
       const specs = archSpecs(arch, 100);
       const flops = stepFlops(specs.generator, specs.discriminator, BATCH);
-      const fast = 'imagesPerSecond' in wasm ? wasm.imagesPerSecond : undefined;
+      const fast = measured(wasm) ? wasm.imagesPerSecond : undefined;
       results[arch]!.wasmFastPaths = {
         defaultKernels: wasmDefault,
-        speedup: fast && 'imagesPerSecond' in wasmDefault ? fast / wasmDefault.imagesPerSecond : undefined,
+        speedup: fast && measured(wasmDefault) ? fast / wasmDefault.imagesPerSecond : undefined,
         stepGflop: flops / 1e9,
         stepEffectiveGflopPerSecond: fast ? (flops * fast) / BATCH / 1e9 : undefined,
-        plainProductGflopPerSecond: gflops?.[arch],
+        plainProductGflopPerSecond: gflops?.[arch] ?? productError,
         stepOverPlainProduct: fast && gflops ? (flops * fast) / BATCH / 1e9 / gflops[arch] : undefined,
       };
       process.stderr.write(`${arch} wasm fast paths: ${JSON.stringify(results[arch]!.wasmFastPaths)}\n`);
     }
     console.log(JSON.stringify({ bench: 'backends', batch: BATCH, cpus: os.cpus().length, results }));
+    const crashes = Object.values(results).flatMap((byBackend) => Object.values(byBackend)).flatMap((r) => Object.values(r as object)).filter(crashed);
+    if (crashes.length > 0 || productError) {
+      process.stderr.write(`bench:backends: ${crashes.length + (productError ? 1 : 0)} run(s) crashed (the "error" fields above)\n`);
+      process.exitCode = 1;
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 /**
  * bench:train — images/s of the GAN (BENCH_ARCH, default mlp; batch 64 per worker, wasm) with 1 and
  * with 2 spawned workers in the same run, the scaling efficiency, the same step
- * in a bare TensorFlow.js loop (no coordinator, sockets or all-reduce), and the
+ * (the replica's own, on the same data) in a bare loop (no coordinator, sockets or all-reduce), and the
  * peak resident memory of the coordinator (full 60k training set) and workers,
  * and what metrics, timeline and sample grids cost (2 workers with and without).
  * Prints one JSON line on stdout; progress goes to stderr.
@@ -16,10 +16,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initialWeights } from '../src/shared/gan/architecture.js';
 import { archSpecs } from '../src/shared/gan/archs.js';
-import { buildModel, setFlatWeights } from '../src/shared/gan/models.js';
+import { GanReplica } from '../src/shared/gan/replica.js';
+import { type Reduce, trainStep } from '../src/shared/gan/trainStep.js';
+import { DataFeeder } from '../src/coordinator/dataFeeder.js';
+import { loadTrainingSet } from '../src/shared/data/dataset.js';
+import { stepsPerEpoch } from '../src/shared/data/sharding.js';
+import { trainConfig } from '../test/fixtures/trainConfig.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
+import { ConfigError } from '../src/shared/errors.js';
 import { ARCHS, type Arch, type BackendName } from '../src/shared/config.js';
 import { jsonRecords } from '../src/logFormat.js';
 import { median } from '../src/worker/stepStats.js';
@@ -37,37 +43,36 @@ if (!ARCHS.includes(ARCH)) throw new Error(`BENCH_ARCH must be one of ${ARCHS.jo
 const LATENT = 100;
 const MB = 1e6;
 
-/** The textbook tfjs GAN loop: optimizer.minimize on the same models, losses and Adam settings. */
+/**
+ * The worker's own step with nothing around it: GanReplica and trainStep on real MNIST batches, as one worker
+ * trains them, with the identity for the all-reduce (one rank) and no coordinator, sockets or messages. So
+ * `machineryOverhead` compares the same work with and without the distributed machinery.
+ */
 async function bareLoop(): Promise<void> {
-  const backend = await selectBackend(BACKEND, silentLogger, { wasmFastPath: BACKEND_ENV !== 'wasm-default' });
+  let backend: Awaited<ReturnType<typeof selectBackend>>;
+  try {
+    backend = await selectBackend(BACKEND, silentLogger, { wasmFastPath: BACKEND_ENV !== 'wasm-default' });
+  } catch (err) {
+    // A backend this host cannot load is not a failure of the bench: say so, and measure nothing.
+    if (!(err instanceof ConfigError)) throw err;
+    process.stdout.write(`${JSON.stringify({ arch: ARCH, backend: BACKEND_ENV, unavailable: err.message })}\n`);
+    return;
+  }
+  const data = loadTrainingSet();
+  const config = trainConfig({ arch: ARCH, latentDim: LATENT, batchSize: BATCH, steps: STEPS, stepsPerEpoch: stepsPerEpoch(data.count, BATCH) });
+  const feeder = new DataFeeder(data, config);
   const specs = archSpecs(ARCH, LATENT);
-  const [g, d] = [specs.generator, specs.discriminator].map((spec) => {
-    const model = buildModel(tf, spec);
-    setFlatWeights(tf, model, spec, initialWeights(spec, 1));
-    return model;
-  }) as [ReturnType<typeof buildModel>, ReturnType<typeof buildModel>];
-  const gOpt = tf.train.adam(2e-4, 0.5);
-  const dOpt = tf.train.adam(2e-4, 0.5);
-  const dVars = d.trainableWeights.map((w) => w.read() as unknown as tf.Variable);
-  const gVars = g.trainableWeights.map((w) => w.read() as unknown as tf.Variable);
-  const bce = (labels: 'ones' | 'zeros', logits: tf.Tensor): tf.Scalar =>
-    tf.losses.sigmoidCrossEntropy(labels === 'ones' ? tf.onesLike(logits) : tf.zerosLike(logits), logits) as tf.Scalar;
+  const replica = new GanReplica(tf, config);
+  replica.setWeights(initialWeights(specs.generator, config.seed), initialWeights(specs.discriminator, config.seed));
+  const identity: Reduce = async (_step, _phase, grads) => grads;
   const t0 = performance.now();
-  for (let step = 0; step < STEPS; step++) {
-    const [dLoss, gLoss] = tf.tidy(() => {
-      const real = tf.randomUniform([BATCH, 784], -1, 1);
-      const z = tf.randomNormal([BATCH, LATENT]);
-      const dl = dOpt.minimize(() => bce('ones', d.apply(real, { training: true }) as tf.Tensor)
-        .add(bce('zeros', d.apply(g.apply(z, { training: true }) as tf.Tensor, { training: true }) as tf.Tensor)) as tf.Scalar, true, dVars)!;
-      const z2 = tf.randomNormal([BATCH, LATENT]);
-      const gl = gOpt.minimize(() => bce('ones', d.apply(g.apply(z2, { training: true }) as tf.Tensor, { training: true }) as tf.Tensor), true, gVars)!;
-      return [dl, gl];
-    });
-    // Read the losses every step, as the trainer does to report them.
-    await Promise.all([dLoss.data(), gLoss.data()]);
-    tf.dispose([dLoss, gLoss]);
+  for (let step = 1; step <= STEPS; step++) {
+    // The step reads its losses back, as the trainer does to report them.
+    await trainStep(replica, config, feeder.batchFor(step, 0, 1), identity);
+    replica.commit();
   }
   const seconds = (performance.now() - t0) / 1000;
+  replica.dispose();
   process.stdout.write(`${JSON.stringify({ arch: ARCH, backend: BACKEND_ENV === 'wasm-default' ? 'wasm-default' : backend.name, imagesPerSecond: (STEPS * BATCH) / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
 }
 
@@ -118,7 +123,8 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const bareRun = await run([SELF, 'bare']);
       if (bareRun.code !== 0) throw new Error(`bare loop failed:\n${bareRun.stderr.slice(-2000)}`);
-      const b = JSON.parse(bareRun.stdout.trim().split('\n').pop()!) as { backend: string; imagesPerSecond: number; peakRssBytes: number };
+      const b = JSON.parse(bareRun.stdout.trim().split('\n').pop()!) as { backend: string; imagesPerSecond: number; peakRssBytes: number; unavailable?: string };
+      if (b.unavailable !== undefined) throw new Error(b.unavailable);
       backend = b.backend;
       bareRss = Math.max(bareRss, b.peakRssBytes);
       bare.push(b.imagesPerSecond);

@@ -24,7 +24,24 @@ const PYTORCH = process.env.GPU_PYTORCH_IMAGES_PER_SECOND === undefined ? undefi
 const WORKERS = Number(process.env.GPU_WORKERS ?? 4);
 const BACKEND = process.env.GPU_BACKEND ?? 'webgpu';
 
-interface Trace { traceEvents: Array<{ ph: string; tid: number; cat?: string; dur?: number }> }
+interface Trace { traceEvents: Array<{ ph: string; tid: number; cat?: string; dur?: number; args?: { step?: number } }> }
+
+/**
+ * Mean milliseconds per step in each phase, per rank, over the steps of the second half of the run (warm), chosen by
+ * the step each span belongs to. A phase missing from a step took no time there (a worker records a data wait only
+ * when it waited), so it counts as 0 in the mean; `warmSteps` is how many steps the mean is over.
+ */
+function stepSplit(trace: Trace, workers: number): Record<string, Record<string, number>> {
+  const split: Record<string, Record<string, number>> = {};
+  for (let rank = 0; rank < workers; rank++) {
+    const warm = trace.traceEvents.filter((e) => e.ph === 'X' && e.tid === rank && (e.args?.step ?? 0) > Math.floor(STEPS / 2));
+    const steps = new Set(warm.map((e) => e.args!.step));
+    const per: Record<string, number> = {};
+    for (const e of warm) per[e.cat!] = (per[e.cat!] ?? 0) + (e.dur ?? 0) / 1000;
+    split[String(rank)] = { ...Object.fromEntries(Object.entries(per).map(([k, v]) => [k, Number((v / steps.size).toFixed(2))])), warmSteps: steps.size };
+  }
+  return split;
+}
 
 function run(workers: number, dir: string): Record<string, unknown> {
   const out = path.join(dir, `w${workers}`);
@@ -35,16 +52,7 @@ function run(workers: number, dir: string): Record<string, unknown> {
   if (r.status !== 0) throw new Error(`${workers}-worker run failed (${r.status}):\n${(r.stderr ?? '').slice(-3000)}`);
   const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as { imagesPerSecond: number; workerBackends: string[] };
   const trace = JSON.parse(readFileSync(timeline, 'utf8')) as Trace;
-  // Mean milliseconds per step in each phase, per rank, over the second half of the run (warm).
-  const split: Record<string, Record<string, number>> = {};
-  for (let rank = 0; rank < workers; rank++) {
-    const spans = trace.traceEvents.filter((e) => e.ph === 'X' && e.tid === rank);
-    const warm = spans.slice(Math.floor(spans.length / 2));
-    const per: Record<string, number> = {};
-    for (const e of warm) per[e.cat!] = (per[e.cat!] ?? 0) + (e.dur ?? 0) / 1000;
-    const warmSteps = STEPS - Math.floor(STEPS / 2);
-    split[String(rank)] = Object.fromEntries(Object.entries(per).map(([k, v]) => [k, Number((v / warmSteps).toFixed(2))]));
-  }
+  const split = stepSplit(trace, workers);
   return { workers, imagesPerSecond: summary.imagesPerSecond, perWorkerImagesPerSecond: summary.imagesPerSecond / workers, stepMsSplit: split, backends: summary.workerBackends };
 }
 

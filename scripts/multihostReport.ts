@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { median } from '../src/worker/stepStats.js';
+import { type StepStatsSummary as Timing, median } from '../src/worker/stepStats.js';
 import { jsonRecords } from '../src/logFormat.js';
 
 const { values: a } = parseArgs({
@@ -19,8 +19,6 @@ const { values: a } = parseArgs({
 });
 const out = a.out!;
 const workers = Number(a.workers);
-
-interface Timing { steps: number; medianStepMs: number; medianComputeMs: number; medianReduceMs: number; medianPeerWaitMs: number; medianSentBytes: number }
 
 /** `1gbit` → 1e9; undefined without a cap. */
 function bitsPerSecond(rate: string | undefined): number | undefined {
@@ -59,11 +57,12 @@ const sentBytes = med('medianSentBytes');
 const cap = bitsPerSecond(a.rate);
 const round = (x: number, d = 2): number => Number(x.toFixed(d));
 // Ring: the wire's share of an all-reduce is what follows the first chunk's arrival (before it, the
-// worker waits for the slowest rank's compute, not for the network); the rate is each worker's send
+// worker waits for the slowest rank's compute, not for the network), taken step by step on each worker
+// (the median of the differences, not the difference of the medians); the rate is each worker's send
 // rate over that share. Star: a worker cannot tell the hub's waiting from the wire, so only a lower
 // bound for the hub's link: all the averaged gradients it sent in one whole all-reduce.
 const ring = a.allreduce === 'ring';
-const wireMs = ring ? median(timings.map((t) => t.medianReduceMs - t.medianPeerWaitMs)) : undefined;
+const wireMs = ring ? med('medianWireMs') : undefined;
 const gbps = (bytes: number, ms: number): number => (bytes * 8) / (ms / 1000) / 1e9;
 const linkGbps = ring ? gbps(sentBytes, wireMs!) : gbps(sentBytes * workers, reduceMs);
 const report = {

@@ -6,7 +6,8 @@
  * tfjs's own kernels). Prints one JSON line: step ms, and ms and calls per step
  * for each kernel, largest first.
  */
-import { ARCHS, type Arch, type TrainConfig } from '../src/shared/config.js';
+import { ARCHS, type Arch } from '../src/shared/config.js';
+import { trainConfig } from '../test/fixtures/trainConfig.js';
 import { initialWeights } from '../src/shared/gan/architecture.js';
 import { archSpecs } from '../src/shared/gan/archs.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
@@ -22,10 +23,7 @@ const STEPS = Number(process.env.PROFILE_STEPS ?? 3);
 const FAST = process.env.PROFILE_FAST_PATHS !== '0';
 
 await selectBackend('wasm', silentLogger, { wasmFastPath: FAST });
-const config: TrainConfig = {
-  arch: ARCH, latentDim: 100, batchSize: BATCH, world: 1, steps: STEPS, stepsPerEpoch: 1, lr: 2e-4, beta1: 0.5, beta2: 0.999,
-  epsilon: 1e-8, seed: 1, allreduce: 'ring', checkEvery: 0, timeoutMs: 0, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: 1, rejoinTimeoutMs: 0, evalEvery: 0,
-};
+const config = trainConfig({ arch: ARCH, batchSize: BATCH, steps: STEPS, stepsPerEpoch: 1 });
 const replica = new GanReplica(tf, config);
 const specs = archSpecs(ARCH, 100);
 replica.setWeights(initialWeights(specs.generator, 1), initialWeights(specs.discriminator, 1));

@@ -10,6 +10,7 @@ import { COMMAND_OPTIONS, WORKER_METRICS_PORTS, isCommandName } from './cliOptio
 import type { PortChoice } from './shared/transport/httpServer.js';
 import { type OptionLayers, configPath, layerOptions, withOrigin } from './optionLayers.js';
 import { ConfigError, CoordinatorLostError, DataFormatError, errorMessage, TrainerError } from './shared/errors.js';
+import { inRange, nonNegInt, port, positiveInt } from './flagChecks.js';
 import { type Logger, createLogger } from './shared/logger.js';
 import { type LogFormat, createSink } from './logFormat.js';
 import { createTerminalSink } from './progress.js';
@@ -23,28 +24,6 @@ import type { LaunchedProcesses } from './coordinator/processes.js';
 const EXIT_USAGE = 2;
 /** A worker whose coordinator went silent: distinct, so a supervisor knows to restart it. */
 const EXIT_COORDINATOR_LOST = 3;
-
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function nonNegInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`--${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function inRange(name: string, v: unknown, lo: number, hi: number, loOpen: boolean, hiOpen: boolean): number {
-  const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
-  if (!ok) throw new ConfigError(`--${name} must be in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${JSON.stringify(v)}`);
-  return v as number;
-}
-
-function port(name: string, v: unknown, allowZero: boolean): number {
-  const p = nonNegInt(name, v);
-  if (p > 65535 || (!allowZero && p === 0)) throw new ConfigError(`--${name} must be a TCP port (${allowZero ? 0 : 1}-65535), got ${p}`);
-  return p;
-}
 
 /** An address of this host that other hosts can reach: the first non-internal IPv4, else loopback. */
 function defaultAdvertiseHost(): string {
@@ -270,9 +249,11 @@ async function workerCommand(a: Args): Promise<number> {
     ...(a.rank !== undefined ? { rank: nonNegInt('rank', a.rank) } : {}),
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
-    ...(a.faultNanStep !== undefined ? { faultNanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
-    ...(a.faultKillStep !== undefined ? { faultKillStep: positiveInt('fault-kill-step', a.faultKillStep) } : {}),
-    ...(a.faultHangStep !== undefined ? { faultHangStep: positiveInt('fault-hang-step', a.faultHangStep) } : {}),
+    faults: {
+      ...(a.faultNanStep !== undefined ? { nanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
+      ...(a.faultKillStep !== undefined ? { killStep: positiveInt('fault-kill-step', a.faultKillStep) } : {}),
+      ...(a.faultHangStep !== undefined ? { hangStep: positiveInt('fault-hang-step', a.faultHangStep) } : {}),
+    },
     ...(keys !== undefined ? { curve: { own: readKeyPair(keys, String(a.curveName)), serverPublicKey: readKey(path.join(keys, 'coordinator.pub')) } } : {}),
     metrics: metricsEndpoint(a, String(a.bindHost), WORKER_METRICS_PORTS),
   }, logger);

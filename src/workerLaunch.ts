@@ -4,6 +4,7 @@ import { type Slot, assignSlots, parseHosts } from './coordinator/hostSlots.js';
 import type { LaunchedProcesses, ProcessFailure } from './coordinator/processes.js';
 import { type SshTarget, checkSshFlags } from './coordinator/sshCommand.js';
 import { ConfigError } from './shared/errors.js';
+import { nonNegInt, port } from './flagChecks.js';
 import type { Logger } from './shared/logger.js';
 
 /** How the coordinator starts its workers itself, if it does: --spawn (local) or --hosts (ssh); `maxRestarts` per slot. */
@@ -19,8 +20,7 @@ const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string)
 /** Validates the launch flags against each other; undefined: workers are started by someone else. */
 export function launchPlan(a: Args, workers: number, advertiseDefault: () => string): LaunchPlan | undefined {
   if (a.spawnGpus !== undefined && !a.spawn) throw new ConfigError('--spawn-gpus only applies with --spawn');
-  const maxRestarts = a.maxRestarts ?? 0;
-  if (typeof maxRestarts !== 'number' || !Number.isInteger(maxRestarts) || maxRestarts < 0) throw new ConfigError(`--max-restarts must be a non-negative integer, got ${JSON.stringify(maxRestarts)}`);
+  const maxRestarts = nonNegInt('max-restarts', a.maxRestarts ?? 0);
   if (maxRestarts > 0 && !a.spawn && a.hosts === undefined) throw new ConfigError('--max-restarts only applies with --spawn or --hosts');
   if (a.hosts === undefined) {
     const stray = SSH_FLAGS.find((f) => a[camel(f)] !== undefined);
@@ -28,8 +28,7 @@ export function launchPlan(a: Args, workers: number, advertiseDefault: () => str
     return a.spawn ? { kind: 'spawn', gpus: a.spawnGpus === undefined ? [] : gpuList(String(a.spawnGpus)), maxRestarts } : undefined;
   }
   if (a.spawn) throw new ConfigError('give --spawn or --hosts, not both');
-  const sshPort = a.sshPort === undefined ? undefined : Number(a.sshPort);
-  if (sshPort !== undefined && !(Number.isInteger(sshPort) && sshPort >= 1 && sshPort <= 65535)) throw new ConfigError(`--ssh-port must be a TCP port (1-65535), got ${JSON.stringify(a.sshPort)}`);
+  const sshPort = a.sshPort === undefined ? undefined : port('ssh-port', a.sshPort, false);
   const user = a.sshUser === undefined ? undefined : String(a.sshUser);
   if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(user)) throw new ConfigError(`--ssh-user must be a user name, got ${JSON.stringify(user)}`);
   const advertise = a.advertise === undefined ? advertiseDefault() : String(a.advertise);

@@ -11,7 +11,10 @@ export interface StepSample {
   sentBytes: number;
 }
 
-export type StepStatsSummary = { steps: number } & { [K in keyof StepSample as `median${Capitalize<K>}`]: number };
+export type StepStatsSummary = { steps: number } & { [K in keyof StepSample as `median${Capitalize<K>}`]: number } & {
+  /** Median over steps of reduceMs − peerWaitMs: the all-reduce's time on the wire (not the difference of the two medians). */
+  medianWireMs: number;
+};
 
 /**
  * Medians of the recent steps (a window, so a long run holds bounded memory
@@ -39,6 +42,7 @@ export class StepStats {
       medianReduceMs: med('reduceMs'),
       medianPeerWaitMs: med('peerWaitMs'),
       medianSentBytes: med('sentBytes'),
+      medianWireMs: median(this.window.map((s) => s.reduceMs - s.peerWaitMs)),
     };
   }
 }

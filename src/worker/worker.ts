@@ -4,7 +4,6 @@ import type { BackendName } from '../shared/config.js';
 import { modelHash } from '../shared/config.js';
 import { CoordinatorLostError, GenerationAborted, TrainerError, errorMessage } from '../shared/errors.js';
 import { ringAllReduce } from '../shared/allreduce/ring.js';
-import type { RingLink } from '../shared/allreduce/link.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import { selectBackend } from '../shared/gan/backend.js';
 import { tf } from '../shared/gan/tf.js';
@@ -20,6 +19,7 @@ import { WorkerMetrics } from './metrics.js';
 import { Registry } from 'prom-client';
 import { HealthState } from '../shared/health.js';
 import { StepStats } from './stepStats.js';
+import { type FaultOptions, faultHooks } from './faults.js';
 import { SpanRecorder } from '../shared/timeline.js';
 import { type ObservabilityServer, type PortChoice, reachableAt, startObservabilityServer } from '../shared/transport/httpServer.js';
 
@@ -39,12 +39,8 @@ export interface WorkerOptions {
   connectTimeoutMs: number;
   /** CURVE: this worker's key pair and the coordinator's public key; undefined: plain TCP. */
   curve?: CurveClient;
-  /** Tests of bad-gradient handling: this worker's discriminator gradients at this step become NaN. */
-  faultNanStep?: number;
-  /** Tests of elastic training: this worker kills itself (SIGKILL) in the middle of this step's generator all-reduce. */
-  faultKillStep?: number;
-  /** Tests of elastic training: this worker's main thread spins forever at this step (its heartbeat thread goes on). */
-  faultHangStep?: number;
+  /** Faults for tests to inject (faults.ts); none by default. */
+  faults?: FaultOptions;
   /** Overrides the protocol version sent in the handshake (tests of version refusal). */
   protocolVersionOverride?: number;
   /** Where to serve /metrics and /healthz (the first free port of a range when none was chosen); undefined: not at all. */
@@ -70,22 +66,6 @@ function startHeartbeats(options: HeartbeatOptions, onLost: (silentMs: number) =
       await new Promise((resolve) => thread.once('exit', resolve));
       clearTimeout(timer);
     },
-  };
-}
-
-/**
- * For tests of elastic training: the ring link of a worker that dies in the middle of
- * step `step`'s generator all-reduce, just before its second chunk leaves. Its successor
- * can then never finish that all-reduce, and every survivor has already applied the
- * step's discriminator update: the case a rollback must undo.
- */
-function dyingLink(ring: RingLink, step: number): RingLink {
-  return {
-    sendNext(tag, data) {
-      if (tag.step === step && tag.phase === 'g' && tag.seq >= 1) process.kill(process.pid, 'SIGKILL');
-      return ring.sendNext(tag, data);
-    },
-    recvPrev: (tag) => ring.recvPrev(tag),
   };
 }
 
@@ -181,7 +161,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       else log.log('warn', `asked for the state after step ${step}, but this replica is past it (step ${completed})`);
     };
 
-    const link = opts.faultKillStep === undefined ? ring : dyingLink(ring, opts.faultKillStep);
+    const faults = faultHooks(opts.faults);
+    const link = faults.link(ring);
     const stats = new StepStats();
     let starSent = 0;
     const averaged: Reduce = (step, phase, grads, times) => {
@@ -196,10 +177,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
         return reduced;
       })();
     };
-    const reduce: Reduce = opts.faultNanStep === undefined ? averaged : (step, phase, grads, times) => {
-      if (step === opts.faultNanStep && phase === 'd') grads[0] = Number.NaN;
-      return averaged(step, phase, grads, times);
-    };
+    const reduce = faults.reduce(averaged);
     const spans = new SpanRecorder(config.timeline);
     let finalHash: string | undefined;
 
@@ -238,7 +216,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       for (let step = completed + 1; step <= config.steps; step++) {
         const waitStart = performance.now();
         const batch = await control.waitBatch(gen, step, config.timeoutMs);
-        if (step === opts.faultHangStep) spinForever();
+        faults.stepStarted(step);
         const dataWaitMs = performance.now() - waitStart;
         if (dataWaitMs > 0.05) spans.add('data wait', waitStart, waitStart + dataWaitMs);
         const sentBefore = ring.bytesSent;
@@ -311,12 +289,5 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     replica?.dispose();
     await ring.close();
     await control.close();
-  }
-}
-
-/** A main thread stuck for good (a runaway kernel, a deadlock): nothing but a kill ends it. */
-function spinForever(): void {
-  for (let t = performance.now(); t < Infinity; t = performance.now()) {
-    // spin
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
@@ -10,7 +11,7 @@ import { decode } from '../../src/shared/codec.js';
 import { PROTOCOL_VERSION, parseChunk, parseWorkerMessage } from '../../src/shared/protocol.js';
 import { fuzzFrames } from '../fixtures/fuzz.js';
 import { idxBytes } from '../fixtures/idx.js';
-import { jsonLines, runCli, startCli, tempDir, testPort, waitFor } from '../helpers.js';
+import { ROOT, jsonLines, runCli, startCli, tempDir, testPort, waitFor } from '../helpers.js';
 
 function dataDir(images: Buffer, labels: Buffer = idxBytes([64])): string {
   const dir = tempDir('data');
@@ -20,8 +21,8 @@ function dataDir(images: Buffer, labels: Buffer = idxBytes([64])): string {
 }
 
 /** One clear line on stderr and exit code 2, before any worker is awaited. */
-async function expectUsageError(args: string[], pattern: RegExp): Promise<void> {
-  const r = await runCli(args, 30_000);
+async function expectUsageError(args: string[], pattern: RegExp, env: Record<string, string> = {}): Promise<void> {
+  const r = await runCli(args, 30_000, env);
   assert.equal(r.code, 2, `exit code for ${args.join(' ')}: ${r.stderr}`);
   const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('trainer: '));
   assert.equal(lines.length, 1, r.stderr);
@@ -61,8 +62,10 @@ test('bad flags give one line and exit code 2', async () => {
   } finally {
     taken.close();
   }
-  await expectUsageError(['worker', '--coordinator', 'tcp://127.0.0.1:1', '--backend', 'tensorflow'], /backend tensorflow: neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node loads .*CUDA 11\.2 and cuDNN 8\.1/);
-  await expectUsageError(['worker', '--coordinator', 'tcp://127.0.0.1:1', '--backend', 'webgpu'], /backend webgpu: no Vulkan loader \(libvulkan.so.1\): the host needs a GPU with a Vulkan driver/);
+  // The packages are hidden from the worker, so the message is the same on a host that has them (see also backendLoadErrors.test).
+  await expectUsageError(['worker', '--coordinator', 'tcp://127.0.0.1:1', '--backend', 'tensorflow'],
+    /backend tensorflow: neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node loads \(@tensorflow\/tfjs-node-gpu: Cannot find package '@tensorflow\/tfjs-node-gpu' \(hidden by the test\); @tensorflow\/tfjs-node: .*\); install .*CUDA 11\.2 and cuDNN 8\.1/,
+    { NODE_OPTIONS: `--import ${pathToFileURL(path.join(ROOT, 'dist/test/fixtures/hideTensorflowNode.js')).href}` });
 });
 
 test('a worker that cannot reach a coordinator exits with a clear error instead of hanging', async () => {
@@ -247,10 +250,9 @@ test('heartbeats: a worker killed mid-run is named within --worker-timeout; work
     await waitFor(() => [first, second].every((r) => r.coordinator.output().includes('"msg":"step"')), 60_000, 'training to start');
     // A dead worker: found by its silence, long before the 60 s step deadline.
     const victim = Number(/generation 1: rank (\d) of 2/.exec(first.workers[1]!.output())?.[1]);
-    const killedAt = Date.now();
     first.workers[1]!.child.kill('SIGKILL');
     assert.equal(await first.coordinator.exited, 1);
-    assert.ok(Date.now() - killedAt < 20_000, `noticed after ${Date.now() - killedAt} ms`);
+    // The reason, not a stopwatch, shows which mechanism noticed: the 60 s step deadline would say "not completed within".
     assert.match(first.coordinator.output(), new RegExp(`worker \\d \\(rank ${victim}\\) .+/\\d+ lost: silent for \\d+\\.\\d s, more than --worker-timeout 2 s`));
     // A fixed world with --rejoin-timeout 0 stops at once, saving what the survivor holds.
     assert.match(first.coordinator.output(), /trainer: only 1 worker left, fewer than --min-workers 2, and none joined within --rejoin-timeout 0 s .*checkpoint at step \d+ written: resume with --resume/);

@@ -24,6 +24,26 @@ const finalHash = (p: Proc): unknown => jsonLines(p.output()).find((l) => l.msg 
 const rankOf = (p: Proc): number => Number(/generation 1: rank (\d) of/.exec(p.output())?.[1]);
 const summaryOf = (out: string): Summary => JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
 
+/**
+ * Runs `action` as soon as the coordinator logs step `step` (or a later one) as completed: a fault triggered by the
+ * run's progress, not by a delay that a faster host would outrun. The coordinator needs --log-every 1.
+ */
+function atStep(c: Proc, step: number, action: () => void): Promise<void> {
+  const reached = new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (!jsonLines(c.output()).some((l) => l.msg === 'step' && Number(l.step) >= step)) return;
+      for (const stream of [c.child.stdout!, c.child.stderr!]) stream.off('data', check);
+      action();
+      resolve();
+    };
+    // startCli's own listeners come first, so output() already holds the chunk that triggers this.
+    for (const stream of [c.child.stdout!, c.child.stderr!]) stream.on('data', check);
+    check();
+  });
+  const exited = c.exited.then((code) => { throw new Error(`the coordinator exited (${code}) before step ${step}:\n${c.output().slice(-2000)}`); });
+  return Promise.race([reached, exited]);
+}
+
 /** Survivors and the coordinator finish cleanly, every replica ends identical, and the loss is on record. */
 async function assertRecovered(c: Proc, workers: Proc[], victim: Proc, out: string, steps: number, workersAfter: number, hung = false): Promise<Summary> {
   assert.equal(await c.exited, 0, c.output().slice(-3000));
@@ -50,14 +70,15 @@ async function assertRecovered(c: Proc, workers: Proc[], victim: Proc, out: stri
   return s;
 }
 
-test('kill -9 (or SIGSTOP) of one of 3 workers with --min-workers 2, mid all-reduce and at random moments: training finishes with identical replicas on the uninterrupted trajectory', async () => {
+test('kill -9 (or SIGSTOP) of one of 3 workers with --min-workers 2, mid all-reduce and from outside: training finishes with identical replicas on the uninterrupted trajectory', async (t) => {
   // 1: dies in the middle of step 6's generator all-reduce (its own hidden fault hook): the survivors have applied step 6's
-  //    discriminator update and must roll it back. 2 and 3: killed from outside after a random delay, rank 0 (which sends
-  //    weights and checkpoints) and then the last rank. 4: frozen (SIGSTOP) rather than killed.
-  const moments: Array<{ name: string; victimRank?: number; signal?: NodeJS.Signals }> = [
-    { name: 'mid all-reduce' }, { name: 'random', victimRank: 0 }, { name: 'random', victimRank: 2 },
+  //    discriminator update and must roll it back. 2 and 3: killed from outside as soon as the coordinator reports a given
+  //    step (wherever the victim then is in the next one), rank 0 (which sends weights and checkpoints) and then the last
+  //    rank. 4: frozen (SIGSTOP) rather than killed.
+  const moments: Array<{ name: string; victimRank?: number; afterStep?: number; signal?: NodeJS.Signals }> = [
+    { name: 'mid all-reduce' }, { name: 'after step 8', victimRank: 0, afterStep: 8 }, { name: 'after step 13', victimRank: 2, afterStep: 13 },
     // A hung host: the whole process frozen, its connections still open.
-    { name: 'hung', victimRank: 1, signal: 'SIGSTOP' },
+    { name: 'hung after step 10', victimRank: 1, afterStep: 10, signal: 'SIGSTOP' },
   ];
   // The uninterrupted run: the same global batches, cut 3 ways throughout.
   const refOut = tempDir('elastic-ref');
@@ -68,20 +89,21 @@ test('kill -9 (or SIGSTOP) of one of 3 workers with --min-workers 2, mid all-red
   for (const w of refWorkers) assert.equal(await w.exited, 0);
   const reference = summaryOf(refOut).final;
   for (const [i, moment] of moments.entries()) {
+    t.diagnostic(`moment: ${moment.name}`);
     const out = tempDir(`elastic-${i}`);
     const port = testPort();
     const steps = 30;
-    const c = coordinator(out, port, ['--workers', '3', '--min-workers', '2', '--steps', String(steps)]);
+    const c = coordinator(out, port, ['--workers', '3', '--min-workers', '2', '--steps', String(steps), '--log-every', '1']);
     const workers = [0, 1, 2].map((w) => worker(port, moment.victimRank === undefined && w === 1 ? ['--fault-kill-step', '6'] : []));
     try {
       let victim: Proc;
       if (moment.victimRank === undefined) {
         victim = workers[1]!;
       } else {
-        await waitFor(() => workers.every((w) => /generation 1: rank/.test(w.output())) && c.output().includes('"msg":"step"'), 60_000, 'training to start');
+        await waitFor(() => workers.every((w) => /generation 1: rank/.test(w.output())), 60_000, 'every worker to log its rank');
         victim = workers.find((w) => rankOf(w) === moment.victimRank)!;
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1500)));
-        victim.child.kill(moment.signal ?? 'SIGKILL');
+        assert.ok(victim, `a worker holds rank ${moment.victimRank}`);
+        await atStep(c, moment.afterStep!, () => victim.child.kill(moment.signal ?? 'SIGKILL'));
       }
       const s = await assertRecovered(c, workers, victim, out, steps, 2, moment.signal === 'SIGSTOP');
       // Training went on from the last completed step on the same global batches, now cut 2 ways: the trajectory is the

@@ -6,7 +6,6 @@ import { decodePng } from '../../src/shared/png.js';
 import { dashboardExpressions, exportedFamilies, metricNamesInPromql } from '../fixtures/promql.js';
 import { ROOT, runCli, startCli, tempDir, testPort, waitFor } from '../helpers.js';
 
-
 /** `# TYPE name type` lines of an exposition. */
 function types(exposition: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -14,15 +13,20 @@ function types(exposition: string): Map<string, string> {
   return out;
 }
 
-/** The value of the first sample of `name` whose labels include `labels`. */
-function sample(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
+/** Every sample of `name`: its labels and value. */
+function samples(exposition: string, name: string): Array<{ labels: Record<string, string>; value: number }> {
+  const out: Array<{ labels: Record<string, string>; value: number }> = [];
   for (const line of exposition.split('\n')) {
     const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+    out.push({ labels: Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!])), value: Number(m[3]) });
   }
-  return undefined;
+  return out;
+}
+
+/** The value of the first sample of `name` whose labels include `labels`. */
+function sample(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  return samples(exposition, name).find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
 async function get(url: string): Promise<{ status: number; type: string | null; body: Buffer }> {
@@ -72,12 +76,19 @@ test('a 2-worker run exports moving metrics, health, samples and a timeline; the
     for (const [name, type] of Object.entries(COORDINATOR_METRICS)) assert.equal(ct.get(name), type, `coordinator exports ${name} as a ${type}`);
     assert.equal(sample(coordinatorText, 'trainer_info', { backend: 'wasm', arch: 'mlp', allreduce: 'ring', world_size: '2' }), 1, 'trainer_info carries the run');
     assert.equal(sample(coordinatorText, 'trainer_workers_connected'), 2);
-    for (const [rank, text] of workerTexts.entries()) {
+    // Ranks are given in registration order, so either port may hold either rank; across the two workers they must be 0 and 1.
+    const ranks = workerTexts.map((text, i) => {
+      const info = samples(text, 'trainer_worker_info');
+      assert.equal(info.length, 1, `worker ${i} exports one trainer_worker_info series`);
+      assert.equal(info[0]!.value, 1);
+      assert.equal(info[0]!.labels.backend, 'wasm');
+      return info[0]!.labels.rank;
+    });
+    assert.deepEqual([...ranks].sort(), ['0', '1'], `the two workers carry ranks 0 and 1, got ${ranks.join(', ')}`);
+    for (const [i, text] of workerTexts.entries()) {
       const wt = types(text);
       for (const [name, type] of Object.entries(WORKER_METRICS)) assert.equal(wt.get(name), type, `worker exports ${name} as a ${type}`);
-      // Ranks are given in registration order; find which one this port got.
-      const r = sample(text, 'trainer_worker_info', { backend: 'wasm', rank: '0' }) === 1 ? '0' : '1';
-      assert.equal(sample(text, 'trainer_worker_info', { backend: 'wasm', rank: r }), 1, `worker ${rank} labels its series with its rank`);
+      const r = ranks[i]!;
       assert.ok((sample(text, 'trainer_worker_compute_seconds_count', { rank: r }) ?? 0) >= 1, 'compute histogram observed');
       assert.ok((sample(text, 'trainer_allreduce_sent_bytes_total', { rank: r }) ?? 0) > 0, 'all-reduce bytes counted');
       assert.ok((sample(text, 'trainer_tfjs_tensors', { rank: r }) ?? 0) > 0, 'tfjs tensors reported');

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { TrainConfig } from '../../src/shared/config.js';
 import { selectBackend } from '../../src/shared/gan/backend.js';
 import { FlatAdam } from '../../src/shared/gan/flatAdam.js';
 import { tf } from '../../src/shared/gan/tf.js';
@@ -10,12 +9,10 @@ import { memoryLogger, silentLogger } from '../../src/shared/logger.js';
 import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../../src/coordinator/checkpointFormat.js';
 import { CheckpointStore, loadLatestCheckpoint } from '../../src/coordinator/checkpointStore.js';
 import { randomBuffers } from '../fixtures/buffers.js';
+import { trainConfig } from '../fixtures/trainConfig.js';
 import { tempDir } from '../helpers.js';
 
-const config: TrainConfig = {
-  arch: 'mlp', latentDim: 100, batchSize: 8, world: 2, steps: 10, stepsPerEpoch: 4, lr: 2e-4, beta1: 0.5, beta2: 0.999,
-  epsilon: 1e-8, seed: 1, allreduce: 'ring', checkEvery: 5, timeoutMs: 1000, sampleEvery: 0, timeline: false, checkpointEvery: 2, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: 2, rejoinTimeoutMs: 0, evalEvery: 0,
-};
+const config = trainConfig({ world: 2, steps: 10, stepsPerEpoch: 4, checkEvery: 5, timeoutMs: 1000, checkpointEvery: 2 });
 
 function checkpoint(step: number): Checkpoint {
   // Odd lengths, and a view into a larger buffer, to catch alignment and offset slips.

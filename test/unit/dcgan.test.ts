@@ -14,11 +14,9 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
 import { DataFeeder } from '../../src/coordinator/dataFeeder.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
+import { trainConfig } from '../fixtures/trainConfig.js';
 
-const config = (world: number, batchSize: number, steps = 5): TrainConfig => ({
-  arch: 'dcgan', latentDim: 100, batchSize, world, steps, stepsPerEpoch: 16, lr: 2e-4, beta1: 0.5, beta2: 0.999,
-  epsilon: 1e-8, seed: 7, allreduce: 'ring', checkEvery: 50, timeoutMs: 10_000, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: world, rejoinTimeoutMs: 0, evalEvery: 0,
-});
+const config = (world: number, batchSize: number, steps = 5): TrainConfig => trainConfig({ arch: 'dcgan', batchSize, world, steps, seed: 7 });
 const specs = archSpecs('dcgan', 100);
 const data = loadTrainingSet(undefined, 256);
 

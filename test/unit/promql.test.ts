@@ -8,7 +8,6 @@ import { loadOneYaml } from '../fixtures/deployFiles.js';
 import { dashboardExpressions, exportedFamilies, metricNamesInPromql } from '../fixtures/promql.js';
 import { ROOT } from '../helpers.js';
 
-
 /**
  * The documented metrics contract: the only names the dashboard may query (plus `up`).
  * Histograms are listed with the series a query can use.

@@ -13,11 +13,9 @@ import { type Reduce, trainStep } from '../../src/shared/gan/trainStep.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { DataFeeder } from '../../src/coordinator/dataFeeder.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
+import { trainConfig } from '../fixtures/trainConfig.js';
 
-const config = (world: number, batchSize: number): TrainConfig => ({
-  arch: 'mlp', latentDim: 100, batchSize, world, steps: 5, stepsPerEpoch: 16, lr: 2e-4, beta1: 0.5, beta2: 0.999,
-  epsilon: 1e-8, seed: 3, allreduce: 'ring', checkEvery: 50, timeoutMs: 10_000, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: world, rejoinTimeoutMs: 0, evalEvery: 0,
-});
+const config = (world: number, batchSize: number): TrainConfig => trainConfig({ batchSize, world, seed: 3 });
 
 const data = loadTrainingSet(undefined, 512);
 

@@ -31,7 +31,7 @@ export interface BackendOptions {
  * Activates a backend; resolves with its device where it can tell, and anything the user should know.
  * `requestedByName`: false under `auto`, which may pass over a backend that loads (PassedOver).
  */
-type Loader = (options: BackendOptions, requestedByName: boolean) => Promise<{ device?: string; warning?: string }>;
+export type Loader = (options: BackendOptions, requestedByName: boolean) => Promise<{ device?: string; warning?: string }>;
 
 /** A backend that would load but that `auto` does not want (a CPU implementation of WebGPU); logged, unlike one that is simply missing. */
 class PassedOver extends Error {}
@@ -158,13 +158,16 @@ const AUTO_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 /**
  * Activates the requested backend. `auto` takes the first that loads in
  * AUTO_ORDER; a backend asked for by name that cannot load is a ConfigError.
+ * `loaders` replaces some of the real ones: tests inject failures with it, so
+ * that what they check does not depend on what the host has installed.
  */
-export async function selectBackend(requested: BackendName, logger: Logger, options: BackendOptions = {}): Promise<BackendChoice> {
+export async function selectBackend(requested: BackendName, logger: Logger, options: BackendOptions = {},
+  loaders: Partial<Record<Exclude<BackendName, 'auto'>, Loader>> = {}): Promise<BackendChoice> {
   const candidates = requested === 'auto' ? AUTO_ORDER : [requested];
   const reasons: string[] = [];
   for (const name of candidates) {
     try {
-      const { device, warning } = await LOADERS[name](options, requested !== 'auto');
+      const { device, warning } = await (loaders[name] ?? LOADERS[name])(options, requested !== 'auto');
       await tf.ready();
       if (warning) logger.log('warn', warning, { backend: name });
       if (options.gpu !== undefined && (name === 'wasm' || name === 'cpu')) logger.log('warn', `--gpu ${options.gpu} does not apply: the ${name} backend runs on the CPU`, { backend: name });
