@@ -5,6 +5,7 @@ import { paramShapes } from './architecture.js';
 import { archSpecs } from './archs.js';
 import { buildModel } from './models.js';
 import { type AdamSnapshot, FlatAdam } from './flatAdam.js';
+import { sigmoidCrossEntropyMean } from './webgpuLoss.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
@@ -186,8 +187,8 @@ export class GanReplica {
         const fakeLogits = this.discriminator.apply(fake, { training: true }) as Tensor;
         // Intermediates inside variableGrads are released when it returns; keep the two statistics.
         probs = tf.keep(tf.stack([tf.sigmoid(realLogits).mean(), tf.sigmoid(fakeLogits).mean()]));
-        const lossReal = tf.losses.sigmoidCrossEntropy(tf.onesLike(realLogits), realLogits);
-        const lossFake = tf.losses.sigmoidCrossEntropy(tf.zerosLike(fakeLogits), fakeLogits);
+        const lossReal = sigmoidCrossEntropyMean(tf, realLogits, 1);
+        const lossFake = sigmoidCrossEntropyMean(tf, fakeLogits, 0);
         return lossReal.add(lossFake) as ReturnType<Tf['scalar']>;
       }, this.d.params.vars);
       const flat = this.reduceBuffer(this.d.params.vars, grads);
@@ -209,7 +210,7 @@ export class GanReplica {
       const noise = tf.tensor2d(z, [n, this.config.latentDim]);
       const { value, grads } = tf.variableGrads(() => {
         const logits = this.discriminator.apply(this.generator.apply(noise, { training: true }) as Tensor, { training: true }) as Tensor;
-        return tf.losses.sigmoidCrossEntropy(tf.onesLike(logits), logits) as ReturnType<Tf['scalar']>;
+        return sigmoidCrossEntropyMean(tf, logits, 1);
       }, this.g.params.vars);
       return { flat: this.reduceBuffer(this.g.params.vars, grads), value };
     });
