@@ -6,7 +6,7 @@
  *   node dist/scripts/bareReplicaStep.js ARCH BACKEND BATCH WARMUP STEPS
  *
  * Prints one JSON line: the backend that really runs (not the one asked for) and img/s over the
- * STEPS steps after WARMUP untimed ones.
+ * STEPS steps after WARMUP untimed ones; on webgpu also each timed step's GPU dispatches and read-backs.
  */
 import { ARCHS, type Arch, BACKENDS, type BackendName, type TrainConfig } from '../src/shared/config.js';
 import { DataFeeder } from '../src/coordinator/dataFeeder.js';
@@ -16,6 +16,7 @@ import { initialWeights } from '../src/shared/gan/architecture.js';
 import { archSpecs } from '../src/shared/gan/archs.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
 import { GanReplica } from '../src/shared/gan/replica.js';
+import { type GpuWorkCounts, countGpuWork, gpuWorkSince } from '../src/shared/gan/gpuWork.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { type Reduce, trainStep } from '../src/shared/gan/trainStep.js';
 import { silentLogger } from '../src/shared/logger.js';
@@ -44,12 +45,19 @@ const feeder = new DataFeeder(data, config);
 // A worker alone in its world averages with nobody: its reduce hands the buffer back.
 const identity: Reduce = (_step, _phase, grads) => Promise.resolve(grads);
 
+const gpuWork = countGpuWork(tf.backend());
+const gpuWorkPerStep: GpuWorkCounts[] = [];
 let t0 = performance.now();
 for (let step = 1; step <= warmup + steps; step++) {
   if (step === warmup + 1) t0 = performance.now();
+  const before = gpuWork && { ...gpuWork };
   await trainStep(replica, config, feeder.batchFor(step, 0, 1), identity, { world: 1 });
+  if (gpuWork && before && step > warmup) gpuWorkPerStep.push(gpuWorkSince(before, gpuWork));
   replica.commit();
 }
 const seconds = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ arch, requested: backendArg, backend: backend.name, batch, warmup, steps, imagesPerSecond: (steps * batch) / seconds, seconds }));
+console.log(JSON.stringify({
+  arch, requested: backendArg, backend: backend.name, ...(backend.device ? { device: backend.device } : {}), batch, warmup, steps, imagesPerSecond: (steps * batch) / seconds, seconds,
+  ...(gpuWork ? { gpuWorkPerStep } : {}),
+}));
 replica.dispose();

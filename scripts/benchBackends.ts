@@ -2,7 +2,9 @@
  * bench:backends — for each TensorFlow.js backend that loads here and each
  * architecture: images/s at batch 64 in a bare tfjs loop and in the trainer
  * with one worker; wasm also with tfjs's own kernels (no fast paths) in the same
- * run, and the step's effective GFLOP/s against the plain matrix product's.
+ * run, and the step's effective GFLOP/s against the plain matrix product's;
+ * on webgpu also the trainer's bare replica step with its GPU dispatches and
+ * read-backs per step.
  * Prints one JSON line; progress on stderr.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +18,7 @@ import { stepFlops } from './stepFlops.js';
 const SELF = fileURLToPath(import.meta.url);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const BENCH_TRAIN = fileURLToPath(new URL('./benchTrain.js', import.meta.url));
+const BARE_STEP = fileURLToPath(new URL('./bareReplicaStep.js', import.meta.url));
 const BATCH = 64;
 const ARCHS = ['mlp', 'dcgan'] as const;
 type Arch = (typeof ARCHS)[number];
@@ -62,6 +65,18 @@ function trainer(arch: Arch, backend: string, dir: string): Rate {
   return { imagesPerSecond: (JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as { imagesPerSecond: number }).imagesPerSecond };
 }
 
+type GpuWork = { imagesPerSecond: number; gpuWorkPerStep: Array<{ dispatches: number; readbacks: number }> } | { error: string; exitCode: number | null };
+
+/** The trainer's replica step alone on webgpu (1 untimed step, then STEPS/10 timed ones): img/s and each timed step's dispatches and read-backs. */
+function gpuWork(arch: Arch): GpuWork {
+  const steps = String(Math.max(1, Math.round(STEPS[arch].webgpu! / 10)));
+  const r = spawnSync(process.execPath, [BARE_STEP, arch, 'webgpu', String(BATCH), '1', steps], { encoding: 'utf8', timeout: 600_000 });
+  // The bare loop loaded webgpu, so a failure here is a crash, reported as one.
+  if (r.status !== 0) return failure(r) as GpuWork;
+  const { imagesPerSecond, gpuWorkPerStep } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { imagesPerSecond: number; gpuWorkPerStep: [] };
+  return { imagesPerSecond, gpuWorkPerStep };
+}
+
 /** GFLOP/s of the wasm matrix product on the shapes each model's steps use, fresh operands every call as in training. */
 async function plainProduct(): Promise<void> {
   const { selectBackend } = await import('../src/shared/gan/backend.js');
@@ -100,7 +115,8 @@ async function main(): Promise<void> {
         const b: Rate = notRun ? { notRun } : bare(arch, backend);
         const t = measured(b) ? trainer(arch, backend, dir) : undefined;
         const ratio = measured(b) && t && measured(t) ? t.imagesPerSecond / b.imagesPerSecond : undefined;
-        results[arch]![backend] = { steps: STEPS[arch][backend], bare: b, ...(t ? { trainerOneWorker: t } : {}), ...(ratio ? { trainerOverBare: ratio } : {}) };
+        const replicaStep = backend === 'webgpu' && measured(b) ? { replicaStep: gpuWork(arch) } : {};
+        results[arch]![backend] = { steps: STEPS[arch][backend], bare: b, ...(t ? { trainerOneWorker: t } : {}), ...(ratio ? { trainerOverBare: ratio } : {}), ...replicaStep };
         process.stderr.write(`${arch} ${backend}: ${JSON.stringify(results[arch]![backend])}\n`);
       }
       const wasm = (results[arch]!.wasm as { bare: Rate }).bare;

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 'prom-client';
+import type { GpuWorkCounts } from '../shared/gan/gpuWork.js';
 import type { Tf } from '../shared/gan/tf.js';
 
 /** Per-step phase durations: sub-millisecond all-reduces to multi-second CPU steps. */
@@ -23,6 +24,10 @@ export class WorkerMetrics {
   readonly sentBytes: Counter;
   readonly receivedBytes: Counter;
   private readonly info: Gauge;
+  private readonly gpuDispatches: Counter;
+  private readonly gpuReadbacks: Counter;
+  private readonly gpuDispatchesPerStep: Gauge;
+  private readonly gpuReadbacksPerStep: Gauge;
 
   constructor(private readonly registry: Registry, tf: Tf, droppedFrames: () => number = () => 0) {
     const registers = [registry];
@@ -39,6 +44,10 @@ export class WorkerMetrics {
     new Gauge({ name: 'trainer_tfjs_bytes', help: 'Bytes held by TensorFlow.js tensors.', registers, collect() { this.set(tf.memory().numBytes); } });
     new Counter({ name: 'trainer_worker_dropped_frames_total', help: 'Frames from the coordinator or the ring predecessor that failed validation or came out of step, and were dropped.', registers, collect() { this.reset(); this.inc(droppedFrames()); } });
     this.info = new Gauge({ name: 'trainer_worker_info', help: 'The TensorFlow.js backend this worker uses, and its device where known.', labelNames: ['backend', 'device'], registers });
+    this.gpuDispatches = new Counter({ name: 'trainer_gpu_dispatches_total', help: 'GPU program dispatches of the training steps (webgpu backend only).', registers });
+    this.gpuReadbacks = new Counter({ name: 'trainer_gpu_readbacks_total', help: 'GPU-to-CPU read-backs of the training steps (webgpu backend only).', registers });
+    this.gpuDispatchesPerStep = new Gauge({ name: 'trainer_gpu_dispatches_per_step', help: 'GPU program dispatches of the last step (webgpu backend only).', registers });
+    this.gpuReadbacksPerStep = new Gauge({ name: 'trainer_gpu_readbacks_per_step', help: 'GPU-to-CPU read-backs of the last step (webgpu backend only).', registers });
     collectDefaultMetrics({ register: registry });
   }
 
@@ -56,5 +65,13 @@ export class WorkerMetrics {
     this.apply.observe(t.applyMs / 1000);
     this.dataWait.observe(t.dataWaitMs / 1000);
     this.peerWait.observe(t.peerWaitMs / 1000);
+  }
+
+  /** The GPU work of one step (gpuWork.ts), on a backend that counts it. */
+  observeGpuWork(w: GpuWorkCounts): void {
+    this.gpuDispatches.inc(w.dispatches);
+    this.gpuReadbacks.inc(w.readbacks);
+    this.gpuDispatchesPerStep.set(w.dispatches);
+    this.gpuReadbacksPerStep.set(w.readbacks);
   }
 }

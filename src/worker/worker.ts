@@ -6,6 +6,7 @@ import { CoordinatorLostError, GenerationAborted, TrainerError, errorMessage } f
 import { ringAllReduce } from '../shared/allreduce/ring.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import { selectBackend } from '../shared/gan/backend.js';
+import { type GpuWorkCounts, countGpuWork, gpuWorkSince } from '../shared/gan/gpuWork.js';
 import { tf } from '../shared/gan/tf.js';
 import { type Reduce, trainStep } from '../shared/gan/trainStep.js';
 import type { Logger } from '../shared/logger.js';
@@ -75,6 +76,9 @@ function startHeartbeats(options: HeartbeatOptions, onLost: (silentMs: number) =
  */
 export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<WorkerResult> {
   const backend = await selectBackend(opts.backend, logger, opts.gpu === undefined ? {} : { gpu: opts.gpu });
+  // Dispatches and read-backs per step, where the backend is tfjs's webgpu.
+  const gpuWork = countGpuWork(tf.backend());
+  let lastGpuWork: GpuWorkCounts | undefined;
   const control = new ControlLink(logger, opts.curve);
   const ring = new ZmqRingLink(logger, 60_000, opts.curve?.own);
   // Only the predecessor the coordinator names may connect to the ring port (known at start).
@@ -222,7 +226,12 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
         const sentBefore = ring.bytesSent;
         const receivedBefore = ring.bytesReceived;
         const starBefore = starSent;
+        const gpuBefore = gpuWork && { ...gpuWork };
         const r = await trainStep(replica!, config, batch, reduce, { spans, world });
+        if (gpuWork && gpuBefore) {
+          lastGpuWork = gpuWorkSince(gpuBefore, gpuWork);
+          metrics.observeGpuWork(lastGpuWork);
+        }
         completed = step;
         replica!.commit();
         stats.record({ stepMs: performance.now() - waitStart, computeMs: r.computeMs, reduceMs: r.reduceMs, peerWaitMs: r.peerWaitMs, sentBytes: ring.bytesSent - sentBefore + starSent - starBefore });
@@ -268,7 +277,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       }
     }
     if (!shutdown.ok) throw new TrainerError('E_STOPPED', `coordinator stopped the run: ${shutdown.reason}`);
-    log.log('info', 'training finished', { steps: config.steps, hash: finalHash, timing: stats.summary(), droppedFrames: control.dropped + ring.dropped, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+    log.log('info', 'training finished', { steps: config.steps, hash: finalHash, timing: stats.summary(), droppedFrames: control.dropped + ring.dropped, ...(lastGpuWork ? { lastStepGpuWork: lastGpuWork } : {}), peakRssBytes: process.resourceUsage().maxRSS * 1024 });
     return { rank, steps: config.steps, finalHash };
   } catch (err) {
     if (err instanceof ShutdownSignal && !err.shutdown.ok) throw new TrainerError('E_STOPPED', err.message);

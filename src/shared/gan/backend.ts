@@ -11,6 +11,8 @@ import {
 } from './gpuSelect.js';
 import { installWasmConvFilterGradient, installWasmConvInputFastPath, installWasmTileFastPath } from './wasmConvKernels.js';
 import { installWasmMatMulFastPath } from './wasmFastPaths.js';
+import { installWebgpuFlatAdam } from './webgpuAdam.js';
+import { installWebgpuBce } from './webgpuLoss.js';
 
 export interface BackendChoice {
   name: Exclude<BackendName, 'auto'>;
@@ -113,6 +115,8 @@ async function loadWebgpu({ gpu }: BackendOptions, requestedByName: boolean): Pr
   if (!verdict.use) throw new PassedOver(verdict.reason);
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('backend failed to initialize');
+  installWebgpuFlatAdam(tf);
+  installWebgpuBce(tf);
   return { ...(verdict.device ? { device: verdict.device } : {}), ...(verdict.warning ? { warning: verdict.warning } : {}) };
 }
 

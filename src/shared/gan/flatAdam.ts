@@ -1,4 +1,5 @@
 import type { Tf } from './tf.js';
+import { FLAT_ADAM_KERNEL, type FlatAdamAttrs } from './webgpuAdam.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
@@ -6,6 +7,7 @@ type Variable = ReturnType<Tf['variable']>;
 export interface AdamSnapshot {
   tensors: Tensor[];
   iterations: number;
+  accBeta: [number, number];
 }
 
 /**
@@ -13,7 +15,8 @@ export interface AdamSnapshot {
  * same order, as tfjs's AdamOptimizer (so the same bits), but a dozen kernel
  * launches per model instead of a dozen per variable. On WebGPU each launch
  * costs far more than the arithmetic; on wasm the per-variable ops dominated
- * the update too.
+ * the update too. Where the backend has the fused kernel (webgpu: webgpuAdam.ts)
+ * the whole update is one program and three slices.
  */
 export class FlatAdam {
   private readonly m: Variable;
@@ -21,18 +24,53 @@ export class FlatAdam {
   private readonly accBeta1: Variable;
   private readonly accBeta2: Variable;
   private iterations = 0;
+  /**
+   * accBeta1 and accBeta2 as the CPU holds them, for the fused kernel: float32
+   * products formed as the element-wise path forms them on the backend (IEEE
+   * float32 multiplication is exact-rounded everywhere), so no read-back.
+   */
+  private accBeta: [number, number];
 
   constructor(private readonly tf: Tf, size: number, private readonly lr: number, private readonly beta1: number, private readonly beta2: number, private readonly epsilon: number) {
     this.m = tf.zeros([size]).variable(false);
     this.v = tf.zeros([size]).variable(false);
     this.accBeta1 = tf.scalar(beta1).variable(false);
     this.accBeta2 = tf.scalar(beta2).variable(false);
+    this.accBeta = [Math.fround(beta1), Math.fround(beta2)];
   }
 
   /** The updated parameters for flat `value` and `gradient`; advances the moments. */
   update(value: Tensor, gradient: Tensor): Tensor {
+    const out = this.tf.getKernel(FLAT_ADAM_KERNEL, this.tf.getBackend()) ? this.fusedUpdate(value, gradient) : this.elementwiseUpdate(value, gradient);
+    const f = Math.fround;
+    this.accBeta = [f(this.accBeta[0] * f(this.beta1)), f(this.accBeta[1] * f(this.beta2))];
+    this.iterations++;
+    return out;
+  }
+
+  private fusedUpdate(value: Tensor, gradient: Tensor): Tensor {
     const tf = this.tf;
-    const out = tf.tidy(() => {
+    const f = Math.fround;
+    const attrs: FlatAdamAttrs = {
+      beta1: f(this.beta1), oneMinusBeta1: f(1 - this.beta1), beta2: f(this.beta2), oneMinusBeta2: f(1 - this.beta2),
+      oneMinusAccBeta1: f(1 - this.accBeta[0]), oneMinusAccBeta2: f(1 - this.accBeta[1]), epsilon: f(this.epsilon), negLr: f(-this.lr),
+    };
+    return tf.tidy(() => {
+      const out = tf.engine().runKernel(FLAT_ADAM_KERNEL, { param: value, grad: gradient, mom1: this.m, mom2: this.v }, attrs as unknown as Record<string, number>) as Tensor;
+      const [newValue, m, v] = tf.split(out, 3);
+      this.m.assign(m!);
+      this.v.assign(v!);
+      // Uploads, not kernels: the beta powers advance on the CPU (see accBeta).
+      const f32 = Math.fround;
+      this.accBeta1.assign(tf.scalar(f32(this.accBeta[0] * f32(this.beta1))));
+      this.accBeta2.assign(tf.scalar(f32(this.accBeta[1] * f32(this.beta2))));
+      return newValue!;
+    });
+  }
+
+  private elementwiseUpdate(value: Tensor, gradient: Tensor): Tensor {
+    const tf = this.tf;
+    return tf.tidy(() => {
       const oneMinusAccBeta1 = tf.sub(1, this.accBeta1);
       const oneMinusAccBeta2 = tf.sub(1, this.accBeta2);
       const newFirstMoment = tf.add(tf.mul(this.m, this.beta1), tf.mul(gradient, 1 - this.beta1));
@@ -46,8 +84,6 @@ export class FlatAdam {
       this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
       return newValue;
     });
-    this.iterations++;
-    return out;
   }
 
   /** Floats in `exportState`'s vector for a model of `size` parameters. */
@@ -81,6 +117,7 @@ export class FlatAdam {
       this.v.assign(tf.tensor1d(state.subarray(3 + size)));
     });
     this.iterations = state[0]!;
+    this.accBeta = [state[1]!, state[2]!];
   }
 
   /**
@@ -88,12 +125,13 @@ export class FlatAdam {
    * repoints a variable at new data, so a snapshot holds references, not copies.
    */
   snapshot(): AdamSnapshot {
-    return { tensors: [this.m, this.v, this.accBeta1, this.accBeta2].map((t) => this.tf.keep(t.clone())), iterations: this.iterations };
+    return { tensors: [this.m, this.v, this.accBeta1, this.accBeta2].map((t) => this.tf.keep(t.clone())), iterations: this.iterations, accBeta: [...this.accBeta] };
   }
 
   restore(snap: AdamSnapshot): void {
     [this.m, this.v, this.accBeta1, this.accBeta2].forEach((t, i) => t.assign(snap.tensors[i]!));
     this.iterations = snap.iterations;
+    this.accBeta = [...snap.accBeta];
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@ import { paramShapes } from './architecture.js';
 import { archSpecs } from './archs.js';
 import { buildModel } from './models.js';
 import { type AdamSnapshot, FlatAdam } from './flatAdam.js';
+import { sigmoidCrossEntropyMean } from './webgpuLoss.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
@@ -162,9 +163,12 @@ export class GanReplica {
     }
   }
 
-  /** Gradients, then the moving statistics, as one tensor: one read-back. */
-  private reduceBuffer(vars: Variable[], grads: Record<string, Tensor>): Tensor {
-    return this.tf.concat([...vars.map((v) => grads[v.name]!.reshape([-1])), ...this.stats.vars.map((v) => v.reshape([-1]))]);
+  /**
+   * Gradients, then the moving statistics, then `extra` (the losses), as one
+   * tensor: one read-back per phase. The reduce gets a view of all but the extra.
+   */
+  private reduceBuffer(vars: Variable[], grads: Record<string, Tensor>, extra: Tensor[]): Tensor {
+    return this.tf.concat([...vars.map((v) => grads[v.name]!.reshape([-1])), ...this.stats.vars.map((v) => v.reshape([-1])), ...extra]);
   }
 
   /** Pixels in [0, 255] to the generator's range [-1, 1]. */
@@ -176,7 +180,7 @@ export class GanReplica {
   async discriminatorGradients(images: Uint8Array, z: Float32Array): Promise<DiscriminatorResult> {
     const tf = this.tf;
     const n = z.length / this.config.latentDim;
-    const out = tf.tidy(() => {
+    const flat = tf.tidy(() => {
       const real = this.scaleImages(images, n);
       const noise = tf.tensor2d(z, [n, this.config.latentDim]);
       const fake = this.generator.apply(noise, { training: true }) as Tensor;
@@ -186,37 +190,43 @@ export class GanReplica {
         const fakeLogits = this.discriminator.apply(fake, { training: true }) as Tensor;
         // Intermediates inside variableGrads are released when it returns; keep the two statistics.
         probs = tf.keep(tf.stack([tf.sigmoid(realLogits).mean(), tf.sigmoid(fakeLogits).mean()]));
-        const lossReal = tf.losses.sigmoidCrossEntropy(tf.onesLike(realLogits), realLogits);
-        const lossFake = tf.losses.sigmoidCrossEntropy(tf.zerosLike(fakeLogits), fakeLogits);
+        const lossReal = sigmoidCrossEntropyMean(tf, realLogits, 1);
+        const lossFake = sigmoidCrossEntropyMean(tf, fakeLogits, 0);
         return lossReal.add(lossFake) as ReturnType<Tf['scalar']>;
       }, this.d.params.vars);
-      const flat = this.reduceBuffer(this.d.params.vars, grads);
-      const stats = tf.concat([value.reshape([1]), probs!]);
+      // The three statistics as one piece: tfjs's webgpu concat takes only so many inputs per program.
+      const out = this.reduceBuffer(this.d.params.vars, grads, [tf.concat([value.reshape([1]), probs!])]);
       probs!.dispose();
-      return { flat, stats };
+      return out;
     });
-    const [grads, stats] = await Promise.all([out.flat.data(), out.stats.data()]);
-    out.flat.dispose();
-    out.stats.dispose();
-    return { loss: stats[0]!, dReal: stats[1]!, dFake: stats[2]!, grads: asFloat32(grads) };
+    const all = await this.readBack(flat);
+    const k = all.length - 3;
+    return { loss: all[k]!, dReal: all[k + 1]!, dFake: all[k + 2]!, grads: all.subarray(0, k) };
   }
 
   /** Non-saturating G loss = BCE(D(G(z)), 1), gradients for G's parameters only. */
   async generatorGradients(z: Float32Array): Promise<GeneratorResult> {
     const tf = this.tf;
     const n = z.length / this.config.latentDim;
-    const out = tf.tidy(() => {
+    const flat = tf.tidy(() => {
       const noise = tf.tensor2d(z, [n, this.config.latentDim]);
       const { value, grads } = tf.variableGrads(() => {
         const logits = this.discriminator.apply(this.generator.apply(noise, { training: true }) as Tensor, { training: true }) as Tensor;
-        return tf.losses.sigmoidCrossEntropy(tf.onesLike(logits), logits) as ReturnType<Tf['scalar']>;
+        return sigmoidCrossEntropyMean(tf, logits, 1);
       }, this.g.params.vars);
-      return { flat: this.reduceBuffer(this.g.params.vars, grads), value };
+      return this.reduceBuffer(this.g.params.vars, grads, [value.reshape([1])]);
     });
-    const [grads, loss] = await Promise.all([out.flat.data(), out.value.data()]);
-    out.flat.dispose();
-    out.value.dispose();
-    return { loss: loss[0]!, grads: asFloat32(grads) };
+    const all = await this.readBack(flat);
+    return { loss: all[all.length - 1]!, grads: all.subarray(0, all.length - 1) };
+  }
+
+  /** One read-back, then the tensor goes. */
+  private async readBack(t: Tensor): Promise<Float32Array> {
+    try {
+      return asFloat32(await t.data());
+    } finally {
+      t.dispose();
+    }
   }
 
   applyDiscriminator(avg: Float32Array): void {
