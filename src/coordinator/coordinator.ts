@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { type TrainConfig, modelHash } from '../shared/config.js';
-import { ReplicaMismatchError, TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
+import { TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
 import { bundledMnistDir, loadTrainingSet } from '../shared/data/dataset.js';
 import { StarReducer } from '../shared/allreduce/star.js';
 import { initialWeights } from '../shared/gan/architecture.js';
@@ -17,7 +17,7 @@ import { Liveness } from './liveness.js';
 import { type Member, Membership } from './membership.js';
 import type { CoordinatorOptions } from './options.js';
 import { type ResumePoint, type Survivor, nextRoster, resumePoint } from './reformPlan.js';
-import { type CompletedStep, StepTracker } from './stepTracker.js';
+import { type CompletedStep, StepTracker, stepReportRefusal } from './stepTracker.js';
 import type { MembershipChange, Summary } from './summary.js';
 import { buildTrainConfig, checkResumable } from './trainConfig.js';
 import { AbortRound } from './abortRound.js';
@@ -141,7 +141,9 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   const membership = new Membership(config.world, { requireRingKey: opts.curve !== undefined });
   const liveness = new Liveness(config.workerTimeoutMs);
   const feeder = new DataFeeder(data, config);
-  let tracker = new StepTracker(config.world);
+  // Whichever path finds a mismatch (a report, or a flush after a loss), the metric counts it.
+  const countMismatch = (): void => events.replicaMismatch?.();
+  let tracker = new StepTracker(config.world, countMismatch);
   let star = new StarReducer(config.world);
 
   let fail!: (err: Error) => void;
@@ -461,7 +463,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     gen++;
     membership.form(roster);
     const world = roster.length;
-    tracker = new StepTracker(world);
+    tracker = new StepTracker(world, countMismatch);
     star = new StarReducer(world);
     const now = performance.now();
     for (const m of roster) liveness.track(m.id, now);
@@ -573,19 +575,13 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
           server.drop(peer, `step report from ${describe(m)}, which is not training`);
           return;
         }
-        if (msg.step !== lastCompleted + 1 && msg.step !== lastCompleted + 2) {
-          // A rank can be at most one step ahead of the last completed step (the next all-reduce holds it back).
-          fail(new TrainerError('E_PROTOCOL', `rank ${m.rank} reported step ${msg.step} while step ${lastCompleted + 1} is in progress`));
+        const refused = stepReportRefusal(msg.step, lastCompleted, nextShipped - 1);
+        if (refused) {
+          fail(new TrainerError('E_PROTOCOL', `rank ${m.rank} reported ${refused}`));
           return;
         }
         if (msg.spans) events.spans?.(m.rank, msg.step, msg.spans);
-        let done: CompletedStep | undefined;
-        try {
-          done = tracker.report(m.rank, msg);
-        } catch (err) {
-          if (err instanceof ReplicaMismatchError) events.replicaMismatch?.();
-          throw err;
-        }
+        const done = tracker.report(m.rank, msg);
         if (done) onStepCompleted(done);
         return;
       }
