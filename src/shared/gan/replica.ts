@@ -177,7 +177,7 @@ export class GanReplica {
   /**
    * The forward passes in training mode move this replica's statistics by its own
    * batch; apply() replaces them with the average. Kept until then, so that a
-   * skipped update can undo them (a clone shares the data: no copy).
+   * skipped update can undo them (a copy of the statistics only: a few hundred floats).
    */
   private keepStats(): void {
     this.dropStatsBefore();
