@@ -376,7 +376,9 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     if (!enough) return waitForWorkers(roster.length);
     const needState = roster.filter((m) => !survivors.some((s) => s.id === m.id && s.completed === r.step));
     if (needState.length > 0 && !resumeState) {
-      if (r.source !== undefined) return requestState(r.source, 'awaitingState');
+      // The coordinator holds the state at its newest checkpoint (or the start) itself: only a newer one must come
+      // from a survivor (and there is no 'state after step 0' to ask for: the protocol refuses step 0).
+      if (r.source !== undefined && r.step > fallback.step) return requestState(r.source, 'awaitingState');
       resumeState = fallback;
     }
     startGeneration(roster, r.step, needState);
