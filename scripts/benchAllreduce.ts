@@ -8,7 +8,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
-import { ringAllReduce } from '../src/shared/allreduce/ring.js';
+import { DEFAULT_SEGMENT_ELEMENTS, ringAllReduce } from '../src/shared/allreduce/ring.js';
 import { ControlLink } from '../src/worker/controlLink.js';
 import { ZmqRingLink } from '../src/shared/transport/zmqRingLink.js';
 import { silentLogger } from '../src/shared/logger.js';
@@ -103,7 +103,8 @@ async function runChild(role: string, a: Msg): Promise<void> {
     const link = new ZmqRingLink(silentLogger, 60_000, keys);
     send({ port: await link.bind('tcp://127.0.0.1:*'), publicKey: keys?.publicKey });
     const { ports, keys: publicKeys } = (await next()) as { ports: number[]; keys: Array<string | undefined> };
-    link.begin(1, 0, (rank - 1 + world) % world, { endpoint: `tcp://127.0.0.1:${ports[(rank + 1) % world]}`, key: publicKeys[(rank + 1) % world] });
+    link.expect({ lengths: { d: buf.length, g: buf.length }, segmentElements: DEFAULT_SEGMENT_ELEMENTS, maxWorld: world });
+    link.begin(1, 0, world, (rank - 1 + world) % world, { endpoint: `tcp://127.0.0.1:${ports[(rank + 1) % world]}`, key: publicKeys[(rank + 1) % world] });
     // Two buffers in turn: the last segments of one call may still be in flight during the next (see ringAllReduce).
     const bufs = [buf, Float32Array.from(buf)];
     let t0 = 0;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { type TrainConfig, modelHash } from '../shared/config.js';
-import { ReplicaMismatchError, TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
+import { TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
 import { bundledMnistDir, loadTrainingSet } from '../shared/data/dataset.js';
 import { StarReducer } from '../shared/allreduce/star.js';
 import { initialWeights } from '../shared/gan/architecture.js';
@@ -17,7 +17,7 @@ import { Liveness } from './liveness.js';
 import { type Member, Membership } from './membership.js';
 import type { CoordinatorOptions } from './options.js';
 import { type ResumePoint, type Survivor, nextRoster, resumePoint } from './reformPlan.js';
-import { type CompletedStep, StepTracker } from './stepTracker.js';
+import { type CompletedStep, StepTracker, stepReportRefusal } from './stepTracker.js';
 import type { MembershipChange, Summary } from './summary.js';
 import { buildTrainConfig, checkResumable } from './trainConfig.js';
 import { AbortRound } from './abortRound.js';
@@ -144,7 +144,9 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   events.members?.(() => membership.all());
   const liveness = new Liveness(config.workerTimeoutMs);
   const feeder = new DataFeeder(data, config);
-  let tracker = new StepTracker(config.world);
+  // Whichever path finds a mismatch (a report, or a flush after a loss), the metric counts it.
+  const countMismatch = (): void => events.replicaMismatch?.();
+  let tracker = new StepTracker(config.world, countMismatch);
   let star = new StarReducer(config.world);
 
   let fail!: (err: Error) => void;
@@ -377,7 +379,9 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     if (!enough) return waitForWorkers(roster.length);
     const needState = roster.filter((m) => !survivors.some((s) => s.id === m.id && s.completed === r.step));
     if (needState.length > 0 && !resumeState) {
-      if (r.source !== undefined) return requestState(r.source, 'awaitingState');
+      // The coordinator holds the state at its newest checkpoint (or the start) itself: only a newer one must come
+      // from a survivor (and there is no 'state after step 0' to ask for: the protocol refuses step 0).
+      if (r.source !== undefined && r.step > fallback.step) return requestState(r.source, 'awaitingState');
       resumeState = fallback;
     }
     startGeneration(roster, r.step, needState);
@@ -464,7 +468,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     gen++;
     membership.form(roster);
     const world = roster.length;
-    tracker = new StepTracker(world);
+    tracker = new StepTracker(world, countMismatch);
     star = new StarReducer(world);
     const now = performance.now();
     for (const m of roster) liveness.track(m.id, now);
@@ -576,19 +580,13 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
           server.drop(peer, `step report from ${describe(m)}, which is not training`);
           return;
         }
-        if (msg.step !== lastCompleted + 1 && msg.step !== lastCompleted + 2) {
-          // A rank can be at most one step ahead of the last completed step (the next all-reduce holds it back).
-          fail(new TrainerError('E_PROTOCOL', `rank ${m.rank} reported step ${msg.step} while step ${lastCompleted + 1} is in progress`));
+        const refused = stepReportRefusal(msg.step, lastCompleted, nextShipped - 1);
+        if (refused) {
+          fail(new TrainerError('E_PROTOCOL', `rank ${m.rank} reported ${refused}`));
           return;
         }
         if (msg.spans) events.spans?.(m.rank, msg.step, msg.spans);
-        let done: CompletedStep | undefined;
-        try {
-          done = tracker.report(m.rank, msg);
-        } catch (err) {
-          if (err instanceof ReplicaMismatchError) events.replicaMismatch?.();
-          throw err;
-        }
+        const done = tracker.report(m.rank, msg);
         if (done) onStepCompleted(done);
         return;
       }

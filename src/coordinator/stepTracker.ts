@@ -1,4 +1,5 @@
 import { ReplicaMismatchError } from '../shared/errors.js';
+import { RankSlots } from '../shared/rankSlots.js';
 import type { StepDone } from '../shared/protocol.js';
 
 export interface CompletedStep {
@@ -21,24 +22,19 @@ export interface CompletedStep {
 /**
  * Collects every rank's report of a step; when the last one arrives, returns
  * the global losses (mean over ranks, each rank's batch being the same size)
- * and checks that all replica hashes agree.
+ * and checks that all replica hashes agree. Every mismatch it finds is passed
+ * to `onMismatch` (the metric) before it is thrown.
  */
 export class StepTracker {
-  private readonly reports = new Map<number, Array<StepDone | undefined>>();
+  private readonly slots: RankSlots<number, StepDone>;
 
-  constructor(private readonly world: number) {}
+  constructor(world: number, private readonly onMismatch: () => void = () => undefined) {
+    this.slots = new RankSlots(world, 'step report', (step) => `step ${step}`);
+  }
 
   report(rank: number, done: StepDone): CompletedStep | undefined {
-    let slots = this.reports.get(done.step);
-    if (!slots) {
-      slots = new Array<StepDone | undefined>(this.world).fill(undefined);
-      this.reports.set(done.step, slots);
-    }
-    if (slots[rank]) throw new Error(`rank ${rank} reported step ${done.step} twice`);
-    slots[rank] = done;
-    if (slots.some((s) => s === undefined)) return undefined;
-    this.reports.delete(done.step);
-    return summarize(done.step, (slots as StepDone[]).map((d, rank) => ({ rank, done: d })));
+    const all = this.slots.add(done.step, rank, done);
+    return all && this.summarize(done.step, all.map((d, r) => ({ rank: r, done: d })));
   }
 
   /**
@@ -47,24 +43,43 @@ export class StepTracker {
    * agree. Undefined if nobody reported it.
    */
   flush(step: number): CompletedStep | undefined {
-    const slots = this.reports.get(step);
-    this.reports.delete(step);
-    const present = (slots ?? []).flatMap((d, rank) => (d ? [{ rank, done: d }] : []));
-    return present.length === 0 ? undefined : summarize(step, present);
+    const present = this.slots.take(step).map(({ rank, value }) => ({ rank, done: value }));
+    return present.length === 0 ? undefined : this.summarize(step, present);
   }
 
   /** Ranks whose report for `step` is missing. */
   missing(step: number): number[] {
-    const slots = this.reports.get(step);
-    const out: number[] = [];
-    for (let r = 0; r < this.world; r++) if (!slots?.[r]) out.push(r);
-    return out;
+    return this.slots.missing(step);
   }
+
+  private summarize(step: number, reports: Array<{ rank: number; done: StepDone }>): CompletedStep {
+    try {
+      return summarize(step, reports);
+    } catch (err) {
+      if (err instanceof ReplicaMismatchError) this.onMismatch();
+      throw err;
+    }
+  }
+}
+
+/**
+ * Why a rank's report of `step` cannot be genuine, if so. A rank computes a step
+ * only with its batch, and batches go out through the last completed step plus
+ * --prefetch: that is how far ranks can drift. The all-reduce keeps them within
+ * a step of each other, but each rank's reports travel on its own connection
+ * (rank 0's behind its multi-MB weights), so the coordinator may hear of any
+ * shipped step first.
+ */
+export function stepReportRefusal(step: number, lastCompleted: number, lastShipped: number): string | undefined {
+  if (step <= lastCompleted) return `step ${step}, which is already complete`;
+  if (step > lastShipped) return `step ${step}, which was never shipped (batches went out through step ${lastShipped})`;
+  return undefined;
 }
 
 /** The step's global figures from these ranks' reports. */
 function summarize(step: number, reports: Array<{ rank: number; done: StepDone }>): CompletedStep {
   const all = reports.map((r) => r.done);
+  const ranks = reports.map((r) => r.rank);
   const mean = (f: (s: StepDone) => number): number => all.reduce((a, s) => a + f(s), 0) / all.length;
   const slowest = reports.reduce((best, r) => (r.done.computeMs > best.done.computeMs ? r : best), reports[0]!);
   return {
@@ -76,36 +91,38 @@ function summarize(step: number, reports: Array<{ rank: number; done: StepDone }
     maxComputeMs: Math.max(...all.map((s) => s.computeMs)),
     maxReduceMs: Math.max(...all.map((s) => s.reduceMs)),
     slowestRank: slowest.rank,
-    hash: checkReplicaHashes(step, all.map((s) => s.hash)),
-    skipped: agreedSkips(step, all.map((s) => (s.skipped ?? []).join(','))),
+    hash: checkReplicaHashes(step, all.map((s) => s.hash), ranks),
+    skipped: agreedSkips(step, all.map((s) => (s.skipped ?? []).join(',')), ranks),
   };
 }
 
 /**
  * All ranks must report the same hash, or none. Ranks that disagree with the
- * most common hash are named (with two ranks, the one that differs from rank 0).
+ * most common hash are named (with two ranks, the one that differs from the
+ * first). `ranks[i]` is the rank that sent `hashes[i]` (after a loss, not i).
  */
-export function checkReplicaHashes(step: number, hashes: Array<string | undefined>): string | undefined {
+export function checkReplicaHashes(step: number, hashes: Array<string | undefined>, ranks: number[] = hashes.map((_, i) => i)): string | undefined {
   if (hashes.every((h) => h === undefined)) return undefined;
   const counts = new Map<string, number>();
   for (const h of hashes) if (h !== undefined) counts.set(h, (counts.get(h) ?? 0) + 1);
   let majority = hashes[0];
   let best = majority === undefined ? 0 : (counts.get(majority) ?? 0);
   for (const [h, c] of counts) if (c > best) [majority, best] = [h, c];
-  const bad = hashes.flatMap((h, rank) => (h === majority ? [] : [rank]));
+  const bad = hashes.flatMap((h, i) => (h === majority ? [] : [ranks[i]!]));
   if (bad.length > 0) {
-    throw new ReplicaMismatchError(`replicas diverged at step ${step}: rank${bad.length > 1 ? 's' : ''} ${bad.join(', ')} differ${bad.length > 1 ? '' : 's'} from rank ${hashes.indexOf(majority)}`, bad);
+    throw new ReplicaMismatchError(`replicas diverged at step ${step}: rank${bad.length > 1 ? 's' : ''} ${bad.join(', ')} differ${bad.length > 1 ? '' : 's'} from rank ${ranks[hashes.indexOf(majority)]}`, bad);
   }
   return majority;
 }
 
 /**
  * Replicas skip a phase when the averaged gradients they all received are not
- * finite; they must agree, since disagreeing replicas have diverged.
+ * finite; they must agree, since disagreeing replicas have diverged. `ranks`
+ * as for checkReplicaHashes.
  */
-export function agreedSkips(step: number, skips: string[]): string[] {
+export function agreedSkips(step: number, skips: string[], ranks: number[] = skips.map((_, i) => i)): string[] {
   const first = skips[0] ?? '';
-  const odd = skips.flatMap((s, rank) => (s === first ? [] : [rank]));
-  if (odd.length > 0) throw new ReplicaMismatchError(`replicas disagree on skipping step ${step}: rank 0 skipped [${first}], rank${odd.length > 1 ? 's' : ''} ${odd.join(', ')} did not`, odd);
+  const odd = skips.flatMap((s, i) => (s === first ? [] : [ranks[i]!]));
+  if (odd.length > 0) throw new ReplicaMismatchError(`replicas disagree on skipping step ${step}: rank ${ranks[0]} skipped [${first}], rank${odd.length > 1 ? 's' : ''} ${odd.join(', ')} did not`, odd);
   return first === '' ? [] : first.split(',');
 }

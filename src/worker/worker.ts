@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../shared/config.js';
 import { modelHash } from '../shared/config.js';
 import { CoordinatorLostError, GenerationAborted, TrainerError, errorMessage } from '../shared/errors.js';
-import { ringAllReduce } from '../shared/allreduce/ring.js';
+import { DEFAULT_SEGMENT_ELEMENTS, ringAllReduce } from '../shared/allreduce/ring.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import { selectBackend } from '../shared/gan/backend.js';
 import { type GpuWorkCounts, countGpuWork, gpuWorkSince } from '../shared/gan/gpuWork.js';
@@ -132,6 +132,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     health.set(false, 'waiting for the run to start');
 
     replica = new GanReplica(tf, config);
+    ring.expect({ lengths: replica.reduceSizes, segmentElements: DEFAULT_SEGMENT_ELEMENTS, maxWorld: config.world });
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });
     control.onAbort = (gen) => ring.abort(gen);
 
@@ -171,7 +172,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     let starSent = 0;
     const averaged: Reduce = (step, phase, grads, times) => {
       if (world === 1) return Promise.resolve(grads);
-      if (config.allreduce === 'ring') return ringAllReduce(grads, rank, world, link, step, phase, undefined, times);
+      if (config.allreduce === 'ring') return ringAllReduce(grads, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times);
       return (async () => {
         await control.send({ t: 'grad', v: PROTOCOL_VERSION, gen, step, phase, data: grads });
         const reduced = (await control.waitReduced(gen, step, phase, collectiveTimeoutMs)).data;
@@ -205,7 +206,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       const prev = (rank - 1 + world) % world;
       if (opts.curve && world > 1 && s.ringKeys?.length !== world) throw new TrainerError('E_PROTOCOL', 'this worker uses CURVE but the coordinator sent no ring keys (start it with --curve-keys too)');
       predecessorKey = s.ringKeys?.[prev];
-      ring.begin(gen, s.step, prev, world > 1 ? { endpoint: s.ring[next]!, key: s.ringKeys?.[next] } : undefined);
+      ring.begin(gen, s.step, world, prev, world > 1 ? { endpoint: s.ring[next]!, key: s.ringKeys?.[next] } : undefined);
       log = logger.child({ worker: id, rank });
       metrics.joined(rank, backend.name, backend.device ?? '');
       log.log('info', `generation ${gen}: rank ${rank} of ${world}, continuing after step ${s.step}${s.generator ? ' from the state sent' : ''}`, { gen, rank, world, step: s.step });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { chunkBounds, ringAllReduce } from '../../src/shared/allreduce/ring.js';
 import { StarReducer, averageInOrder } from '../../src/shared/allreduce/star.js';
 import { memoryRing } from '../../src/shared/allreduce/memoryLink.js';
-import { outOfWindow } from '../../src/shared/allreduce/link.js';
+import { type RingLayout, type RingPosition, chunkLimits, chunkRefusal, outOfWindow, windowBytes } from '../../src/shared/allreduce/link.js';
 import { TimeoutError } from '../../src/shared/errors.js';
 import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
 
@@ -84,20 +84,56 @@ test('a ring peer that never sends times out with the silent rank named', async 
 
 test('ring chunks outside the window a rank can still need are recognized: stale, or too far ahead', () => {
   const t = (step: number, phase: 'd' | 'g', seq: number): { step: number; phase: 'd' | 'g'; seq: number } => ({ step, phase, seq });
-  assert.equal(outOfWindow(t(1, 'd', 0), undefined, 2), undefined);
-  assert.equal(outOfWindow(t(2, 'd', 0), undefined, 2), undefined);
-  assert.match(outOfWindow(t(3, 'd', 0), undefined, 2) ?? '', /more than 2 steps ahead of step 0/);
+  assert.equal(outOfWindow(t(1, 'd', 0), undefined), undefined);
+  assert.equal(outOfWindow(t(2, 'd', 0), undefined), undefined);
+  assert.match(outOfWindow(t(3, 'd', 0), undefined) ?? '', /more than 2 steps ahead of step 0/);
   const last = t(5, 'g', 3);
-  assert.match(outOfWindow(t(5, 'g', 3), last, 2) ?? '', /stale step 5 phase g chunk 3/);
-  assert.match(outOfWindow(t(5, 'd', 9), last, 2) ?? '', /stale/);
-  assert.match(outOfWindow(t(4, 'g', 9), last, 2) ?? '', /stale/);
-  assert.equal(outOfWindow(t(5, 'g', 4), last, 2), undefined);
-  assert.equal(outOfWindow(t(6, 'd', 0), last, 2), undefined);
-  assert.equal(outOfWindow(t(7, 'g', 99), last, 2), undefined);
-  assert.match(outOfWindow(t(8, 'd', 0), last, 2) ?? '', /more than 2 steps ahead of step 5/);
+  assert.match(outOfWindow(t(5, 'g', 3), last) ?? '', /stale step 5 phase g chunk 3/);
+  assert.match(outOfWindow(t(5, 'd', 9), last) ?? '', /stale/);
+  assert.match(outOfWindow(t(4, 'g', 9), last) ?? '', /stale/);
+  assert.equal(outOfWindow(t(5, 'g', 4), last), undefined);
+  assert.equal(outOfWindow(t(6, 'd', 0), last), undefined);
+  assert.equal(outOfWindow(t(7, 'g', 99), last), undefined);
+  assert.match(outOfWindow(t(8, 'd', 0), last) ?? '', /more than 2 steps ahead of step 5/);
   // A run resumed after step 40: its window starts there.
-  assert.equal(outOfWindow(t(41, 'd', 0), undefined, 2, 40), undefined);
-  assert.equal(outOfWindow(t(42, 'g', 5), undefined, 2, 40), undefined);
-  assert.match(outOfWindow(t(40, 'g', 0), undefined, 2, 40) ?? '', /stale step 40 phase g chunk 0 \(step 40 was done before this run started\)/);
-  assert.match(outOfWindow(t(43, 'd', 0), undefined, 2, 40) ?? '', /more than 2 steps ahead of step 40/);
+  assert.equal(outOfWindow(t(41, 'd', 0), undefined, 40), undefined);
+  assert.equal(outOfWindow(t(42, 'g', 5), undefined, 40), undefined);
+  assert.match(outOfWindow(t(40, 'g', 0), undefined, 40) ?? '', /stale step 40 phase g chunk 0 \(step 40 was done before this run started\)/);
+  assert.match(outOfWindow(t(43, 'd', 0), undefined, 40) ?? '', /more than 2 steps ahead of step 40/);
+});
+
+test('the early-chunk rule: sequence numbers and sizes an all-reduce can send, the window, and one window of bytes per generation', () => {
+  // 1000 (d) and 3000 (g) floats in segments of 100, up to 4 ranks.
+  const layout: RingLayout = { lengths: { d: 1000, g: 3000 }, segmentElements: 100, maxWorld: 4 };
+  // 2 ranks: 2 rounds; d: 500-float chunks in 5 segments, g: 1500 in 15.
+  assert.deepEqual(chunkLimits(1000, 2, 100), { count: 10, elements: 100 });
+  assert.deepEqual(chunkLimits(3000, 2, 100), { count: 30, elements: 100 });
+  // A shorter buffer can have fewer segments, but none longer than a segment.
+  assert.deepEqual(chunkLimits(150, 2, 100), { count: 2, elements: 75 });
+  const at: RingPosition = { gen: 3, world: 2, lastTaken: undefined, stepsDone: 10 };
+  const c = (over: Partial<{ gen: number; step: number; phase: 'd' | 'g'; seq: number; elements: number }>): { gen: number; step: number; phase: 'd' | 'g'; seq: number; elements: number } => ({ gen: 3, step: 11, phase: 'd', seq: 0, elements: 100, ...over });
+  assert.equal(chunkRefusal(c({}), at, layout, 0), undefined);
+  assert.match(chunkRefusal(c({}), at, undefined, 0) ?? '', /no all-reduce expected yet/);
+  assert.equal(chunkRefusal(c({ seq: 9 }), at, layout, 0), undefined);
+  assert.match(chunkRefusal(c({ seq: 10 }), at, layout, 0) ?? '', /step 11 phase d chunk 10 of generation 3: an all-reduce has only 10 chunks/);
+  assert.equal(chunkRefusal(c({ phase: 'g', seq: 29 }), at, layout, 0), undefined);
+  assert.match(chunkRefusal(c({ phase: 'g', seq: 30 }), at, layout, 0) ?? '', /only 30 chunks/);
+  assert.match(chunkRefusal(c({ elements: 101 }), at, layout, 0) ?? '', /holds 101 floats, more than the 100 of the largest chunk/);
+  assert.equal(chunkRefusal(c({ step: 12 }), at, layout, 0), undefined);
+  assert.match(chunkRefusal(c({ step: 13 }), at, layout, 0) ?? '', /more than 2 steps ahead of step 10/);
+  assert.match(chunkRefusal(c({ step: 10 }), at, layout, 0) ?? '', /stale/);
+  assert.match(chunkRefusal(c({ gen: 2 }), at, layout, 0) ?? '', /stale step 11 phase d chunk 0 of generation 2 \(now 3\)/);
+  // A later generation's world is unknown: the most chunks of any world up to 4 ranks (d: 18, with 4).
+  assert.deepEqual([2, 3, 4].map((w) => chunkLimits(1000, w, 100).count), [10, 16, 18]);
+  assert.equal(chunkRefusal(c({ gen: 4, seq: 17 }), at, layout, 0), undefined);
+  assert.match(chunkRefusal(c({ gen: 4, seq: 18 }), at, layout, 0) ?? '', /only 18 chunks/);
+  assert.match(chunkRefusal(c({ gen: 4, step: 13 }), at, layout, 0) ?? '', /of generation 4 is more than 2 steps ahead of step 10/);
+  // Before its first generation a rank knows no progress: any step of a later generation may wait.
+  assert.equal(chunkRefusal(c({ gen: 1, step: 5000 }), { gen: 0, world: 1, lastTaken: undefined, stepsDone: 0 }, layout, 0), undefined);
+  // Bytes: 3 steps × (d: 18 chunks + g: 48 chunks) × 100 floats × 4 bytes.
+  assert.deepEqual([2, 3, 4].map((w) => chunkLimits(3000, w, 100).count), [30, 40, 48]);
+  const limit = windowBytes(layout);
+  assert.equal(limit, 3 * (18 + 48) * 100 * 4);
+  assert.equal(chunkRefusal(c({}), at, layout, limit - 400), undefined);
+  assert.match(chunkRefusal(c({}), at, layout, limit - 399) ?? '', new RegExp(`${limit - 399} bytes already wait, at most ${limit}`));
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Membership } from '../../src/coordinator/membership.js';
 import { nextRoster, resumePoint } from '../../src/coordinator/reformPlan.js';
 import { AbortRound } from '../../src/coordinator/abortRound.js';
-import { StepTracker, checkReplicaHashes } from '../../src/coordinator/stepTracker.js';
+import { StepTracker, checkReplicaHashes, stepReportRefusal } from '../../src/coordinator/stepTracker.js';
 import { ReplicaMismatchError } from '../../src/shared/errors.js';
 import { PROTOCOL_VERSION, type Hello, type StepDone } from '../../src/shared/protocol.js';
 
@@ -83,7 +83,8 @@ test('a step completes when every rank reported, with mean losses', () => {
   assert.equal(c.gLoss, 4);
   assert.equal(c.maxReduceMs, 3);
   assert.equal(c.hash, undefined);
-  assert.throws(() => { t.report(0, done(2, 1)); t.report(0, done(2, 1)); }, /reported step 2 twice/);
+  assert.throws(() => { t.report(0, done(2, 1)); t.report(0, done(2, 1)); }, /duplicate step report from rank 0 for step 2/);
+  assert.throws(() => t.report(3, done(2, 1)), /step report from rank 3 outside world of 3/);
 });
 
 test('a step a lost rank never reported completes from the survivors\' reports', () => {
@@ -100,6 +101,26 @@ test('a step a lost rank never reported completes from the survivors\' reports',
   t.report(0, done(6, 1, H('a')));
   t.report(1, done(6, 1, H('b')));
   assert.throws(() => t.flush(6), ReplicaMismatchError, 'survivors must still agree');
+});
+
+test('after a loss, a mismatch among the survivors names rank numbers, not positions among the reporters, and is counted', () => {
+  let mismatches = 0;
+  const t = new StepTracker(3, () => mismatches++);
+  // Rank 1 was lost; ranks 0 and 2 reported step 7 with different hashes: rank 2 differs from rank 0.
+  t.report(0, done(7, 1, H('a')));
+  t.report(2, done(7, 1, H('b')));
+  assert.throws(() => t.flush(7), (e: unknown) => e instanceof ReplicaMismatchError && e.message === 'replicas diverged at step 7: rank 2 differs from rank 0' && e.ranks.length === 1 && e.ranks[0] === 2);
+  assert.equal(mismatches, 1, 'the flush path counts the mismatch');
+  // Rank 0 lost; ranks 1 and 2 disagree on skipping: rank 2 is named against rank 1.
+  t.report(1, { ...done(8, 1, H('a')), skipped: ['g'] });
+  t.report(2, done(8, 1, H('a')));
+  assert.throws(() => t.flush(8), (e: unknown) => e instanceof ReplicaMismatchError && e.message === 'replicas disagree on skipping step 8: rank 1 skipped [g], rank 2 did not' && e.ranks[0] === 2);
+  assert.equal(mismatches, 2);
+  // The report path counts too.
+  t.report(0, done(9, 1, H('a')));
+  t.report(1, done(9, 1, H('a')));
+  assert.throws(() => t.report(2, done(9, 1, H('c'))), (e: unknown) => e instanceof ReplicaMismatchError && e.ranks[0] === 2);
+  assert.equal(mismatches, 3);
 });
 
 test('diverged replicas stop the run and the odd ranks are named', () => {
@@ -138,4 +159,17 @@ test('workers that ask for a rank are admitted in that order, ahead of those tha
   assert.deepEqual(m.waiting().map((x) => x.hello.rank), [0, 1, 2, undefined]);
   m.form(m.waiting());
   assert.deepEqual(m.roster().map((x) => [x.id, x.rank]), [[2, 0], [3, 1], [1, 2], [0, 3]], 'ids stay in arrival order; ranks follow the asks');
+});
+
+test('a step report is genuine for any step shipped and not yet complete: with --prefetch 4, up to 4 steps ahead', () => {
+  // Step 10 is complete and batches went out through step 14 (--prefetch 4). A rank may have finished any of
+  // steps 11-14 (the all-reduce keeps ranks within a step of each other, but rank 0's reports can queue behind
+  // its weights), so the coordinator can see any of them first.
+  for (const step of [11, 12, 13, 14]) assert.equal(stepReportRefusal(step, 10, 14), undefined, `step ${step}`);
+  assert.match(stepReportRefusal(15, 10, 14) ?? '', /step 15, which was never shipped \(batches went out through step 14\)/);
+  assert.match(stepReportRefusal(10, 10, 14) ?? '', /step 10, which is already complete/);
+  assert.match(stepReportRefusal(3, 10, 14) ?? '', /step 3, which is already complete/);
+  // The default --prefetch 2.
+  assert.equal(stepReportRefusal(12, 10, 12), undefined);
+  assert.match(stepReportRefusal(13, 10, 12) ?? '', /never shipped/);
 });

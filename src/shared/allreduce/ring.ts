@@ -1,5 +1,5 @@
 import type { Phase } from '../protocol.js';
-import type { RingLink } from './link.js';
+import { type RingLink, segmentsPerChunk } from './link.js';
 
 /** Bounds of chunk i when `length` elements are cut into `n` nearly equal chunks (any length, empty chunks allowed). */
 export function chunkBounds(length: number, n: number, i: number): [number, number] {
@@ -67,7 +67,7 @@ export async function ringAllReduce(
   // Round s sends chunk sendChunk(s) and receives into chunk sendChunk(s+1): what arrives is what goes on next.
   const sendChunk = (s: number): number => (s < reduceRounds ? mod(rank - s, n) : mod(rank + 1 - (s - reduceRounds), n));
   // Every round moves one chunk; chunks differ by at most one element, so use the largest for the segment count.
-  const segments = Math.max(1, Math.ceil(Math.ceil(buf.length / n) / segmentElements));
+  const segments = segmentsPerChunk(buf.length, n, segmentElements);
   const segment = (c: number, j: number): Float32Array => {
     const [a, b] = chunkBounds(buf.length, n, c);
     const [sa, sb] = chunkBounds(b - a, segments, j);

@@ -1,5 +1,6 @@
 import { ProtocolError } from '../errors.js';
 import type { Phase } from '../protocol.js';
+import { RankSlots } from '../rankSlots.js';
 
 /**
  * The hub side of a star all-reduce: collects one buffer per rank for a
@@ -7,36 +8,26 @@ import type { Phase } from '../protocol.js';
  * so the result does not depend on arrival order.
  */
 export class StarReducer {
-  private pending = new Map<string, Array<Float32Array | undefined>>();
+  private readonly slots: RankSlots<string, Float32Array>;
 
-  constructor(private readonly world: number) {}
+  constructor(world: number) {
+    this.slots = new RankSlots(world, 'gradient', (key) => `step ${key.replace('/', ' phase ')}`);
+  }
 
   /** Adds rank's contribution; returns the average when it was the last one missing. */
   add(step: number, phase: Phase, rank: number, data: Float32Array): Float32Array | undefined {
-    if (rank < 0 || rank >= this.world) throw new ProtocolError(`gradient from rank ${rank} outside world of ${this.world}`);
     const key = `${step}/${phase}`;
-    let slots = this.pending.get(key);
-    if (!slots) {
-      slots = new Array<Float32Array | undefined>(this.world).fill(undefined);
-      this.pending.set(key, slots);
-    }
-    if (slots[rank]) throw new ProtocolError(`duplicate gradient from rank ${rank} for step ${step} phase ${phase}`);
-    const first = slots.find((s) => s !== undefined);
+    const first = this.slots.any(key);
     if (first && first.length !== data.length) {
       throw new ProtocolError(`rank ${rank} sent ${data.length} gradient elements for step ${step} phase ${phase}, others sent ${first.length}`);
     }
-    slots[rank] = data;
-    if (slots.some((s) => s === undefined)) return undefined;
-    this.pending.delete(key);
-    return averageInOrder(slots as Float32Array[]);
+    const all = this.slots.add(key, rank, data);
+    return all && averageInOrder(all);
   }
 
   /** Ranks that have not contributed to (step, phase), for timeout messages. */
   missing(step: number, phase: Phase): number[] {
-    const slots = this.pending.get(`${step}/${phase}`);
-    const out: number[] = [];
-    for (let r = 0; r < this.world; r++) if (!slots?.[r]) out.push(r);
-    return out;
+    return this.slots.missing(`${step}/${phase}`);
   }
 }
 

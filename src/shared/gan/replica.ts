@@ -83,6 +83,8 @@ export class GanReplica {
   private readonly dOpt: FlatAdam;
   /** The state at the last commit(), for rollback(). */
   private committed: { vars: Tensor[]; g: AdamSnapshot; d: AdamSnapshot } | undefined;
+  /** The moving statistics before the current phase's forward passes, for skipUpdate(). */
+  private statsBefore: Tensor[] | undefined;
 
   constructor(private readonly tf: Tf, private readonly config: TrainConfig) {
     const specs = archSpecs(config.arch, config.latentDim);
@@ -176,9 +178,25 @@ export class GanReplica {
     return this.tf.tidy(() => this.tf.tensor2d(images, [n, images.length / n], 'float32').div(127.5).sub(1));
   }
 
+  /**
+   * The forward passes in training mode move this replica's statistics by its own
+   * batch; apply() replaces them with the average. Kept until then, so that a
+   * skipped update can undo them (a copy of the statistics only: a few hundred floats).
+   */
+  private keepStats(): void {
+    this.dropStatsBefore();
+    this.statsBefore = this.stats.vars.map((v) => this.tf.keep(v.clone()));
+  }
+
+  private dropStatsBefore(): void {
+    if (this.statsBefore) this.tf.dispose(this.statsBefore);
+    this.statsBefore = undefined;
+  }
+
   /** D loss = BCE(D(x), 1) + BCE(D(G(z)), 0), gradients for D's parameters only. */
   async discriminatorGradients(images: Uint8Array, z: Float32Array): Promise<DiscriminatorResult> {
     const tf = this.tf;
+    this.keepStats();
     const n = z.length / this.config.latentDim;
     const flat = tf.tidy(() => {
       const real = this.scaleImages(images, n);
@@ -207,6 +225,7 @@ export class GanReplica {
   /** Non-saturating G loss = BCE(D(G(z)), 1), gradients for G's parameters only. */
   async generatorGradients(z: Float32Array): Promise<GeneratorResult> {
     const tf = this.tf;
+    this.keepStats();
     const n = z.length / this.config.latentDim;
     const flat = tf.tidy(() => {
       const noise = tf.tensor2d(z, [n, this.config.latentDim]);
@@ -250,6 +269,20 @@ export class GanReplica {
       vars.forEach((v, i) => v.assign(parts[i]!.reshape(shapes[i]!)));
     });
     if (this.stats.total > 0) this.assign(this.stats, avg.subarray(n), 'moving statistics');
+    this.dropStatsBefore();
+  }
+
+  /**
+   * The phase whose gradients were computed last is not applied (its average is
+   * not finite, on every replica alike): its forward passes' local statistics are
+   * undone too, so every replica keeps the same ones. Restoring is exact whatever
+   * the average holds; assigning the averaged statistics would spread a NaN there.
+   */
+  skipUpdate(): void {
+    const before = this.statsBefore;
+    if (!before) throw new Error('skipUpdate without gradients computed');
+    this.stats.vars.forEach((v, i) => v.assign(before[i]!));
+    this.dropStatsBefore();
   }
 
   /** Images in [-1, 1] for the given latent vectors. */
@@ -290,6 +323,7 @@ export class GanReplica {
     [...this.g.all.vars, ...this.d.all.vars].forEach((v, i) => v.assign(c.vars[i]!));
     this.gOpt.restore(c.g);
     this.dOpt.restore(c.d);
+    this.dropStatsBefore();
   }
 
   private dropCommitted(): void {
@@ -300,6 +334,7 @@ export class GanReplica {
 
   dispose(): void {
     this.dropCommitted();
+    this.dropStatsBefore();
     this.gOpt.dispose();
     this.dOpt.dispose();
     this.generator.dispose();

@@ -76,8 +76,12 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
     const avg = await reduce(batch.step, which, r.grads, times);
     const t2 = performance.now();
     // Every replica holds the same average, so every replica makes the same choice.
-    if (allFinite(avg)) apply(avg);
-    else skipped.push(which);
+    if (allFinite(avg)) {
+      apply(avg);
+    } else {
+      replica.skipUpdate();
+      skipped.push(which);
+    }
     const t3 = performance.now();
     totals.computeMs += t1 - t0;
     totals.reduceMs += t2 - t1;

@@ -4,7 +4,7 @@ import { GenerationAborted, TimeoutError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { KeyedInbox } from '../keyedInbox.js';
 import { PROTOCOL_VERSION, type Chunk, parseChunk } from '../protocol.js';
-import { type ChunkTag, type RingLink, describeTag, outOfWindow } from '../allreduce/link.js';
+import { type ChunkTag, type RingLayout, type RingLink, chunkRefusal, describeTag } from '../allreduce/link.js';
 import type { KeyPair } from '../security/curveKeys.js';
 import { DropCounter } from './dropCounter.js';
 import { SerialSender, receiveLoop } from './zmqFrames.js';
@@ -17,8 +17,6 @@ const genAndStep = (key: Key): [number, number] => {
   const [gen, step] = key.split('/', 2);
   return [Number(gen), Number(step)];
 };
-/** More chunks than two steps of any real ring could park: the rest is junk, and memory stays bounded. */
-const MAX_PARKED = 65_536;
 
 /**
  * The ring over ZeroMQ: a PULL socket this rank binds (its advertised data
@@ -29,13 +27,22 @@ const MAX_PARKED = 65_536;
  * with begin(): a fresh sending socket to the new successor, stale chunks of older
  * generations dropped, and chunks of a newer one (a peer that started it first)
  * parked until this rank gets there. abort() ends the current generation's waits.
+ *
+ * What may wait is bounded by bytes: chunkRefusal (allreduce/link.ts) admits only
+ * chunks of the window, of sequence numbers and sizes an all-reduce of the
+ * layout (expect()) can send, up to one window's bytes for this generation and
+ * one for all later ones together. The rest is dropped and counted.
  */
 export class ZmqRingLink implements RingLink {
   private readonly pull: zmq.Pull | zmq.Router;
   private push: zmq.Push | zmq.Dealer | undefined;
   private sender: SerialSender | undefined;
   /** Chunks parked by tag: a stray, late or repeated frame is dropped, never mistaken for the one awaited. */
-  private readonly inbox = new KeyedInbox<Key, Chunk>();
+  private readonly inbox = new KeyedInbox<Key, Chunk>((c) => c.data.byteLength);
+  /** Bytes parked for generations after this one. */
+  private laterBytes = 0;
+  private layout: RingLayout | undefined;
+  private world = 1;
   private lastTaken: ChunkTag | undefined;
   /** Steps completed before this generation started (a resumed run's checkpoint step, or the last step before a membership change). */
   private stepsDone = 0;
@@ -71,13 +78,20 @@ export class ZmqRingLink implements RingLink {
     return port;
   }
 
+  /** The all-reduces to expect; until then every chunk is refused (nobody can have been told to send one). */
+  expect(layout: RingLayout): void {
+    this.layout = layout;
+  }
+
   /**
-   * Starts generation `gen` after step `stepsDone`: receives from rank `prevRank`,
-   * sends to `next` (none in a world of one; `next.key` is the successor's CURVE key).
+   * Starts generation `gen` of `world` ranks after step `stepsDone`: receives from
+   * rank `prevRank`, sends to `next` (none in a world of one; `next.key` is the
+   * successor's CURVE key).
    */
-  begin(gen: number, stepsDone: number, prevRank: number, next?: { endpoint: string; key?: string | undefined }): void {
+  begin(gen: number, stepsDone: number, world: number, prevRank: number, next?: { endpoint: string; key?: string | undefined }): void {
     if (gen <= this.gen) throw new RangeError(`ring generation ${gen} does not follow ${this.gen}`);
     this.gen = gen;
+    this.world = world;
     this.stepsDone = stepsDone;
     this.lastTaken = undefined;
     this.prevRank = prevRank;
@@ -85,6 +99,7 @@ export class ZmqRingLink implements RingLink {
       const [g, step] = genAndStep(key);
       return g < gen || step <= stepsDone;
     });
+    this.laterBytes = this.inbox.weight((key) => genAndStep(key)[0] > gen);
     // A new socket per generation: what the old one still queues for a lost successor goes nowhere.
     this.push?.close();
     this.push = undefined;
@@ -114,26 +129,17 @@ export class ZmqRingLink implements RingLink {
     try {
       for (const f of frames) this.bytesReceived += f.byteLength;
       const chunk = parseChunk(decode(frames));
-      const why = chunk.gen < this.gen
-        ? `stale ${describeTag(chunk)} of generation ${chunk.gen} (now ${this.gen})`
-        : chunk.gen === this.gen ? outOfWindow(chunk, this.lastTaken, 2, this.stepsDone) : this.futureOutOfWindow(chunk);
+      const later = chunk.gen > this.gen;
+      const parked = later ? this.laterBytes : this.inbox.weight() - this.laterBytes;
+      const at = { gen: this.gen, world: this.world, lastTaken: this.lastTaken, stepsDone: this.stepsDone };
+      const why = chunkRefusal({ ...chunk, elements: chunk.data.length }, at, this.layout, parked);
       if (why) this.drops.drop(from, why);
-      else if (this.inbox.size >= MAX_PARKED) this.drops.drop(from, `${MAX_PARKED} chunks already waiting`);
       else if (!this.inbox.put(keyOf(chunk.gen, chunk), chunk)) this.drops.drop(from, `duplicate ${describeTag(chunk)}`);
+      // Nobody waits for a later generation's chunk yet: it was parked.
+      else if (later) this.laterBytes += chunk.data.byteLength;
     } catch (err) {
       this.drops.drop(from, errorMessage(err));
     }
-  }
-
-  /**
-   * A newer generation's chunk comes from a peer that started it first: kept for when
-   * this rank does. A new generation resumes at or before this rank's progress, so a
-   * chunk far beyond it is junk (before its first generation a rank knows no progress).
-   */
-  private futureOutOfWindow(chunk: Chunk): string | undefined {
-    if (this.gen === 0) return undefined;
-    const base = this.lastTaken?.step ?? this.stepsDone;
-    return chunk.step > base + 2 ? `${describeTag(chunk)} of generation ${chunk.gen} is more than 2 steps ahead of step ${base}` : undefined;
   }
 
   async sendNext(tag: ChunkTag, data: Float32Array): Promise<void> {
