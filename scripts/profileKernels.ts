@@ -20,8 +20,10 @@ if (!ARCHS.includes(ARCH)) throw new Error(`PROFILE_ARCH must be one of ${ARCHS.
 const BATCH = Number(process.env.PROFILE_BATCH ?? 64);
 const STEPS = Number(process.env.PROFILE_STEPS ?? 3);
 const FAST = process.env.PROFILE_FAST_PATHS !== '0';
+const BACKEND = process.env.PROFILE_BACKEND ?? 'wasm';
+if (BACKEND !== 'wasm' && BACKEND !== 'native') throw new Error('PROFILE_BACKEND must be wasm or native');
 
-await selectBackend('wasm', silentLogger, { wasmFastPath: FAST });
+await selectBackend(BACKEND, silentLogger, { wasmFastPath: FAST });
 const config: TrainConfig = {
   arch: ARCH, latentDim: 100, batchSize: BATCH, world: 1, steps: STEPS, stepsPerEpoch: 1, lr: 2e-4, beta1: 0.5, beta2: 0.999,
   epsilon: 1e-8, seed: 1, allreduce: 'ring', checkEvery: 0, timeoutMs: 0, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: 1, rejoinTimeoutMs: 0, evalEvery: 0,
@@ -73,4 +75,4 @@ for (let i = 0; i < STEPS; i++) await step();
 const stepMs = (performance.now() - t0) / STEPS;
 const kernels = [...totals].map(([name, e]) => ({ name, ms: Number((e.ms / STEPS).toFixed(1)), calls: e.calls / STEPS })).sort((a, b) => b.ms - a.ms);
 const kernelMs = kernels.reduce((n, k) => n + k.ms, 0);
-console.log(JSON.stringify({ bench: 'kernels', arch: ARCH, batch: BATCH, fastPaths: FAST, stepMs: Number(stepMs.toFixed(1)), kernelMs: Number(kernelMs.toFixed(1)), kernels }));
+console.log(JSON.stringify({ bench: 'kernels', arch: ARCH, backend: BACKEND, batch: BATCH, fastPaths: FAST, stepMs: Number(stepMs.toFixed(1)), kernelMs: Number(kernelMs.toFixed(1)), kernels }));

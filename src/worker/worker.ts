@@ -33,6 +33,8 @@ export interface WorkerOptions {
   backend: BackendName;
   /** GPU index for the tensorflow and webgpu backends. */
   gpu?: number;
+  /** OpenBLAS threads of the native backend. */
+  threads?: number;
   /** The rank to ask for in the first generation (a launcher's slot, a Kubernetes completion index). */
   rank?: number;
   /** How long to wait for the coordinator's first answer. */
@@ -94,7 +96,7 @@ function dyingLink(ring: RingLink, step: number): RingLink {
  * the steps the coordinator feeds until it says stop.
  */
 export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<WorkerResult> {
-  const backend = await selectBackend(opts.backend, logger, opts.gpu === undefined ? {} : { gpu: opts.gpu });
+  const backend = await selectBackend(opts.backend, logger, { ...(opts.gpu !== undefined ? { gpu: opts.gpu } : {}), ...(opts.threads !== undefined ? { threads: opts.threads } : {}) });
   const control = new ControlLink(logger, opts.curve);
   const ring = new ZmqRingLink(logger, 60_000, opts.curve?.own);
   // Only the predecessor the coordinator names may connect to the ring port (known at start).
