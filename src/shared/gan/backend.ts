@@ -29,6 +29,8 @@ export interface BackendOptions {
   threads?: number;
   /** The native addon's file; tests point it elsewhere to make the load fail. */
   nativeAddonPath?: string;
+  /** Tests: these backends fail to load, as on a host without them (a CPU host's `auto` on any host). */
+  failing?: ReadonlyArray<BackendName>;
 }
 
 /** Activates a backend; resolves with its device where it can tell, and anything the user should know. */
@@ -177,6 +179,7 @@ export async function selectBackend(requested: BackendName, logger: Logger, opti
   const reasons: string[] = [];
   for (const name of candidates) {
     try {
+      if (options.failing?.includes(name)) throw new Error('failure injected by a test');
       const { device, warning } = await LOADERS[name](options);
       await tf.ready();
       if (warning) logger.log('warn', warning, { backend: name });
