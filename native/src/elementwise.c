@@ -2,6 +2,9 @@
 #include "elementwise.h"
 
 #include <math.h>
+#include <stdint.h>
+
+#include "args.h"
 
 void bias_activation(float *c, size_t rows, size_t cols, const float *bias, size_t bias_size, int act, float alpha) {
   for (size_t r = 0; r < rows; r++, c += cols) {
@@ -17,4 +20,39 @@ void bias_activation(float *c, size_t rows, size_t cols, const float *bias, size
       default: break;
     }
   }
+}
+
+/*
+ * adam(heap, n, valueOff, gradOff, mOff, vOff, accBeta1Off, accBeta2Off, outValueOff, outMOff, outVOff, beta1, beta2, lr, epsilon)
+ * One pass of FlatAdam's update (src/shared/gan/flatAdam.ts) over n floats, with
+ * the same float32 operations in the same order as its tfjs kernels, so the same
+ * bits: every replica applies the same update whichever backend it runs (the
+ * build keeps ISO C's no-contraction rule: no fused multiply-adds).
+ */
+napi_value adam_update(napi_env env, napi_callback_info info) {
+  call_t call;
+  if (!call_init(env, info, 15, &call)) return NULL;
+  int64_t n;
+  double beta1, beta2, lr, epsilon;
+  if (!arg_int(&call, 1, 1, (INT64_C(1) << 31) - 1, &n) || !arg_double(&call, 11, &beta1) || !arg_double(&call, 12, &beta2) || !arg_double(&call, 13, &lr)
+      || !arg_double(&call, 14, &epsilon)) return NULL;
+  float *value, *grad, *m, *v, *acc1, *acc2, *out_value, *out_m, *out_v;
+  const size_t count = (size_t)n;
+  if (!arg_floats(&call, 2, count, false, &value) || !arg_floats(&call, 3, count, false, &grad) || !arg_floats(&call, 4, count, false, &m)
+      || !arg_floats(&call, 5, count, false, &v) || !arg_floats(&call, 6, 1, false, &acc1) || !arg_floats(&call, 7, 1, false, &acc2)
+      || !arg_floats(&call, 8, count, false, &out_value) || !arg_floats(&call, 9, count, false, &out_m) || !arg_floats(&call, 10, count, false, &out_v)) return NULL;
+  /* The scalars as tfjs makes them: JS doubles (1 − beta1 computed in double) rounded to float32. */
+  const float b1 = (float)beta1, b2 = (float)beta2, c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2), neg_lr = (float)(-lr), eps = (float)epsilon;
+  const float one_minus_acc1 = 1.0f - *acc1, one_minus_acc2 = 1.0f - *acc2;
+  for (size_t i = 0; i < count; i++) {
+    const float g = grad[i];
+    const float new_m = m[i] * b1 + g * c1;
+    const float new_v = v[i] * b2 + (g * g) * c2;
+    const float corrected_m = new_m / one_minus_acc1;
+    const float corrected_v = new_v / one_minus_acc2;
+    out_m[i] = new_m;
+    out_v[i] = new_v;
+    out_value[i] = (corrected_m / (sqrtf(corrected_v) + eps)) * neg_lr + value[i];
+  }
+  return NULL;
 }

@@ -4,6 +4,7 @@
 
 #include "args.h"
 #include "conv.h"
+#include "elementwise.h"
 #include "matmul.h"
 
 /* setThreads(n): OpenBLAS threads for every later product. */
@@ -30,6 +31,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_enumerable, NULL},
     {"conv2dBackpropInput", NULL, conv2d_backprop_input, NULL, NULL, NULL, napi_enumerable, NULL},
     {"conv2dBackpropFilter", NULL, conv2d_backprop_filter, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"adam", NULL, adam_update, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getThreads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

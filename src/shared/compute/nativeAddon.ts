@@ -17,6 +17,9 @@ export interface NativeAddon {
   conv2d(heap: ArrayBuffer, geometry: Int32Array, xOff: number, filterOff: number, yOff: number, biasOff: number, act: number, alpha: number): void;
   conv2dBackpropInput(heap: ArrayBuffer, geometry: Int32Array, dyOff: number, filterOff: number, dxOff: number): void;
   conv2dBackpropFilter(heap: ArrayBuffer, geometry: Int32Array, xOff: number, dyOff: number, dwOff: number): void;
+  /** FlatAdam's update in one pass, bit for bit: new value, m and v from value, gradient, m, v and the beta powers. */
+  adam(heap: ArrayBuffer, n: number, valueOff: number, gradOff: number, mOff: number, vOff: number, accBeta1Off: number, accBeta2Off: number,
+    outValueOff: number, outMOff: number, outVOff: number, beta1: number, beta2: number, lr: number, epsilon: number): void;
   setThreads(n: number): void;
   getThreads(): number;
 }
@@ -39,7 +42,7 @@ export function loadNativeAddon(file = NATIVE_ADDON_PATH): NativeAddon {
     // Typically libopenblas.so.0 missing at run time, or a build for another Node ABI.
     throw new Error(`addon does not load: ${errorMessage(err).split('\n')[0]} (${NATIVE_BUILD_HINT})`);
   }
-  for (const fn of ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'setThreads', 'getThreads'] as const) {
+  for (const fn of ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'setThreads', 'getThreads'] as const) {
     if (typeof addon[fn] !== 'function') throw new Error(`addon at ${file} lacks ${fn}: rebuild it (npm run build:native)`);
   }
   return addon;

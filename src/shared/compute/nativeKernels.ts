@@ -2,6 +2,7 @@ import type { Tf } from '../gan/tf.js';
 import type { NativeAddon } from './nativeAddon.js';
 import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } from './nativeConvKernels.js';
 import { nativeMatMul } from './nativeMatMulKernels.js';
+import { FUSED_ADAM, fusedAdamKernel } from './fusedAdam.js';
 import type { KernelArgs, TensorInfo } from './wasmHeap.js';
 
 type KernelConfig = NonNullable<ReturnType<Tf['getKernel']>>;
@@ -22,8 +23,9 @@ export const NATIVE_KERNEL_NAMES = Object.keys(NATIVE_KERNELS);
 /**
  * Registers the native kernels on the wasm backend (which must be active, with
  * its own and our JS kernels installed): each runs the addon, or the kernel it
- * replaced for a case the addon does not take. Returns a function that puts the
- * replaced kernels back (tests compare both paths in one process).
+ * replaced for a case the addon does not take; and adds the fused Adam update.
+ * Returns a function that puts the replaced kernels back and removes the added
+ * one (tests compare both paths in one process).
  */
 export function installNativeKernels(tf: Tf, addon: NativeAddon): () => void {
   const replaced: KernelConfig[] = [];
@@ -35,7 +37,10 @@ export function installNativeKernels(tf: Tf, addon: NativeAddon): () => void {
     tf.registerKernel({ ...original, kernelFunc });
     replaced.push(original);
   }
+  if (tf.getKernel(FUSED_ADAM, 'wasm')) tf.unregisterKernel(FUSED_ADAM, 'wasm');
+  tf.registerKernel({ kernelName: FUSED_ADAM, backendName: 'wasm', kernelFunc: fusedAdamKernel(addon) as unknown as KernelConfig['kernelFunc'] });
   return () => {
+    tf.unregisterKernel(FUSED_ADAM, 'wasm');
     for (const original of replaced) {
       tf.unregisterKernel(original.kernelName, 'wasm');
       tf.registerKernel(original);

@@ -11,6 +11,7 @@ import { installWasmConvFilterGradient, installWasmConvInputFastPath, installWas
 import { installWasmMatMulFastPath } from './wasmFastPaths.js';
 import { NATIVE_BUILD_HINT, loadNativeAddon } from '../compute/nativeAddon.js';
 import { installNativeKernels } from '../compute/nativeKernels.js';
+import { installWasmSplitFastPath } from '../compute/wasmSplit.js';
 
 export interface BackendChoice {
   name: Exclude<BackendName, 'auto'>;
@@ -138,6 +139,7 @@ async function loadWasm(options: BackendOptions): Promise<object> {
     installWasmMatMulFastPath(tf);
     installWasmConvInputFastPath(tf);
     installWasmTileFastPath(tf);
+    installWasmSplitFastPath(tf);
   }
   return {};
 }

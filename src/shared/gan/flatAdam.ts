@@ -1,4 +1,5 @@
 import type { Tf } from './tf.js';
+import { FUSED_ADAM, type FusedAdamAttrs, hasFusedAdam } from '../compute/fusedAdam.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
@@ -32,6 +33,7 @@ export class FlatAdam {
   /** The updated parameters for flat `value` and `gradient`; advances the moments. */
   update(value: Tensor, gradient: Tensor): Tensor {
     const tf = this.tf;
+    if (hasFusedAdam(tf)) return this.fusedUpdate(value, gradient);
     const out = tf.tidy(() => {
       const oneMinusAccBeta1 = tf.sub(1, this.accBeta1);
       const oneMinusAccBeta2 = tf.sub(1, this.accBeta2);
@@ -48,6 +50,22 @@ export class FlatAdam {
     });
     this.iterations++;
     return out;
+  }
+
+  /** The same update as one kernel (the native backend's): the same bits, one pass over memory instead of a dozen. */
+  private fusedUpdate(value: Tensor, gradient: Tensor): Tensor {
+    const tf = this.tf;
+    const attrs: FusedAdamAttrs = { beta1: this.beta1, beta2: this.beta2, lr: this.lr, epsilon: this.epsilon };
+    const [newValue, newM, newV] = tf.engine().runKernel(FUSED_ADAM, { value, gradient, m: this.m, v: this.v, accBeta1: this.accBeta1, accBeta2: this.accBeta2 }, attrs as never) as Tensor[];
+    this.m.assign(newM!);
+    this.v.assign(newV!);
+    tf.dispose([newM!, newV!]);
+    tf.tidy(() => {
+      this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
+      this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
+    });
+    this.iterations++;
+    return newValue!;
   }
 
   /** Floats in `exportState`'s vector for a model of `size` parameters. */
