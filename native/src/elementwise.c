@@ -56,3 +56,26 @@ napi_value adam_update(napi_env env, napi_callback_info info) {
   }
   return NULL;
 }
+
+/*
+ * sumRows(heap, xOff, outOff, rows, cols, mean): out[c] = Σ_r x[r, c] (divided by
+ * rows when mean is 1): tfjs's Sum and Mean over the leading axes, as bias and
+ * batch-norm gradients ask for on NHWC tensors, in one pass without the
+ * transpose wasm's kernels make first.
+ */
+napi_value sum_rows(napi_env env, napi_callback_info info) {
+  call_t call;
+  if (!call_init(env, info, 6, &call)) return NULL;
+  int64_t rows, cols, mean;
+  if (!arg_int(&call, 3, 1, (INT64_C(1) << 31) - 1, &rows) || !arg_int(&call, 4, 1, (INT64_C(1) << 31) - 1, &cols) || !arg_int(&call, 5, 0, 1, &mean)) return NULL;
+  float *x, *out;
+  if ((uint64_t)rows * (uint64_t)cols > (UINT64_C(1) << 31)) return fail(env, "trainer_native sumRows: too large");
+  if (!arg_floats(&call, 1, (size_t)(rows * cols), false, &x) || !arg_floats(&call, 2, (size_t)cols, false, &out)) return NULL;
+  for (int64_t c = 0; c < cols; c++) out[c] = 0.0f;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *row = x + r * cols;
+    for (int64_t c = 0; c < cols; c++) out[c] += row[c];
+  }
+  if (mean) for (int64_t c = 0; c < cols; c++) out[c] /= (float)rows;
+  return NULL;
+}

@@ -14,5 +14,8 @@ void bias_activation(float *c, size_t rows, size_t cols, const float *bias, size
 /* FlatAdam's update in one pass, bit for bit (see elementwise.c). */
 napi_value adam_update(napi_env env, napi_callback_info info);
 
+/* Sum or mean over the leading axes: a rows × cols matrix to cols values. */
+napi_value sum_rows(napi_env env, napi_callback_info info);
+
 
 #endif

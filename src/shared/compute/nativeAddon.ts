@@ -20,6 +20,8 @@ export interface NativeAddon {
   /** FlatAdam's update in one pass, bit for bit: new value, m and v from value, gradient, m, v and the beta powers. */
   adam(heap: ArrayBuffer, n: number, valueOff: number, gradOff: number, mOff: number, vOff: number, accBeta1Off: number, accBeta2Off: number,
     outValueOff: number, outMOff: number, outVOff: number, beta1: number, beta2: number, lr: number, epsilon: number): void;
+  /** out[c] = Σ_r x[r, c] over a rows × cols matrix, divided by rows when mean is 1. */
+  sumRows(heap: ArrayBuffer, xOff: number, outOff: number, rows: number, cols: number, mean: number): void;
   setThreads(n: number): void;
   getThreads(): number;
 }
@@ -42,7 +44,7 @@ export function loadNativeAddon(file = NATIVE_ADDON_PATH): NativeAddon {
     // Typically libopenblas.so.0 missing at run time, or a build for another Node ABI.
     throw new Error(`addon does not load: ${errorMessage(err).split('\n')[0]} (${NATIVE_BUILD_HINT})`);
   }
-  for (const fn of ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'setThreads', 'getThreads'] as const) {
+  for (const fn of ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'sumRows', 'setThreads', 'getThreads'] as const) {
     if (typeof addon[fn] !== 'function') throw new Error(`addon at ${file} lacks ${fn}: rebuild it (npm run build:native)`);
   }
   return addon;

@@ -2,6 +2,7 @@ import type { Tf } from '../gan/tf.js';
 import type { NativeAddon } from './nativeAddon.js';
 import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } from './nativeConvKernels.js';
 import { nativeMatMul } from './nativeMatMulKernels.js';
+import { nativeMean, nativeSum } from './nativeReduceKernels.js';
 import { FUSED_ADAM, fusedAdamKernel } from './fusedAdam.js';
 import type { KernelArgs, TensorInfo } from './wasmHeap.js';
 
@@ -16,6 +17,8 @@ const NATIVE_KERNELS: Record<string, NativeKernel> = {
   FusedConv2D: nativeConv2D,
   Conv2DBackpropInput: nativeConv2DBackpropInput,
   Conv2DBackpropFilter: nativeConv2DBackpropFilter,
+  Sum: nativeSum,
+  Mean: nativeMean,
 };
 
 export const NATIVE_KERNEL_NAMES = Object.keys(NATIVE_KERNELS);

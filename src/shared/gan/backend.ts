@@ -12,6 +12,7 @@ import { installWasmMatMulFastPath } from './wasmFastPaths.js';
 import { NATIVE_BUILD_HINT, loadNativeAddon } from '../compute/nativeAddon.js';
 import { installNativeKernels } from '../compute/nativeKernels.js';
 import { installWasmSplitFastPath } from '../compute/wasmSplit.js';
+import { installWasmIdentityFastPath } from '../compute/wasmIdentity.js';
 
 export interface BackendChoice {
   name: Exclude<BackendName, 'auto'>;
@@ -140,6 +141,7 @@ async function loadWasm(options: BackendOptions): Promise<object> {
     installWasmConvInputFastPath(tf);
     installWasmTileFastPath(tf);
     installWasmSplitFastPath(tf);
+    installWasmIdentityFastPath(tf);
   }
   return {};
 }
