@@ -51,19 +51,23 @@ bool arg_int(call_t *call, size_t i, int64_t lo, int64_t hi, int64_t *out) {
 }
 
 bool arg_floats(call_t *call, size_t i, size_t count, bool optional, float **out) {
+  return arg_region(call, i, count, sizeof(float), optional, (void **)out);
+}
+
+bool arg_region(call_t *call, size_t i, size_t count, size_t size, bool optional, void **out) {
   int64_t offset;
   if (!arg_int(call, i, optional ? -1 : 0, INT64_C(1) << 52, &offset)) return false;
   if (offset < 0) {
     *out = NULL;
     return true;
   }
-  size_t bytes = count * sizeof(float);
-  if (count > SIZE_MAX / sizeof(float) || (size_t)offset % sizeof(float) != 0 || (size_t)offset > call->heap_bytes || bytes > call->heap_bytes - (size_t)offset) {
+  size_t bytes = count * size;
+  if (count > SIZE_MAX / size || (size_t)offset % size != 0 || (size_t)offset > call->heap_bytes || bytes > call->heap_bytes - (size_t)offset) {
     char msg[160];
-    snprintf(msg, sizeof msg, "trainer_native: argument %zu: %zu floats at byte %lld do not lie (aligned) inside the %zu-byte heap", i, count, (long long)offset, call->heap_bytes);
+    snprintf(msg, sizeof msg, "trainer_native: argument %zu: %zu values of %zu bytes at byte %lld do not lie (aligned) inside the %zu-byte heap", i, count, size, (long long)offset, call->heap_bytes);
     return fail(call->env, msg), false;
   }
-  *out = (float *)(call->heap + offset);
+  *out = call->heap + offset;
   return true;
 }
 

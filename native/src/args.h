@@ -26,6 +26,8 @@ bool arg_int(call_t *call, size_t i, int64_t lo, int64_t hi, int64_t *out);
 bool arg_double(call_t *call, size_t i, double *out);
 /* `count` floats at the byte offset in argument i, checked against the heap; a negative offset is "none" when `optional`. */
 bool arg_floats(call_t *call, size_t i, size_t count, bool optional, float **out);
+/* The same for `count` values of `size` bytes each. */
+bool arg_region(call_t *call, size_t i, size_t count, size_t size, bool optional, void **out);
 /* An Int32Array argument of exactly `count` elements. */
 bool arg_int32s(call_t *call, size_t i, size_t count, int32_t **out);
 /* Throws a JS Error with the kernel's name; returns NULL for the caller to return. */

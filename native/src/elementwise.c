@@ -79,3 +79,52 @@ napi_value sum_rows(napi_env env, napi_callback_info info) {
   if (mean) for (int64_t c = 0; c < cols; c++) out[c] /= (float)rows;
   return NULL;
 }
+
+/*
+ * The element-wise kernels of LeakyReLU and its gradient (mask = x > 0, then
+ * select): exact operations, so the same bits as wasm's, without its broadcast
+ * machinery. n values each; `b_size` of greater is n or 1 (a scalar).
+ */
+napi_value leaky_relu(napi_env env, napi_callback_info info) {
+  call_t call;
+  int64_t n;
+  double alpha;
+  float *x, *out;
+  if (!call_init(env, info, 5, &call) || !arg_int(&call, 3, 1, (INT64_C(1) << 31) - 1, &n) || !arg_double(&call, 4, &alpha)
+      || !arg_floats(&call, 1, (size_t)n, false, &x) || !arg_floats(&call, 2, (size_t)n, false, &out)) return NULL;
+  const float a = (float)alpha;
+  for (int64_t i = 0; i < n; i++) out[i] = x[i] < 0.0f ? a * x[i] : x[i];
+  return NULL;
+}
+
+/* greater(heap, aOff, bOff, outOff, n, bSize): out[i] = a[i] > b[i or 0], one byte each. */
+napi_value greater(napi_env env, napi_callback_info info) {
+  call_t call;
+  int64_t n, b_size;
+  float *a, *b;
+  void *out;
+  if (!call_init(env, info, 6, &call) || !arg_int(&call, 4, 1, (INT64_C(1) << 31) - 1, &n) || !arg_int(&call, 5, 1, (INT64_C(1) << 31) - 1, &b_size)) return NULL;
+  if (b_size != 1 && b_size != n) return fail(env, "trainer_native greater: b must hold n values or one");
+  if (!arg_floats(&call, 1, (size_t)n, false, &a) || !arg_floats(&call, 2, (size_t)b_size, false, &b) || !arg_region(&call, 3, (size_t)n, 1, false, &out)) return NULL;
+  uint8_t *o = out;
+  if (b_size == 1) {
+    const float s = b[0];
+    for (int64_t i = 0; i < n; i++) o[i] = a[i] > s;
+  } else {
+    for (int64_t i = 0; i < n; i++) o[i] = a[i] > b[i];
+  }
+  return NULL;
+}
+
+/* select(heap, conditionOff, tOff, eOff, outOff, n): out[i] = condition[i] ? t[i] : e[i]. */
+napi_value select_values(napi_env env, napi_callback_info info) {
+  call_t call;
+  int64_t n;
+  void *condition;
+  float *t, *e, *out;
+  if (!call_init(env, info, 6, &call) || !arg_int(&call, 5, 1, (INT64_C(1) << 31) - 1, &n) || !arg_region(&call, 1, (size_t)n, 1, false, &condition)
+      || !arg_floats(&call, 2, (size_t)n, false, &t) || !arg_floats(&call, 3, (size_t)n, false, &e) || !arg_floats(&call, 4, (size_t)n, false, &out)) return NULL;
+  const uint8_t *c = condition;
+  for (int64_t i = 0; i < n; i++) out[i] = c[i] ? t[i] : e[i];
+  return NULL;
+}

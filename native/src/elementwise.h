@@ -17,5 +17,10 @@ napi_value adam_update(napi_env env, napi_callback_info info);
 /* Sum or mean over the leading axes: a rows × cols matrix to cols values. */
 napi_value sum_rows(napi_env env, napi_callback_info info);
 
+/* LeakyReLU and the two kernels of its gradient. */
+napi_value leaky_relu(napi_env env, napi_callback_info info);
+napi_value greater(napi_env env, napi_callback_info info);
+napi_value select_values(napi_env env, napi_callback_info info);
+
 
 #endif

@@ -33,6 +33,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"conv2dBackpropFilter", NULL, conv2d_backprop_filter, NULL, NULL, NULL, napi_enumerable, NULL},
     {"adam", NULL, adam_update, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sumRows", NULL, sum_rows, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"leakyRelu", NULL, leaky_relu, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"greater", NULL, greater, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"select", NULL, select_values, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getThreads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -137,3 +137,26 @@ test('300 DCGAN steps on native: no tensor leak on the wasm backend, no native m
   assert.ok(end <= warm.rss * 1.05, `RSS grew from ${(warm.rss / 2 ** 20).toFixed(1)} MiB at step 50 to ${(end / 2 ** 20).toFixed(1)} MiB at step 300`);
   r.dispose();
 });
+
+test('native LeakyRelu, Greater and Select give wasm\'s bits (signed zeros and NaN included); Sum and Mean over leading axes agree to rounding', async () => {
+  const x = tf.tensor([-2, -0, 0, 1.5, NaN, -1e-30, 3, -7, 2, -3, 0.5, -0.25], [1, 2, 2, 3]);
+  const y = tf.randomNormal([1, 2, 2, 3], 0, 1, 'float32', 4);
+  const exact = [() => tf.leakyRelu(x, 0.2), () => tf.greater(x, 0), () => tf.greater(x, y), () => tf.where(tf.greater(x, 0), x, y)];
+  const rounded = [() => tf.sum(y, [0, 1, 2]), () => tf.mean(y, [1, 0], true), () => tf.sum(y)];
+  const run = async (fns: Array<() => ReturnType<typeof tf.tensor>>): Promise<Uint8Array[]> => Promise.all(fns.map(async (fn) => {
+    const t = fn();
+    const d = await t.data();
+    t.dispose();
+    return new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice();
+  }));
+  await selectBackend('wasm', silentLogger);
+  const [wasmExact, wasmRounded] = [await run(exact), await run(rounded)];
+  await selectBackend('native', silentLogger);
+  assert.deepEqual(await run(exact), wasmExact);
+  const nativeRounded = await run(rounded);
+  nativeRounded.forEach((bytes, i) => {
+    const [a, b] = [new Float32Array(bytes.buffer), new Float32Array(wasmRounded[i]!.buffer)];
+    assert.ok(maxRelativeError(a, b) < 1e-6, `reduction ${i}: ${a} vs ${b}`);
+  });
+  tf.dispose([x, y]);
+});

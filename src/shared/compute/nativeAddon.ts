@@ -22,6 +22,12 @@ export interface NativeAddon {
     outValueOff: number, outMOff: number, outVOff: number, beta1: number, beta2: number, lr: number, epsilon: number): void;
   /** out[c] = Σ_r x[r, c] over a rows × cols matrix, divided by rows when mean is 1. */
   sumRows(heap: ArrayBuffer, xOff: number, outOff: number, rows: number, cols: number, mean: number): void;
+  /** out = x < 0 ? alpha·x : x. */
+  leakyRelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number, alpha: number): void;
+  /** out[i] = a[i] > b[i or 0], one byte each; bSize is n or 1. */
+  greater(heap: ArrayBuffer, aOff: number, bOff: number, outOff: number, n: number, bSize: number): void;
+  /** out[i] = condition[i] (a byte) ? t[i] : e[i]. */
+  select(heap: ArrayBuffer, conditionOff: number, tOff: number, eOff: number, outOff: number, n: number): void;
   setThreads(n: number): void;
   getThreads(): number;
 }
@@ -44,7 +50,7 @@ export function loadNativeAddon(file = NATIVE_ADDON_PATH): NativeAddon {
     // Typically libopenblas.so.0 missing at run time, or a build for another Node ABI.
     throw new Error(`addon does not load: ${errorMessage(err).split('\n')[0]} (${NATIVE_BUILD_HINT})`);
   }
-  for (const fn of ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'sumRows', 'setThreads', 'getThreads'] as const) {
+  for (const fn of ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'sumRows', 'leakyRelu', 'greater', 'select', 'setThreads', 'getThreads'] as const) {
     if (typeof addon[fn] !== 'function') throw new Error(`addon at ${file} lacks ${fn}: rebuild it (npm run build:native)`);
   }
   return addon;

@@ -3,6 +3,7 @@ import type { NativeAddon } from './nativeAddon.js';
 import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } from './nativeConvKernels.js';
 import { nativeMatMul } from './nativeMatMulKernels.js';
 import { nativeMean, nativeSum } from './nativeReduceKernels.js';
+import { nativeGreater, nativeLeakyRelu, nativeSelect } from './nativeElementwiseKernels.js';
 import { FUSED_ADAM, fusedAdamKernel } from './fusedAdam.js';
 import type { KernelArgs, TensorInfo } from './wasmHeap.js';
 
@@ -19,6 +20,9 @@ const NATIVE_KERNELS: Record<string, NativeKernel> = {
   Conv2DBackpropFilter: nativeConv2DBackpropFilter,
   Sum: nativeSum,
   Mean: nativeMean,
+  LeakyRelu: nativeLeakyRelu,
+  Greater: nativeGreater,
+  Select: nativeSelect,
 };
 
 export const NATIVE_KERNEL_NAMES = Object.keys(NATIVE_KERNELS);
