@@ -3,7 +3,8 @@
  * both Adam updates; no all-reduce) on the wasm backend and on the native one,
  * side by side in one process on the same replica, rounds alternating so that
  * a load change on the host hits both alike. BENCH_ARCHS (mlp,dcgan),
- * BENCH_BATCH (64), BENCH_STEPS per round (mlp 20, dcgan 5), BENCH_ROUNDS (3).
+ * BENCH_BATCH (64), BENCH_STEPS per round (mlp 20, dcgan 5), BENCH_ROUNDS (3),
+ * BENCH_BACKENDS (wasm,native; speedups are printed when both ran).
  * Per-step wall and CPU time (the process's user + system time: the fairer
  * figure on a host that other processes load) are medians over the rounds.
  * One JSON line per architecture.
@@ -21,7 +22,8 @@ const archs = (process.env.BENCH_ARCHS ?? 'mlp,dcgan').split(',') as Arch[];
 for (const a of archs) if (!ARCHS.includes(a)) throw new Error(`BENCH_ARCHS: ${a} is not one of ${ARCHS.join(', ')}`);
 const BATCH = Number(process.env.BENCH_BATCH ?? 64);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const BACKENDS = ['wasm', 'native'] as const;
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'wasm,native').split(',');
+for (const b of BACKENDS) if (b !== 'wasm' && b !== 'native') throw new Error(`BENCH_BACKENDS: ${b} is not wasm or native`);
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -49,10 +51,10 @@ for (const arch of archs) {
     replica.applyDiscriminator((await replica.discriminatorGradients(images, z)).grads);
     replica.applyGenerator((await replica.generatorGradients(z)).grads);
   };
-  const samples: Record<string, { wall: number[]; cpu: number[] }> = { wasm: { wall: [], cpu: [] }, native: { wall: [], cpu: [] } };
+  const samples: Record<string, { wall: number[]; cpu: number[] }> = Object.fromEntries(BACKENDS.map((b) => [b, { wall: [], cpu: [] }]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const backend of BACKENDS) {
-      await selectBackend(backend, silentLogger);
+      await selectBackend(backend as 'wasm' | 'native', silentLogger);
       await step(); // warm-up: first calls compile and allocate
       const w0 = performance.now();
       const c0 = cpuMs();
@@ -63,6 +65,7 @@ for (const arch of archs) {
   }
   replica.dispose();
   const result = Object.fromEntries(BACKENDS.map((b) => [b, { wallMs: Number(median(samples[b]!.wall).toFixed(1)), cpuMs: Number(median(samples[b]!.cpu).toFixed(1)) }]));
+  const both = result.wasm && result.native;
   const speedup = (k: 'wallMs' | 'cpuMs'): number => Number((result.wasm![k] / result.native![k]).toFixed(2));
-  console.log(JSON.stringify({ bench: 'native', arch, batch: BATCH, steps, rounds: ROUNDS, ...result, speedupWall: speedup('wallMs'), speedupCpu: speedup('cpuMs') }));
+  console.log(JSON.stringify({ bench: 'native', arch, batch: BATCH, steps, rounds: ROUNDS, ...result, ...(both ? { speedupWall: speedup('wallMs'), speedupCpu: speedup('cpuMs') } : {}) }));
 }
