@@ -29,7 +29,10 @@ static bool read_geometry(call_t *call, size_t i, geometry_t *g) {
   for (int j = 0; j < 13; j++) {
     if (f[j] < (j < 11 ? 1 : 0) || f[j] > (1 << 24)) return fail(call->env, "trainer_native conv: geometry sizes must lie in [1, 2^24], paddings in [0, 2^24]"), false;
   }
-  if (g->batch * g->out_h * g->out_w > (INT64_C(1) << 31) - 1 || g->k_h * g->k_w * g->in_c > (1 << 24)) return fail(call->env, "trainer_native conv: too large"), false;
+  /* Keeps the size arithmetic exact (each product fits in 2^40); the heap checks then bound every region. */
+  const double rows = (double)g->batch * (double)g->out_h * (double)g->out_w, k = (double)g->k_h * (double)g->k_w * (double)g->in_c;
+  if (rows > 0x1p31 - 1 || k > 0x1p24 || rows * (double)g->out_c > 0x1p40 || k * (double)g->out_c > 0x1p40
+      || (double)g->batch * (double)g->in_h * (double)g->in_w * (double)g->in_c > 0x1p40) return fail(call->env, "trainer_native conv: too large"), false;
   return true;
 }
 

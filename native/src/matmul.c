@@ -24,6 +24,9 @@ napi_value matmul(napi_env env, napi_callback_info info) {
       || !arg_double(&call, 14, &alpha)) return NULL;
   if (batch_a != batch_b && batch_a != 1 && batch_b != 1) return fail(env, "trainer_native matmul: batches differ and neither is 1");
   const int64_t batch = batch_a > batch_b ? batch_a : batch_b;
+  /* Keeps the size arithmetic below exact; the heap checks then bound every region. */
+  if ((double)batch * (double)m * (double)k > 0x1p40 || (double)batch * (double)k * (double)n > 0x1p40 || (double)batch * (double)m * (double)n > 0x1p40)
+    return fail(env, "trainer_native matmul: too large");
   float *a, *b, *c, *bias;
   if (!arg_floats(&call, 1, (size_t)(batch_a * m * k), false, &a) || !arg_floats(&call, 2, (size_t)(batch_b * k * n), false, &b)
       || !arg_floats(&call, 3, (size_t)(batch * m * n), false, &c) || !arg_floats(&call, 11, (size_t)bias_size, true, &bias)) return NULL;
