@@ -44,15 +44,18 @@ napi_value adam_update(napi_env env, napi_callback_info info) {
   /* The scalars as tfjs makes them: JS doubles (1 − beta1 computed in double) rounded to float32. */
   const float b1 = (float)beta1, b2 = (float)beta2, c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2), neg_lr = (float)(-lr), eps = (float)epsilon;
   const float one_minus_acc1 = 1.0f - *acc1, one_minus_acc2 = 1.0f - *acc2;
+  /* The outputs are fresh tensors: nothing aliases them, which lets the loop vectorize. */
+  const float *restrict g_in = grad, *restrict m_in = m, *restrict v_in = v, *restrict value_in = value;
+  float *restrict value_out = out_value, *restrict m_out = out_m, *restrict v_out = out_v;
   for (size_t i = 0; i < count; i++) {
-    const float g = grad[i];
-    const float new_m = m[i] * b1 + g * c1;
-    const float new_v = v[i] * b2 + (g * g) * c2;
+    const float g = g_in[i];
+    const float new_m = m_in[i] * b1 + g * c1;
+    const float new_v = v_in[i] * b2 + (g * g) * c2;
     const float corrected_m = new_m / one_minus_acc1;
     const float corrected_v = new_v / one_minus_acc2;
-    out_m[i] = new_m;
-    out_v[i] = new_v;
-    out_value[i] = (corrected_m / (sqrtf(corrected_v) + eps)) * neg_lr + value[i];
+    m_out[i] = new_m;
+    v_out[i] = new_v;
+    value_out[i] = (corrected_m / (sqrtf(corrected_v) + eps)) * neg_lr + value_in[i];
   }
   return NULL;
 }
@@ -93,7 +96,13 @@ napi_value leaky_relu(napi_env env, napi_callback_info info) {
   if (!call_init(env, info, 5, &call) || !arg_int(&call, 3, 1, (INT64_C(1) << 31) - 1, &n) || !arg_double(&call, 4, &alpha)
       || !arg_floats(&call, 1, (size_t)n, false, &x) || !arg_floats(&call, 2, (size_t)n, false, &out)) return NULL;
   const float a = (float)alpha;
-  for (int64_t i = 0; i < n; i++) out[i] = x[i] < 0.0f ? a * x[i] : x[i];
+  /* Branch-free (both sides computed) and unaliased: the loop vectorizes; signs are random, a branch would mispredict. */
+  const float *restrict in = x;
+  float *restrict o = out;
+  for (int64_t i = 0; i < n; i++) {
+    const float v = in[i], scaled = a * v;
+    o[i] = v < 0.0f ? scaled : v;
+  }
   return NULL;
 }
 
@@ -106,12 +115,13 @@ napi_value greater(napi_env env, napi_callback_info info) {
   if (!call_init(env, info, 6, &call) || !arg_int(&call, 4, 1, (INT64_C(1) << 31) - 1, &n) || !arg_int(&call, 5, 1, (INT64_C(1) << 31) - 1, &b_size)) return NULL;
   if (b_size != 1 && b_size != n) return fail(env, "trainer_native greater: b must hold n values or one");
   if (!arg_floats(&call, 1, (size_t)n, false, &a) || !arg_floats(&call, 2, (size_t)b_size, false, &b) || !arg_region(&call, 3, (size_t)n, 1, false, &out)) return NULL;
-  uint8_t *o = out;
+  uint8_t *restrict o = out;
+  const float *restrict av = a;
   if (b_size == 1) {
     const float s = b[0];
-    for (int64_t i = 0; i < n; i++) o[i] = a[i] > s;
+    for (int64_t i = 0; i < n; i++) o[i] = av[i] > s;
   } else {
-    for (int64_t i = 0; i < n; i++) o[i] = a[i] > b[i];
+    for (int64_t i = 0; i < n; i++) o[i] = av[i] > b[i];
   }
   return NULL;
 }
@@ -124,7 +134,12 @@ napi_value select_values(napi_env env, napi_callback_info info) {
   float *t, *e, *out;
   if (!call_init(env, info, 6, &call) || !arg_int(&call, 5, 1, (INT64_C(1) << 31) - 1, &n) || !arg_region(&call, 1, (size_t)n, 1, false, &condition)
       || !arg_floats(&call, 2, (size_t)n, false, &t) || !arg_floats(&call, 3, (size_t)n, false, &e) || !arg_floats(&call, 4, (size_t)n, false, &out)) return NULL;
-  const uint8_t *c = condition;
-  for (int64_t i = 0; i < n; i++) out[i] = c[i] ? t[i] : e[i];
+  const uint8_t *restrict c = condition;
+  const float *restrict tv = t, *restrict ev = e;
+  float *restrict o = out;
+  for (int64_t i = 0; i < n; i++) {
+    const float a = tv[i], b = ev[i];
+    o[i] = c[i] ? a : b;
+  }
   return NULL;
 }
