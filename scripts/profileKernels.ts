@@ -21,8 +21,16 @@ if (!ARCHS.includes(ARCH)) throw new Error(`PROFILE_ARCH must be one of ${ARCHS.
 const BATCH = Number(process.env.PROFILE_BATCH ?? 64);
 const STEPS = Number(process.env.PROFILE_STEPS ?? 3);
 const FAST = process.env.PROFILE_FAST_PATHS !== '0';
+const BACKEND = process.env.PROFILE_BACKEND ?? 'wasm';
+if (BACKEND !== 'wasm' && BACKEND !== 'native') throw new Error('PROFILE_BACKEND must be wasm or native');
+const CLOCK = process.env.PROFILE_CLOCK ?? 'wall';
+if (CLOCK !== 'wall' && CLOCK !== 'cpu') throw new Error('PROFILE_CLOCK must be wall or cpu');
+const now = CLOCK === 'wall' ? () => performance.now() : () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
-await selectBackend('wasm', silentLogger, { wasmFastPath: FAST });
+await selectBackend(BACKEND, silentLogger, { wasmFastPath: FAST });
 const config = trainConfig({ arch: ARCH, batchSize: BATCH, steps: STEPS, stepsPerEpoch: 1 });
 const replica = new GanReplica(tf, config);
 const specs = archSpecs(ARCH, 100);
@@ -41,14 +49,14 @@ for (const k of tf.getKernelsForBackend('wasm')) {
     ...k,
     kernelFunc: ((args: Parameters<typeof inner>[0]) => {
       depth++;
-      const t0 = performance.now();
+      const t0 = now();
       try {
         return inner(args);
       } finally {
         depth--;
         if (depth === 0) {
           const e = totals.get(k.kernelName) ?? { ms: 0, calls: 0 };
-          e.ms += performance.now() - t0;
+          e.ms += now() - t0;
           e.calls++;
           totals.set(k.kernelName, e);
         }
@@ -66,9 +74,9 @@ async function step(): Promise<void> {
 
 await step();
 totals.clear();
-const t0 = performance.now();
+const t0 = now();
 for (let i = 0; i < STEPS; i++) await step();
-const stepMs = (performance.now() - t0) / STEPS;
+const stepMs = (now() - t0) / STEPS;
 const kernels = [...totals].map(([name, e]) => ({ name, ms: Number((e.ms / STEPS).toFixed(1)), calls: e.calls / STEPS })).sort((a, b) => b.ms - a.ms);
 const kernelMs = kernels.reduce((n, k) => n + k.ms, 0);
-console.log(JSON.stringify({ bench: 'kernels', arch: ARCH, batch: BATCH, fastPaths: FAST, stepMs: Number(stepMs.toFixed(1)), kernelMs: Number(kernelMs.toFixed(1)), kernels }));
+console.log(JSON.stringify({ bench: 'kernels', arch: ARCH, backend: BACKEND, clock: CLOCK, batch: BATCH, fastPaths: FAST, stepMs: Number(stepMs.toFixed(1)), kernelMs: Number(kernelMs.toFixed(1)), kernels }));

@@ -74,6 +74,7 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     limit: a.limit === undefined ? undefined : positiveInt('limit', a.limit),
     out,
     backend: a.backend as BackendName,
+    threads: a.threads === undefined ? undefined : positiveInt('threads', a.threads),
     bind: String(a.bind),
     port: port('port', a.port, true),
     checkEvery: positiveInt('check-every', a.checkEvery),
@@ -143,7 +144,7 @@ async function coordinatorCommand(a: Args): Promise<number> {
   const { FEATURE_SIZE } = await import('./shared/eval/classifier.js');
   const { startCoordinatorObservability } = await import('./coordinator/observability.js');
   // The coordinator only renders samples and saves models: any backend will do, so never fail on the choice.
-  await selectBackend(opts.backend === 'auto' || opts.backend === 'webgpu' ? 'auto' : opts.backend, logger.child({ purpose: 'samples' }));
+  await selectBackend(opts.backend === 'auto' || opts.backend === 'webgpu' || opts.backend === 'native' ? 'auto' : opts.backend, logger.child({ purpose: 'samples' }));
   const obs = await startCoordinatorObservability({ tf, out: opts.out, version: VERSION, metrics, timeline: opts.timeline, stallMs: opts.timeoutMs, logger });
   // Evaluations run in a thread of the coordinator: wasm there (WebGPU is the workers' business), or what was asked for on CPU.
   let evaluator: TrainingEval | undefined;
@@ -246,6 +247,7 @@ async function workerCommand(a: Args): Promise<number> {
     dataPort: port('data-port', a.dataPort, true),
     backend: a.backend as BackendName,
     ...(a.gpu !== undefined ? { gpu: nonNegInt('gpu', a.gpu) } : {}),
+    ...(a.threads !== undefined ? { threads: positiveInt('threads', a.threads) } : {}),
     ...(a.rank !== undefined ? { rank: nonNegInt('rank', a.rank) } : {}),
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),

@@ -11,7 +11,7 @@ const CONFIG: Options = { type: 'string', describe: 'JSON file of option values:
 
 /** Options of every command that computes. */
 const BASIC = {
-  backend: { choices: BACKENDS, default: 'auto' as const, describe: 'TensorFlow.js backend: auto tries tensorflow, webgpu, wasm, cpu in that order' },
+  backend: { choices: BACKENDS, default: 'auto' as const, describe: 'TensorFlow.js backend: auto tries tensorflow, webgpu, native (wasm with OpenBLAS products and convolutions), wasm, cpu in that order' },
   'log-format': { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' },
   verbose: { type: 'boolean', default: false, describe: 'also log debug records' },
   config: CONFIG,
@@ -21,6 +21,7 @@ const BASIC = {
 const COMMON = {
   ...BASIC,
   metrics: { type: 'boolean', default: true, describe: 'serve Prometheus metrics (--no-metrics: do not)' },
+  threads: { type: 'number', describe: 'OpenBLAS threads of each worker on the native backend (default 1: a worker per core)' },
 } satisfies OptionTable;
 
 const COORDINATOR = {

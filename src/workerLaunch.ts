@@ -66,7 +66,7 @@ export interface LaunchContext {
 
 /** Starts the planned workers. */
 export async function startWorkers(plan: LaunchPlan, c: LaunchContext): Promise<LaunchedProcesses> {
-  const common = ['--backend', c.opts.backend, ...(c.verbose ? ['--verbose'] : [])];
+  const common = ['--backend', c.opts.backend, ...(c.opts.threads !== undefined ? ['--threads', String(c.opts.threads)] : []), ...(c.verbose ? ['--verbose'] : [])];
   if (plan.kind === 'spawn') {
     const { spawnWorkers } = await import('./coordinator/spawn.js');
     // Spawned workers serve metrics next to the coordinator's port: 9401, 9402, ... by default.

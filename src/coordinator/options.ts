@@ -25,6 +25,8 @@ export interface CoordinatorOptions {
   limit: number | undefined;
   out: string;
   backend: BackendName;
+  /** OpenBLAS threads per worker (--threads), forwarded to the workers it launches; undefined: theirs default. */
+  threads: number | undefined;
   bind: string;
   port: number;
   checkEvery: number;

@@ -4,7 +4,7 @@ export const ARCHS = ['mlp', 'dcgan'] as const;
 export type Arch = (typeof ARCHS)[number];
 export const ALLREDUCE_MODES = ['ring', 'star'] as const;
 export type AllreduceMode = (typeof ALLREDUCE_MODES)[number];
-export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** What every replica must agree on; the coordinator sends it to each worker. */

@@ -34,6 +34,8 @@ export interface WorkerOptions {
   backend: BackendName;
   /** GPU index for the tensorflow and webgpu backends. */
   gpu?: number;
+  /** OpenBLAS threads of the native backend. */
+  threads?: number;
   /** The rank to ask for in the first generation (a launcher's slot, a Kubernetes completion index). */
   rank?: number;
   /** How long to wait for the coordinator's first answer. */
@@ -75,7 +77,7 @@ function startHeartbeats(options: HeartbeatOptions, onLost: (silentMs: number) =
  * the steps the coordinator feeds until it says stop.
  */
 export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<WorkerResult> {
-  const backend = await selectBackend(opts.backend, logger, opts.gpu === undefined ? {} : { gpu: opts.gpu });
+  const backend = await selectBackend(opts.backend, logger, { ...(opts.gpu !== undefined ? { gpu: opts.gpu } : {}), ...(opts.threads !== undefined ? { threads: opts.threads } : {}) });
   // Dispatches and read-backs per step, where the backend is tfjs's webgpu.
   const gpuWork = countGpuWork(tf.backend());
   let lastGpuWork: GpuWorkCounts | undefined;

@@ -96,8 +96,8 @@ test('DCGAN trains on wasm: finite losses, weights and moving statistics move, n
   r.dispose();
 });
 
-test('2 DCGAN replicas: identical weights, optimizer state and batch-norm statistics; the hash covers the statistics', async () => {
-  await selectBackend('wasm', silentLogger);
+for (const backend of ['wasm', 'native'] as const) test(`${backend}: 2 DCGAN replicas: identical weights, optimizer state and batch-norm statistics; the hash covers the statistics`, async () => {
+  await selectBackend(backend, silentLogger);
   const c = config(2, 4, 3);
   const replicas = [newReplica(c), newReplica(c)];
   const links = memoryRing(2);

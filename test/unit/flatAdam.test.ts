@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FlatAdam } from '../../src/shared/gan/flatAdam.js';
+import { hasFusedAdam } from '../../src/shared/compute/fusedAdam.js';
 import { selectBackend } from '../../src/shared/gan/backend.js';
 import { tf } from '../../src/shared/gan/tf.js';
 import { silentLogger } from '../../src/shared/logger.js';
@@ -12,9 +13,11 @@ function randoms(n: number, rng: Rng, scale: number): Float32Array {
   return Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of ['cpu', 'wasm', 'native'] as const) {
   test(`flat Adam gives tfjs Adam's bits on ${backend} (4 variables, 5 steps)`, async () => {
     await selectBackend(backend, silentLogger);
+    // On native the update is one fused kernel (the addon); elsewhere tfjs's element-wise kernels.
+    assert.equal(hasFusedAdam(tf), backend === 'native');
     const rng = new Rng(11);
     const sizes = SHAPES.map((s) => s.reduce((a, b) => a * b, 1));
     const total = sizes.reduce((a, b) => a + b, 0);

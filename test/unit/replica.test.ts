@@ -53,7 +53,10 @@ async function train(world: number, batchSize: number, steps: number, parts = wo
   return { replicas, step1 };
 }
 
-test('2 workers × batch 16 follow 1 worker × batch 32: same gradients at step 1, same weights after 5 steps', async () => {
+for (const backend of ['wasm', 'native'] as const) {
+  test(`${backend}: 2 workers × batch 16 follow 1 worker × batch 32: same gradients at step 1, same weights after 5 steps`, async (t) => {
+  await selectBackend(backend, silentLogger);
+  t.after(() => selectBackend('wasm', silentLogger));
   const one = await train(1, 32, 5);
   const two = await train(2, 16, 5);
   for (const phase of [0, 1]) {
@@ -63,8 +66,13 @@ test('2 workers × batch 16 follow 1 worker × batch 32: same gradients at step 
   const ref = await one.replicas[0]!.getWeights();
   const [w0, w1] = await Promise.all(two.replicas.map((r) => r.getWeights()));
   const err = maxRelativeError(w0!.generator, ref.generator);
-  assert.ok(err < 1e-4, `generator weights after 5 steps differ by ${err} (relative)`);
-  assert.ok(maxRelativeError(w0!.discriminator, ref.discriminator) < 1e-4);
+  // Adam divides each gradient by its own running magnitude, so an element whose gradient is zero up to
+  // rounding moves by a sizeable fraction of lr either way (see the survivors' test below). BLAS sums the
+  // 32 rows in another grouping than 2 × 16, wasm in the same: measured 1.3e-4 on native, against 1.6e-4
+  // for the uneven split below; the step-1 gradients above (under 1e-5 on both) are the sharp test.
+  const tolerance = backend === 'native' ? 5e-4 : 1e-4;
+  assert.ok(err < tolerance, `generator weights after 5 steps differ by ${err} (relative)`);
+  assert.ok(maxRelativeError(w0!.discriminator, ref.discriminator) < tolerance);
   assert.deepEqual(w0, w1, 'the two replicas are bit-identical');
   assert.equal(await two.replicas[0]!.stateHash(), await two.replicas[1]!.stateHash());
   // The comparison has teeth: training moved the weights well beyond the tolerance.
@@ -72,6 +80,7 @@ test('2 workers × batch 16 follow 1 worker × batch 32: same gradients at step 
   assert.ok(maxRelativeError(ref.generator, initialWeights(s.generator, 3)) > 1e-3);
   for (const r of [...one.replicas, ...two.replicas]) r.dispose();
 });
+}
 
 test('3 survivors of a 4 × 8 world share its global batch unevenly (11, 11, 10) and still follow 1 worker × batch 32', async () => {
   const one = await train(1, 32, 5);

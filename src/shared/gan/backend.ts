@@ -13,6 +13,10 @@ import { installWasmConvFilterGradient, installWasmConvInputFastPath, installWas
 import { installWasmMatMulFastPath } from './wasmFastPaths.js';
 import { installWebgpuFlatAdam } from './webgpuAdam.js';
 import { installWebgpuBce } from './webgpuLoss.js';
+import { NATIVE_BUILD_HINT, loadNativeAddon } from '../compute/nativeAddon.js';
+import { installNativeKernels } from '../compute/nativeKernels.js';
+import { installWasmSplitFastPath } from '../compute/wasmSplit.js';
+import { installWasmIdentityFastPath } from '../compute/wasmIdentity.js';
 
 export interface BackendChoice {
   name: Exclude<BackendName, 'auto'>;
@@ -27,6 +31,10 @@ export interface BackendOptions {
   wasmFastPath?: boolean;
   /** GPU index (nvidia-smi order) for tensorflow and webgpu. */
   gpu?: number;
+  /** OpenBLAS threads of the native backend (default 1: each worker has its core). */
+  threads?: number;
+  /** The native addon's file; tests point it elsewhere to make the load fail. */
+  nativeAddonPath?: string;
 }
 
 /**
@@ -132,7 +140,12 @@ async function dawnAdapterNames(dawn: Dawn): Promise<string[]> {
   }
 }
 
+/** Puts back the kernels the native backend replaced, so that a later `wasm` is wasm's own. */
+let uninstallNative: (() => void) | undefined;
+
 async function loadWasm(options: BackendOptions): Promise<object> {
+  uninstallNative?.();
+  uninstallNative = undefined;
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // In Node the .wasm binaries are read from the package's dist folder, not fetched.
   wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
@@ -142,8 +155,24 @@ async function loadWasm(options: BackendOptions): Promise<object> {
     installWasmMatMulFastPath(tf);
     installWasmConvInputFastPath(tf);
     installWasmTileFastPath(tf);
+    installWasmSplitFastPath(tf);
+    installWasmIdentityFastPath(tf);
   }
   return {};
+}
+
+/**
+ * The wasm backend with its matrix products and convolutions run by the native
+ * addon (OpenBLAS) on the wasm heap in place; every other kernel stays wasm's.
+ */
+async function loadNative(options: BackendOptions): Promise<{ device: string }> {
+  // Before the wasm backend: a missing addon must leave no backend half set up.
+  const addon = loadNativeAddon(options.nativeAddonPath);
+  await loadWasm(options);
+  uninstallNative = installNativeKernels(tf, addon);
+  addon.setThreads(options.threads ?? 1);
+  const threads = addon.getThreads();
+  return { device: `CPU, OpenBLAS ${threads} thread${threads === 1 ? '' : 's'}` };
 }
 
 async function loadCpu(): Promise<object> {
@@ -154,10 +183,11 @@ async function loadCpu(): Promise<object> {
 const LOADERS: Record<Exclude<BackendName, 'auto'>, Loader> = {
   tensorflow: loadTensorflow,
   webgpu: loadWebgpu,
+  native: loadNative,
   wasm: loadWasm,
   cpu: loadCpu,
 };
-const AUTO_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+const AUTO_ORDER = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 
 /**
  * Activates the requested backend. `auto` takes the first that loads in
@@ -174,7 +204,11 @@ export async function selectBackend(requested: BackendName, logger: Logger, opti
       const { device, warning } = await (loaders[name] ?? LOADERS[name])(options, requested !== 'auto');
       await tf.ready();
       if (warning) logger.log('warn', warning, { backend: name });
-      if (options.gpu !== undefined && (name === 'wasm' || name === 'cpu')) logger.log('warn', `--gpu ${options.gpu} does not apply: the ${name} backend runs on the CPU`, { backend: name });
+      if (options.threads !== undefined && name !== 'native') logger.log('warn', `--threads ${options.threads} does not apply: only the native backend uses BLAS threads`, { backend: name });
+      // A CPU worker that could not use the native kernels says so, once: it runs several times slower.
+      const nativeSkip = reasons.find((r) => r.startsWith('skipped native: '));
+      if (nativeSkip) logger.log('warn', `${nativeSkip.slice('skipped '.length)}; running ${name}`, { backend: name, hint: NATIVE_BUILD_HINT });
+      if (options.gpu !== undefined && (name === 'native' || name === 'wasm' || name === 'cpu')) logger.log('warn', `--gpu ${options.gpu} does not apply: the ${name} backend runs on the CPU`, { backend: name });
       reasons.push(requested === 'auto' ? `${name}: first backend that loads` : `${name}: requested`);
       logger.log('info', `backend ${name}${device ? ` (${device})` : ''}`, { backend: name, reasons, ...(device ? { device } : {}) });
       return { name, reasons, ...(device ? { device } : {}) };

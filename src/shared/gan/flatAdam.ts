@@ -1,5 +1,6 @@
 import type { Tf } from './tf.js';
 import { FLAT_ADAM_KERNEL, type FlatAdamAttrs } from './webgpuAdam.js';
+import { FUSED_ADAM, type FusedAdamAttrs, hasFusedAdam } from '../compute/fusedAdam.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
@@ -15,7 +16,7 @@ export interface AdamSnapshot {
  * same order, as tfjs's AdamOptimizer (so the same bits), but a dozen kernel
  * launches per model instead of a dozen per variable. On WebGPU each launch
  * costs far more than the arithmetic; on wasm the per-variable ops dominated
- * the update too. Where the backend has the fused kernel (webgpu: webgpuAdam.ts)
+ * the update too. Where the backend has a fused kernel (webgpu: webgpuAdam.ts; native: compute/fusedAdam.ts)
  * the whole update is one program and three slices.
  */
 export class FlatAdam {
@@ -41,14 +42,17 @@ export class FlatAdam {
 
   /** The updated parameters for flat `value` and `gradient`; advances the moments. */
   update(value: Tensor, gradient: Tensor): Tensor {
-    const out = this.tf.getKernel(FLAT_ADAM_KERNEL, this.tf.getBackend()) ? this.fusedUpdate(value, gradient) : this.elementwiseUpdate(value, gradient);
+    const tf = this.tf;
+    const out = tf.getKernel(FLAT_ADAM_KERNEL, tf.getBackend()) ? this.webgpuUpdate(value, gradient)
+      : hasFusedAdam(tf) ? this.nativeUpdate(value, gradient) : this.elementwiseUpdate(value, gradient);
     const f = Math.fround;
     this.accBeta = [f(this.accBeta[0] * f(this.beta1)), f(this.accBeta[1] * f(this.beta2))];
     this.iterations++;
     return out;
   }
 
-  private fusedUpdate(value: Tensor, gradient: Tensor): Tensor {
+  /** webgpu (webgpuAdam.ts): one program; the beta powers come from the CPU's copy, so nothing is read back. */
+  private webgpuUpdate(value: Tensor, gradient: Tensor): Tensor {
     const tf = this.tf;
     const f = Math.fround;
     const attrs: FlatAdamAttrs = {
@@ -84,6 +88,21 @@ export class FlatAdam {
       this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
       return newValue;
     });
+  }
+
+  /** native (compute/fusedAdam.ts): one pass over memory instead of a dozen, the same bits; the beta powers advance on the backend as in the element-wise path. */
+  private nativeUpdate(value: Tensor, gradient: Tensor): Tensor {
+    const tf = this.tf;
+    const attrs: FusedAdamAttrs = { beta1: this.beta1, beta2: this.beta2, lr: this.lr, epsilon: this.epsilon };
+    const [newValue, newM, newV] = tf.engine().runKernel(FUSED_ADAM, { value, gradient, m: this.m, v: this.v, accBeta1: this.accBeta1, accBeta2: this.accBeta2 }, attrs as never) as Tensor[];
+    this.m.assign(newM!);
+    this.v.assign(newV!);
+    tf.dispose([newM!, newV!]);
+    tf.tidy(() => {
+      this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
+      this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
+    });
+    return newValue!;
   }
 
   /** Floats in `exportState`'s vector for a model of `size` parameters. */

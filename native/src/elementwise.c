@@ -1,0 +1,145 @@
+/* Element-wise work: bias and activation after a product. */
+#include "elementwise.h"
+
+#include <math.h>
+#include <stdint.h>
+
+#include "args.h"
+
+void bias_activation(float *c, size_t rows, size_t cols, const float *bias, size_t bias_size, int act, float alpha) {
+  for (size_t r = 0; r < rows; r++, c += cols) {
+    if (bias) {
+      if (bias_size == 1) for (size_t j = 0; j < cols; j++) c[j] += bias[0];
+      else for (size_t j = 0; j < cols; j++) c[j] += bias[j];
+    }
+    switch (act) {
+      case ACT_RELU: for (size_t j = 0; j < cols; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f; break;
+      case ACT_RELU6: for (size_t j = 0; j < cols; j++) c[j] = c[j] < 0.0f ? 0.0f : (c[j] > 6.0f ? 6.0f : c[j]); break;
+      case ACT_LEAKYRELU: for (size_t j = 0; j < cols; j++) c[j] = c[j] < 0.0f ? alpha * c[j] : c[j]; break;
+      case ACT_SIGMOID: for (size_t j = 0; j < cols; j++) c[j] = 1.0f / (1.0f + expf(-c[j])); break;
+      default: break;
+    }
+  }
+}
+
+/*
+ * adam(heap, n, valueOff, gradOff, mOff, vOff, accBeta1Off, accBeta2Off, outValueOff, outMOff, outVOff, beta1, beta2, lr, epsilon)
+ * One pass of FlatAdam's update (src/shared/gan/flatAdam.ts) over n floats, with
+ * the same float32 operations in the same order as its tfjs kernels, so the same
+ * bits: every replica applies the same update whichever backend it runs (the
+ * build keeps ISO C's no-contraction rule: no fused multiply-adds).
+ */
+napi_value adam_update(napi_env env, napi_callback_info info) {
+  call_t call;
+  if (!call_init(env, info, 15, &call)) return NULL;
+  int64_t n;
+  double beta1, beta2, lr, epsilon;
+  if (!arg_int(&call, 1, 1, (INT64_C(1) << 31) - 1, &n) || !arg_double(&call, 11, &beta1) || !arg_double(&call, 12, &beta2) || !arg_double(&call, 13, &lr)
+      || !arg_double(&call, 14, &epsilon)) return NULL;
+  float *value, *grad, *m, *v, *acc1, *acc2, *out_value, *out_m, *out_v;
+  const size_t count = (size_t)n;
+  if (!arg_floats(&call, 2, count, false, &value) || !arg_floats(&call, 3, count, false, &grad) || !arg_floats(&call, 4, count, false, &m)
+      || !arg_floats(&call, 5, count, false, &v) || !arg_floats(&call, 6, 1, false, &acc1) || !arg_floats(&call, 7, 1, false, &acc2)
+      || !arg_floats(&call, 8, count, false, &out_value) || !arg_floats(&call, 9, count, false, &out_m) || !arg_floats(&call, 10, count, false, &out_v)) return NULL;
+  /* The scalars as tfjs makes them: JS doubles (1 − beta1 computed in double) rounded to float32. */
+  const float b1 = (float)beta1, b2 = (float)beta2, c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2), neg_lr = (float)(-lr), eps = (float)epsilon;
+  const float one_minus_acc1 = 1.0f - *acc1, one_minus_acc2 = 1.0f - *acc2;
+  /* The outputs are fresh tensors: nothing aliases them, which lets the loop vectorize. */
+  const float *restrict g_in = grad, *restrict m_in = m, *restrict v_in = v, *restrict value_in = value;
+  float *restrict value_out = out_value, *restrict m_out = out_m, *restrict v_out = out_v;
+  for (size_t i = 0; i < count; i++) {
+    const float g = g_in[i];
+    const float new_m = m_in[i] * b1 + g * c1;
+    const float new_v = v_in[i] * b2 + (g * g) * c2;
+    const float corrected_m = new_m / one_minus_acc1;
+    const float corrected_v = new_v / one_minus_acc2;
+    m_out[i] = new_m;
+    v_out[i] = new_v;
+    value_out[i] = (corrected_m / (sqrtf(corrected_v) + eps)) * neg_lr + value_in[i];
+  }
+  return NULL;
+}
+
+/*
+ * sumRows(heap, xOff, outOff, rows, cols, mean): out[c] = Σ_r x[r, c] (divided by
+ * rows when mean is 1): tfjs's Sum and Mean over the leading axes, as bias and
+ * batch-norm gradients ask for on NHWC tensors, in one pass without the
+ * transpose wasm's kernels make first.
+ */
+napi_value sum_rows(napi_env env, napi_callback_info info) {
+  call_t call;
+  if (!call_init(env, info, 6, &call)) return NULL;
+  int64_t rows, cols, mean;
+  if (!arg_int(&call, 3, 1, (INT64_C(1) << 31) - 1, &rows) || !arg_int(&call, 4, 1, (INT64_C(1) << 31) - 1, &cols) || !arg_int(&call, 5, 0, 1, &mean)) return NULL;
+  float *x, *out;
+  if ((uint64_t)rows * (uint64_t)cols > (UINT64_C(1) << 31)) return fail(env, "trainer_native sumRows: too large");
+  if (!arg_floats(&call, 1, (size_t)(rows * cols), false, &x) || !arg_floats(&call, 2, (size_t)cols, false, &out)) return NULL;
+  for (int64_t c = 0; c < cols; c++) out[c] = 0.0f;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *row = x + r * cols;
+    for (int64_t c = 0; c < cols; c++) out[c] += row[c];
+  }
+  if (mean) for (int64_t c = 0; c < cols; c++) out[c] /= (float)rows;
+  return NULL;
+}
+
+/*
+ * The element-wise kernels of LeakyReLU and its gradient (mask = x > 0, then
+ * select): exact operations, so the same bits as wasm's, without its broadcast
+ * machinery. n values each; `b_size` of greater is n or 1 (a scalar).
+ */
+napi_value leaky_relu(napi_env env, napi_callback_info info) {
+  call_t call;
+  int64_t n;
+  double alpha;
+  float *x, *out;
+  if (!call_init(env, info, 5, &call) || !arg_int(&call, 3, 1, (INT64_C(1) << 31) - 1, &n) || !arg_double(&call, 4, &alpha)
+      || !arg_floats(&call, 1, (size_t)n, false, &x) || !arg_floats(&call, 2, (size_t)n, false, &out)) return NULL;
+  const float a = (float)alpha;
+  /* Branch-free (both sides computed) and unaliased: the loop vectorizes; signs are random, a branch would mispredict. */
+  const float *restrict in = x;
+  float *restrict o = out;
+  for (int64_t i = 0; i < n; i++) {
+    const float v = in[i], scaled = a * v;
+    o[i] = v < 0.0f ? scaled : v;
+  }
+  return NULL;
+}
+
+/* greater(heap, aOff, bOff, outOff, n, bSize): out[i] = a[i] > b[i or 0], one byte each. */
+napi_value greater(napi_env env, napi_callback_info info) {
+  call_t call;
+  int64_t n, b_size;
+  float *a, *b;
+  void *out;
+  if (!call_init(env, info, 6, &call) || !arg_int(&call, 4, 1, (INT64_C(1) << 31) - 1, &n) || !arg_int(&call, 5, 1, (INT64_C(1) << 31) - 1, &b_size)) return NULL;
+  if (b_size != 1 && b_size != n) return fail(env, "trainer_native greater: b must hold n values or one");
+  if (!arg_floats(&call, 1, (size_t)n, false, &a) || !arg_floats(&call, 2, (size_t)b_size, false, &b) || !arg_region(&call, 3, (size_t)n, 1, false, &out)) return NULL;
+  uint8_t *restrict o = out;
+  const float *restrict av = a;
+  if (b_size == 1) {
+    const float s = b[0];
+    for (int64_t i = 0; i < n; i++) o[i] = av[i] > s;
+  } else {
+    for (int64_t i = 0; i < n; i++) o[i] = av[i] > b[i];
+  }
+  return NULL;
+}
+
+/* select(heap, conditionOff, tOff, eOff, outOff, n): out[i] = condition[i] ? t[i] : e[i]. */
+napi_value select_values(napi_env env, napi_callback_info info) {
+  call_t call;
+  int64_t n;
+  void *condition;
+  float *t, *e, *out;
+  if (!call_init(env, info, 6, &call) || !arg_int(&call, 5, 1, (INT64_C(1) << 31) - 1, &n) || !arg_region(&call, 1, (size_t)n, 1, false, &condition)
+      || !arg_floats(&call, 2, (size_t)n, false, &t) || !arg_floats(&call, 3, (size_t)n, false, &e) || !arg_floats(&call, 4, (size_t)n, false, &out)) return NULL;
+  const uint8_t *restrict c = condition;
+  const float *restrict tv = t, *restrict ev = e;
+  float *restrict o = out;
+  for (int64_t i = 0; i < n; i++) {
+    const float a = tv[i], b = ev[i];
+    o[i] = c[i] ? a : b;
+  }
+  return NULL;
+}

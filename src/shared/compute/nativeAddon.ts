@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { errorMessage } from '../errors.js';
+
+/**
+ * The compiled addon (native/, OpenBLAS): kernels that read and write the wasm
+ * backend's heap in place. Every offset is a byte offset into `heap`, which must
+ * be the heap's current ArrayBuffer (it is replaced when the heap grows); the
+ * addon checks every region against it and throws rather than read outside.
+ */
+export interface NativeAddon {
+  /** c = act(op(a)·op(b) + bias) per batch entry, row-major; a batch of 1 is broadcast; biasOff −1: none. */
+  matmul(heap: ArrayBuffer, aOff: number, bOff: number, cOff: number, batchA: number, batchB: number, m: number, n: number, k: number,
+    transA: number, transB: number, biasOff: number, biasSize: number, act: number, alpha: number): void;
+  /** y = act(conv(x, filter) + bias), NHWC; geometry as in nativeConvKernels. */
+  conv2d(heap: ArrayBuffer, geometry: Int32Array, xOff: number, filterOff: number, yOff: number, biasOff: number, act: number, alpha: number): void;
+  conv2dBackpropInput(heap: ArrayBuffer, geometry: Int32Array, dyOff: number, filterOff: number, dxOff: number): void;
+  conv2dBackpropFilter(heap: ArrayBuffer, geometry: Int32Array, xOff: number, dyOff: number, dwOff: number): void;
+  /** FlatAdam's update in one pass, bit for bit: new value, m and v from value, gradient, m, v and the beta powers. */
+  adam(heap: ArrayBuffer, n: number, valueOff: number, gradOff: number, mOff: number, vOff: number, accBeta1Off: number, accBeta2Off: number,
+    outValueOff: number, outMOff: number, outVOff: number, beta1: number, beta2: number, lr: number, epsilon: number): void;
+  /** out[c] = Σ_r x[r, c] over a rows × cols matrix, divided by rows when mean is 1. */
+  sumRows(heap: ArrayBuffer, xOff: number, outOff: number, rows: number, cols: number, mean: number): void;
+  /** out = x < 0 ? alpha·x : x. */
+  leakyRelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number, alpha: number): void;
+  /** out[i] = a[i] > b[i or 0], one byte each; bSize is n or 1. */
+  greater(heap: ArrayBuffer, aOff: number, bOff: number, outOff: number, n: number, bSize: number): void;
+  /** out[i] = condition[i] (a byte) ? t[i] : e[i]. */
+  select(heap: ArrayBuffer, conditionOff: number, tOff: number, eOff: number, outOff: number, n: number): void;
+  setThreads(n: number): void;
+  getThreads(): number;
+}
+
+/** Where `npm run build:native` (node-gyp in native/) puts the addon. */
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../../native/build/Release/trainer_native.node', import.meta.url));
+
+/** What to do when the addon is missing; the same words as the install script's. */
+export const NATIVE_BUILD_HINT = 'install g++ make libopenblas-dev, then npm run build:native';
+
+const require = createRequire(import.meta.url);
+
+/** Loads the addon, or throws one line saying why not and what to do. */
+export function loadNativeAddon(file = NATIVE_ADDON_PATH): NativeAddon {
+  if (!existsSync(file)) throw new Error(`addon not built (${NATIVE_BUILD_HINT})`);
+  let addon: NativeAddon;
+  try {
+    addon = require(file) as NativeAddon;
+  } catch (err) {
+    // Typically libopenblas.so.0 missing at run time, or a build for another Node ABI.
+    throw new Error(`addon does not load: ${errorMessage(err).split('\n')[0]} (${NATIVE_BUILD_HINT})`);
+  }
+  for (const fn of ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'sumRows', 'leakyRelu', 'greater', 'select', 'setThreads', 'getThreads'] as const) {
+    if (typeof addon[fn] !== 'function') throw new Error(`addon at ${file} lacks ${fn}: rebuild it (npm run build:native)`);
+  }
+  return addon;
+}
