@@ -83,6 +83,10 @@ case $just_installed in
     ;;
 esac
 
+# The WebGPU tests need a Vulkan driver that Dawn accepts (Mesa >= 24 lavapipe); its own
+# script, since on Debian bookworm it comes from bookworm-backports.
+"$BASH" scripts/setupWebgpu.sh
+
 # The native addon, when the package has one and it is not built yet.
 if node -e 'process.exit(require("./package.json").scripts?.["build:native"] ? 0 : 1)' && [ ! -f native/build/Release/trainer_native.node ]; then
   echo "testSetup: building the native addon (npm run build:native)" >&2
