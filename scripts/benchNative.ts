@@ -9,7 +9,7 @@
  * figure on a host that other processes load) are medians over the rounds.
  * One JSON line per architecture.
  */
-import { ARCHS, type Arch, type TrainConfig } from '../src/shared/config.js';
+import { ARCHS, type Arch } from '../src/shared/config.js';
 import { initialWeights } from '../src/shared/gan/architecture.js';
 import { archSpecs } from '../src/shared/gan/archs.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
@@ -17,6 +17,7 @@ import { GanReplica } from '../src/shared/gan/replica.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { Rng } from '../src/shared/rng.js';
+import { trainConfig } from '../test/fixtures/trainConfig.js';
 
 const archs = (process.env.BENCH_ARCHS ?? 'mlp,dcgan').split(',') as Arch[];
 for (const a of archs) if (!ARCHS.includes(a)) throw new Error(`BENCH_ARCHS: ${a} is not one of ${ARCHS.join(', ')}`);
@@ -36,10 +37,7 @@ const cpuMs = (): number => {
 
 for (const arch of archs) {
   const steps = Number(process.env.BENCH_STEPS ?? (arch === 'mlp' ? 20 : 5));
-  const config: TrainConfig = {
-    arch, latentDim: 100, batchSize: BATCH, world: 1, steps, stepsPerEpoch: 1, lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, seed: 1, allreduce: 'ring',
-    checkEvery: 0, timeoutMs: 0, sampleEvery: 0, timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, minWorkers: 1, rejoinTimeoutMs: 0, evalEvery: 0,
-  };
+  const config = trainConfig({ arch, batchSize: BATCH, steps, stepsPerEpoch: 1 });
   await selectBackend('wasm', silentLogger);
   const replica = new GanReplica(tf, config);
   const specs = archSpecs(arch, 100);

@@ -12,23 +12,12 @@ import { tf } from '../../src/shared/gan/tf.js';
 import { sigmoidCrossEntropyMean } from '../../src/shared/gan/webgpuLoss.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
+import { maxRelativeError } from '../fixtures/buffers.js';
 
 const NO_DRIVER = 'needs a WebGPU adapter: on a host without a GPU, Mesa >= 24 lavapipe (scripts/setupWebgpu.sh), or VK_ICD_FILENAMES and LD_LIBRARY_PATH naming one';
 
 function randoms(n: number, rng: Rng, scale: number): Float32Array {
   return Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
-}
-
-/** Largest |a − b| over the largest |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let err = 0;
-  let mag = 0;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    mag = Math.max(mag, Math.abs(b[i]!));
-  }
-  return err / mag;
 }
 
 /** Counts the GPU work of `f` on the active (webgpu) backend. */
@@ -70,9 +59,9 @@ test('fused flat Adam on webgpu: one program per update, parameters and moments 
   assert.deepEqual(gpu.dispatches, [4, 4, 4, 4, 4]);
   // Step counter and beta powers: the same bits (formed on the CPU as the element-wise path forms them).
   assert.deepEqual([...gpu.state.subarray(0, 3)], [...cpu.state.subarray(0, 3)]);
-  const errParams = relativeError(gpu.params, cpu.params);
-  const errM = relativeError(gpu.state.subarray(3, 3 + size), cpu.state.subarray(3, 3 + size));
-  const errV = relativeError(gpu.state.subarray(3 + size), cpu.state.subarray(3 + size));
+  const errParams = maxRelativeError(gpu.params, cpu.params);
+  const errM = maxRelativeError(gpu.state.subarray(3, 3 + size), cpu.state.subarray(3, 3 + size));
+  const errV = maxRelativeError(gpu.state.subarray(3 + size), cpu.state.subarray(3 + size));
   t.diagnostic(`relative error webgpu vs cpu: parameters ${errParams.toExponential(2)}, m ${errM.toExponential(2)}, v ${errV.toExponential(2)}`);
   // Parameters move by about lr per step from values of order 1: rounding of the
   // update (a contracted multiply-add, WGSL's division and sqrt within a few ulp)
@@ -103,7 +92,7 @@ test('fused sigmoid cross-entropy on webgpu: value and gradient equal tfjs\'s on
     // Forward, gradient, and the two multiplications by 3 (forward and backward) around them.
     assert.equal(dispatches, 4, `label ${label}: dispatches`);
     const errValue = Math.abs(gpu.value - cpu.value) / Math.abs(cpu.value);
-    const errGrad = relativeError(gpu.grad, cpu.grad);
+    const errGrad = maxRelativeError(gpu.grad, cpu.grad);
     t.diagnostic(`label ${label}: loss ${cpu.value}, relative error value ${errValue.toExponential(2)}, gradient ${errGrad.toExponential(2)}`);
     // A sum of 300 float32 terms in another order, and exp/log within a few ulp.
     assert.ok(errValue < 1e-5, `label ${label}: value ${gpu.value} vs ${cpu.value}`);
