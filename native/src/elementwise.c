@@ -23,6 +23,31 @@ void bias_activation(float *c, size_t rows, size_t cols, const float *bias, size
 }
 
 /*
+ * The update's loop, built for AVX-512, AVX2 and plain x86-64, picked at load time: division and
+ * square root dominate it, and wider vectors do more of them per cycle. The same IEEE float32
+ * operations in the same order on every path (C11 forbids contracting them into multiply-adds),
+ * so the same bits whichever the CPU.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void adam_loop(size_t count, const float *restrict g_in, const float *restrict m_in, const float *restrict v_in, const float *restrict value_in,
+                      float *restrict value_out, float *restrict m_out, float *restrict v_out, float b1, float b2, float c1, float c2,
+                      float one_minus_acc1, float one_minus_acc2, float neg_lr, float eps) {
+  /* The outputs are fresh tensors: nothing aliases them, which lets the loop vectorize. */
+  for (size_t i = 0; i < count; i++) {
+    const float g = g_in[i];
+    const float new_m = m_in[i] * b1 + g * c1;
+    const float new_v = v_in[i] * b2 + (g * g) * c2;
+    const float corrected_m = new_m / one_minus_acc1;
+    const float corrected_v = new_v / one_minus_acc2;
+    m_out[i] = new_m;
+    v_out[i] = new_v;
+    value_out[i] = (corrected_m / (sqrtf(corrected_v) + eps)) * neg_lr + value_in[i];
+  }
+}
+
+/*
  * adam(heap, n, valueOff, gradOff, mOff, vOff, accBeta1Off, accBeta2Off, outValueOff, outMOff, outVOff, beta1, beta2, lr, epsilon)
  * One pass of FlatAdam's update (src/shared/gan/flatAdam.ts) over n floats, with
  * the same float32 operations in the same order as its tfjs kernels, so the same
@@ -44,19 +69,7 @@ napi_value adam_update(napi_env env, napi_callback_info info) {
   /* The scalars as tfjs makes them: JS doubles (1 − beta1 computed in double) rounded to float32. */
   const float b1 = (float)beta1, b2 = (float)beta2, c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2), neg_lr = (float)(-lr), eps = (float)epsilon;
   const float one_minus_acc1 = 1.0f - *acc1, one_minus_acc2 = 1.0f - *acc2;
-  /* The outputs are fresh tensors: nothing aliases them, which lets the loop vectorize. */
-  const float *restrict g_in = grad, *restrict m_in = m, *restrict v_in = v, *restrict value_in = value;
-  float *restrict value_out = out_value, *restrict m_out = out_m, *restrict v_out = out_v;
-  for (size_t i = 0; i < count; i++) {
-    const float g = g_in[i];
-    const float new_m = m_in[i] * b1 + g * c1;
-    const float new_v = v_in[i] * b2 + (g * g) * c2;
-    const float corrected_m = new_m / one_minus_acc1;
-    const float corrected_v = new_v / one_minus_acc2;
-    m_out[i] = new_m;
-    v_out[i] = new_v;
-    value_out[i] = (corrected_m / (sqrtf(corrected_v) + eps)) * neg_lr + value_in[i];
-  }
+  adam_loop(count, grad, m, v, value, out_value, out_m, out_v, b1, b2, c1, c2, one_minus_acc1, one_minus_acc2, neg_lr, eps);
   return NULL;
 }
 

@@ -113,11 +113,11 @@ for (const arch of ['mlp', 'dcgan'] as const) {
   });
 }
 
-test('300 DCGAN steps on native: no tensor leak on the wasm backend, no native memory growth (RSS flat within 5% after warm-up)', async () => {
+test('350 DCGAN steps on native: no tensor leak on the wasm backend, no native memory growth (RSS flat within 5% over the 250 steps after a 100-step warm-up)', async () => {
   await selectBackend('native', silentLogger);
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
-  const c = { ...config('dcgan', 4), steps: 300, stepsPerEpoch: 64 };
+  const c = { ...config('dcgan', 4), steps: 350, stepsPerEpoch: 64 };
   const r = new GanReplica(tf, c);
   const specs = archSpecs('dcgan', 100);
   r.setWeights(initialWeights(specs.generator, c.seed), initialWeights(specs.discriminator, c.seed));
@@ -129,14 +129,17 @@ test('300 DCGAN steps on native: no tensor leak on the wasm backend, no native m
     gc();
     return process.memoryUsage().rss;
   };
+  // The wasm heap and V8's own pools settle over the first steps (a rare late growth of either
+  // was seen once after a 50-step warm-up); a leak keeps growing over the 250 steps after.
+  const warmUp = 100;
   let warm = { ids: -1, rss: -1 };
   for (let step = 1; step <= c.steps; step++) {
     await trainStep(r, c, feeder.batchFor(step, 0, 1), identity);
-    if (step === 50) warm = { ids: dataIds(), rss: rss() };
+    if (step === warmUp) warm = { ids: dataIds(), rss: rss() };
   }
-  assert.equal(dataIds(), warm.ids, 'backend data ids after step 300 vs step 50');
+  assert.equal(dataIds(), warm.ids, `backend data ids after step ${c.steps} vs step ${warmUp}`);
   const end = rss();
-  assert.ok(end <= warm.rss * 1.05, `RSS grew from ${(warm.rss / 2 ** 20).toFixed(1)} MiB at step 50 to ${(end / 2 ** 20).toFixed(1)} MiB at step 300`);
+  assert.ok(end <= warm.rss * 1.05, `RSS grew from ${(warm.rss / 2 ** 20).toFixed(1)} MiB at step ${warmUp} to ${(end / 2 ** 20).toFixed(1)} MiB at step ${c.steps}`);
   r.dispose();
 });
 
