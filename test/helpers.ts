@@ -22,25 +22,31 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI (with `env` added to ours); kills it and fails if it outlives `timeoutMs` (no test may hang). */
-export function runCli(args: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * Runs `file` (with `env` added to ours) and collects its output; kills it and fails if it
+ * outlives `timeoutMs` (no test may hang). `label` names it in that failure.
+ */
+export function runProcess(file: string, args: string[], timeoutMs: number, env: Record<string, string> = {}, label = `${file} ${args.join(' ')}`): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    // A test that sets TRAINER_METRICS_PORT chose the port itself.
-    const argv = env.TRAINER_METRICS_PORT === undefined ? withFreeMetricsPort(args) : args;
-    const child = spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`trainer ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr.slice(-2000)}`));
+      reject(new Error(`${label} did not finish within ${timeoutMs} ms\n${stderr.slice(-2000)}`));
     }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
+}
+
+/** Runs the built CLI (with `env` added to ours); kills it and fails if it outlives `timeoutMs` (no test may hang). */
+export function runCli(args: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<CliResult> {
+  // A test that sets TRAINER_METRICS_PORT chose the port itself.
+  const argv = env.TRAINER_METRICS_PORT === undefined ? withFreeMetricsPort(args) : args;
+  return runProcess(process.execPath, [CLI, ...argv], timeoutMs, env, `trainer ${args.join(' ')}`);
 }
 
 /**

@@ -3,7 +3,6 @@
  * with Debian's python3-torch (declared for the test set-up); they fail, not skip, without it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -11,27 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { ARCHS } from '../../src/shared/config.js';
 import { paramShapes } from '../../src/shared/gan/architecture.js';
 import { archSpecs } from '../../src/shared/gan/archs.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { ROOT, runProcess, tempDir } from '../helpers.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEER = path.join(ROOT, 'scripts', 'peer.py');
 const BENCH = fileURLToPath(new URL('../../scripts/benchPeer.js', import.meta.url));
 
-function run(file: string, args: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr.slice(-2000)}`));
-    }, timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+const run = (file: string, args: string[], env: Record<string, string> = {}, timeoutMs = 240_000): ReturnType<typeof runProcess> => runProcess(file, args, timeoutMs, env);
 
 /** An executable that stands in for the Python interpreter. */
 function stubInterpreter(script: string): string {
