@@ -30,3 +30,19 @@ export const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b,
 
 /** tfjs's fused activations the addon applies, by its numbering (native/src/elementwise.h); others fall back. */
 export const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4 };
+
+const wrapped = new WeakSet<object>();
+
+/**
+ * Replaces wasm's kernel `name` with `wrap(original)`, once: a second call, or one
+ * before the wasm backend is registered, returns false.
+ */
+export function wrapWasmKernel(tf: Tf, name: string, wrap: (original: KernelConfig) => (args: KernelArgs) => unknown): boolean {
+  const original = tf.getKernel(name, 'wasm');
+  if (!original || wrapped.has(original)) return false;
+  const replacement: KernelConfig = { ...original, kernelFunc: wrap(original) as KernelConfig['kernelFunc'] };
+  wrapped.add(replacement);
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel(replacement);
+  return true;
+}

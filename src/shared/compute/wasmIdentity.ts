@@ -1,8 +1,5 @@
 import type { Tf } from '../gan/tf.js';
-import type { KernelArgs, TensorInfo } from './wasmHeap.js';
-
-type KernelConfig = NonNullable<ReturnType<Tf['getKernel']>>;
-const provided = new WeakSet<object>();
+import { type KernelArgs, type TensorInfo, wrapWasmKernel } from './wasmHeap.js';
 
 /**
  * wasm's Identity copies its input (150 calls a step in the MLP: gradients
@@ -10,17 +7,10 @@ const provided = new WeakSet<object>();
  * share the data as wasm's own Reshape does: one more reference, no copy.
  */
 export function installWasmIdentityFastPath(tf: Tf): boolean {
-  const original = tf.getKernel('Identity', 'wasm');
-  if (!original || provided.has(original)) return false;
-  const kernelFunc = ((args: KernelArgs) => {
+  return wrapWasmKernel(tf, 'Identity', (original) => (args: KernelArgs) => {
     const { x } = args.inputs as unknown as { x: TensorInfo };
     if (x.dtype === 'string') return original.kernelFunc(args);
     (args.backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-  }) as KernelConfig['kernelFunc'];
-  const replacement: KernelConfig = { ...original, kernelFunc };
-  provided.add(replacement);
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel(replacement);
-  return true;
+  });
 }

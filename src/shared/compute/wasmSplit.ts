@@ -1,8 +1,5 @@
 import type { Tf } from '../gan/tf.js';
-import { type KernelArgs, type TensorInfo, type WasmHeapBackend, heapOf, offsetOf, sizeOf } from './wasmHeap.js';
-
-type KernelConfig = NonNullable<ReturnType<Tf['getKernel']>>;
-const provided = new WeakSet<object>();
+import { type KernelArgs, type TensorInfo, type WasmHeapBackend, heapOf, offsetOf, sizeOf, wrapWasmKernel } from './wasmHeap.js';
 
 /**
  * SplitV along an axis with only ones before it (the optimizer's flat vector
@@ -11,9 +8,7 @@ const provided = new WeakSet<object>();
  * step for the MLP). Other splits go to the kernel it replaces. Same bits.
  */
 export function installWasmSplitFastPath(tf: Tf): boolean {
-  const original = tf.getKernel('SplitV', 'wasm');
-  if (!original || provided.has(original)) return false;
-  const kernelFunc = ((args: KernelArgs) => {
+  return wrapWasmKernel(tf, 'SplitV', (original) => (args: KernelArgs) => {
     const { x } = args.inputs as unknown as { x: TensorInfo };
     const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number | number[] };
     const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
@@ -33,10 +28,5 @@ export function installWasmSplitFastPath(tf: Tf): boolean {
       src += n;
     });
     return outs;
-  }) as KernelConfig['kernelFunc'];
-  const replacement: KernelConfig = { ...original, kernelFunc };
-  provided.add(replacement);
-  tf.unregisterKernel('SplitV', 'wasm');
-  tf.registerKernel(replacement);
-  return true;
+  });
 }
