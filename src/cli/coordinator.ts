@@ -42,8 +42,11 @@ async function runCoordinatorCommand(a: Args): Promise<number> {
   const { TrainingEval } = await import('../coordinator/trainingEval.js');
   const { FEATURE_SIZE } = await import('../shared/eval/classifier.js');
   const { startCoordinatorObservability } = await import('../coordinator/observability.js');
-  // The coordinator only renders samples and saves models: any backend will do, so never fail on the choice.
-  await selectBackend(opts.backend === 'auto' || opts.backend === 'webgpu' || opts.backend === 'native' ? 'auto' : opts.backend, logger.child({ purpose: 'samples' }));
+  // The coordinator only renders samples and saves models: any CPU backend will do, so never fail on the choice,
+  // and never probe a GPU for it (that took a second or two of every start, before the workers were launched).
+  const samplesLogger = logger.child({ purpose: 'samples' });
+  const ownBackend = opts.backend === 'tensorflow' || opts.backend === 'cpu' || opts.backend === 'wasm' ? opts.backend : 'native';
+  await selectBackend(ownBackend, samplesLogger).catch(() => selectBackend('wasm', samplesLogger));
   const obs = await startCoordinatorObservability({ tf, out: opts.out, version: VERSION, metrics, timeline: opts.timeline, stallMs: opts.timeoutMs, logger });
   // Evaluations run in a thread of the coordinator: wasm there (WebGPU is the workers' business), or what was asked for on CPU.
   let evaluator: TrainingEval | undefined;
