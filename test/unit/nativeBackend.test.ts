@@ -21,6 +21,7 @@ import { type Reduce, trainStep } from '../../src/shared/gan/trainStep.js';
 import { DataFeeder } from '../../src/coordinator/dataFeeder.js';
 import { ROOT, tempDir } from '../helpers.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
+import { allFiniteJs } from '../../src/shared/gan/finite.js';
 
 /** Where a GPU backend would come first in `auto`: inject their failure, as on a CPU host. */
 const absent = (): Promise<never> => Promise.reject(new Error('failure injected by a test'));
@@ -141,6 +142,36 @@ test('350 DCGAN steps on native: no tensor leak on the wasm backend, no native m
   const end = rss();
   assert.ok(end <= warm.rss * 1.05, `RSS grew from ${(warm.rss / 2 ** 20).toFixed(1)} MiB at step ${warmUp} to ${(end / 2 ** 20).toFixed(1)} MiB at step ${c.steps}`);
   r.dispose();
+});
+
+test('the native finite check answers as the JS one: NaN (any payload) and ±Infinity anywhere are not finite; the largest float, subnormals and -0 are', () => {
+  const addon = loadNativeAddon();
+  const nanWithPayload = new Float32Array(new Uint32Array([0xffc00123]).buffer)[0]!;
+  const finite = [0, -0, 1, -1.5, 3.4028234663852886e38, -3.4028234663852886e38, 1e-45, -1e-45, 1.17549435e-38];
+  const notFinite = [NaN, nanWithPayload, Infinity, -Infinity];
+  for (const length of [1, 7, 33, 1000]) {
+    // A view at an offset: the average handed to the check is a subarray of a larger buffer.
+    const backing = new Float32Array(length + 3);
+    const values = backing.subarray(2, 2 + length);
+    values.forEach((_, i) => { values[i] = finite[i % finite.length]!; });
+    assert.equal(addon.allFinite(values), true, `${length} finite values`);
+    assert.equal(allFiniteJs(values), true);
+    for (const position of new Set([0, length >> 1, length - 1])) {
+      for (const bad of notFinite) {
+        const saved = values[position]!;
+        values[position] = bad;
+        assert.equal(addon.allFinite(values), false, `${bad} at ${position} of ${length}`);
+        assert.equal(allFiniteJs(values), false);
+        values[position] = saved;
+      }
+    }
+    // Outside the view: not looked at.
+    backing[0] = NaN;
+    backing[length + 2] = Infinity;
+    assert.equal(addon.allFinite(values), true, 'values outside the view are not read');
+  }
+  assert.equal(addon.allFinite(new Float32Array(0)), true);
+  assert.throws(() => addon.allFinite(new Float64Array(4) as unknown as Float32Array), /expected one Float32Array/);
 });
 
 test('native LeakyRelu, Greater and Select give wasm\'s bits (signed zeros and NaN included); Sum and Mean over leading axes agree to rounding', async () => {

@@ -5,6 +5,7 @@ import { nativeMatMul } from './nativeMatMulKernels.js';
 import { nativeMean, nativeSum } from './nativeReduceKernels.js';
 import { nativeGreater, nativeLeakyRelu, nativeSelect } from './nativeElementwiseKernels.js';
 import { FUSED_ADAM, fusedAdamKernel } from './fusedAdam.js';
+import { useFiniteCheck } from '../gan/finite.js';
 import type { KernelArgs, TensorInfo } from './wasmHeap.js';
 
 type KernelConfig = NonNullable<ReturnType<Tf['getKernel']>>;
@@ -30,7 +31,8 @@ export const NATIVE_KERNEL_NAMES = Object.keys(NATIVE_KERNELS);
 /**
  * Registers the native kernels on the wasm backend (which must be active, with
  * its own and our JS kernels installed): each runs the addon, or the kernel it
- * replaced for a case the addon does not take; and adds the fused Adam update.
+ * replaced for a case the addon does not take; and adds the fused Adam update
+ * and the addon's finite check of the averaged gradients.
  * Returns a function that puts the replaced kernels back and removes the added
  * one (tests compare both paths in one process).
  */
@@ -46,7 +48,9 @@ export function installNativeKernels(tf: Tf, addon: NativeAddon): () => void {
   }
   if (tf.getKernel(FUSED_ADAM, 'wasm')) tf.unregisterKernel(FUSED_ADAM, 'wasm');
   tf.registerKernel({ kernelName: FUSED_ADAM, backendName: 'wasm', kernelFunc: fusedAdamKernel(addon) as unknown as KernelConfig['kernelFunc'] });
+  const restoreFiniteCheck = useFiniteCheck((values) => addon.allFinite(values));
   return () => {
+    restoreFiniteCheck();
     tf.unregisterKernel(FUSED_ADAM, 'wasm');
     for (const original of replaced) {
       tf.unregisterKernel(original.kernelName, 'wasm');
