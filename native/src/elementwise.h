@@ -21,6 +21,8 @@ napi_value sum_rows(napi_env env, napi_callback_info info);
 napi_value leaky_relu(napi_env env, napi_callback_info info);
 napi_value greater(napi_env env, napi_callback_info info);
 napi_value select_values(napi_env env, napi_callback_info info);
+/* tanh, element-wise. */
+napi_value tanh_values(napi_env env, napi_callback_info info);
 /* allFinite(values: Float32Array): whether no value is NaN or ±Infinity. */
 napi_value all_finite(napi_env env, napi_callback_info info);
 

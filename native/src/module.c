@@ -36,6 +36,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"leakyRelu", NULL, leaky_relu, NULL, NULL, NULL, napi_enumerable, NULL},
     {"greater", NULL, greater, NULL, NULL, NULL, napi_enumerable, NULL},
     {"select", NULL, select_values, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tanh", NULL, tanh_values, NULL, NULL, NULL, napi_enumerable, NULL},
     {"allFinite", NULL, all_finite, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getThreads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},

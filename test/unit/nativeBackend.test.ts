@@ -174,6 +174,22 @@ test('the native finite check answers as the JS one: NaN (any payload) and ±Inf
   assert.throws(() => addon.allFinite(new Float64Array(4) as unknown as Float32Array), /expected one Float32Array/);
 });
 
+test('native Tanh is within 1e-6 of Math.tanh, value by value (relative), from 1e-38 to 12 in size; NaN, ±Infinity and -0 as tanh has them', async () => {
+  const xs: number[] = [NaN, Infinity, -Infinity, -0, 0, 1e-38, -3e-4, 5e-4, 8, -8.5, 12];
+  for (let v = -12; v <= 12; v += 0.0137) xs.push(v);
+  for (let v = 1e-30; v < 1; v *= 1.7) xs.push(v, -v);
+  const x = Float32Array.from(xs);
+  await selectBackend('native', silentLogger);
+  const t = tf.tidy(() => tf.tanh(tf.tensor1d(x)));
+  const y = await t.data();
+  t.dispose();
+  x.forEach((v, i) => {
+    const expected = Math.tanh(v);
+    if (Number.isNaN(expected) || expected === 0) assert.ok(Object.is(y[i], expected), `tanh(${v}) = ${y[i]}, expected ${expected}`);
+    else assert.ok(Math.abs(y[i]! - expected) <= 1e-6 * Math.abs(expected), `tanh(${v}) = ${y[i]}, expected ${expected}`);
+  });
+});
+
 test('native LeakyRelu, Greater and Select give wasm\'s bits (signed zeros and NaN included); Sum and Mean over leading axes agree to rounding', async () => {
   const x = tf.tensor([-2, -0, 0, 1.5, NaN, -1e-30, 3, -7, 2, -3, 0.5, -0.25], [1, 2, 2, 3]);
   const y = tf.randomNormal([1, 2, 2, 3], 0, 1, 'float32', 4);

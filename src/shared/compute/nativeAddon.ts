@@ -28,6 +28,8 @@ export interface NativeAddon {
   greater(heap: ArrayBuffer, aOff: number, bOff: number, outOff: number, n: number, bSize: number): void;
   /** out[i] = condition[i] (a byte) ? t[i] : e[i]. */
   select(heap: ArrayBuffer, conditionOff: number, tOff: number, eOff: number, outOff: number, n: number): void;
+  /** out = tanh(x), within 4e-7 relative (a rational approximation). */
+  tanh(heap: ArrayBuffer, xOff: number, outOff: number, n: number): void;
   /** Whether no value is NaN or ±Infinity: a JS array, not the heap. */
   allFinite(values: Float32Array): boolean;
   setThreads(n: number): void;
@@ -52,7 +54,7 @@ export function loadNativeAddon(file = NATIVE_ADDON_PATH): NativeAddon {
     // Typically libopenblas.so.0 missing at run time, or a build for another Node ABI.
     throw new Error(`addon does not load: ${errorMessage(err).split('\n')[0]} (${NATIVE_BUILD_HINT})`);
   }
-  for (const fn of ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'sumRows', 'leakyRelu', 'greater', 'select', 'allFinite', 'setThreads', 'getThreads'] as const) {
+  for (const fn of ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'sumRows', 'leakyRelu', 'greater', 'select', 'tanh', 'allFinite', 'setThreads', 'getThreads'] as const) {
     if (typeof addon[fn] !== 'function') throw new Error(`addon at ${file} lacks ${fn}: rebuild it (npm run build:native)`);
   }
   return addon;

@@ -41,3 +41,14 @@ export function nativeSelect(_tf: Tf, addon: NativeAddon, args: KernelArgs): Ten
   addon.select(heapOf(backend), offsetOf(backend, condition), offsetOf(backend, t), offsetOf(backend, e), offsetOf(backend, out), n);
   return out;
 }
+
+/** Tanh of float32 values by a vectorized rational approximation (within 4e-7 relative; wasm's took over 1 ms per MLP image batch). */
+export function nativeTanh(_tf: Tf, addon: NativeAddon, args: KernelArgs): TensorInfo | undefined {
+  const { x } = args.inputs as unknown as { x: TensorInfo };
+  const n = sizeOf(x.shape);
+  if (x.dtype !== 'float32' || n === 0) return undefined;
+  const backend = args.backend as unknown as WasmHeapBackend;
+  const out = backend.makeOutput([...x.shape], 'float32');
+  addon.tanh(heapOf(backend), offsetOf(backend, x), offsetOf(backend, out), n);
+  return out;
+}

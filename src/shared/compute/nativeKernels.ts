@@ -3,7 +3,7 @@ import type { NativeAddon } from './nativeAddon.js';
 import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } from './nativeConvKernels.js';
 import { nativeMatMul } from './nativeMatMulKernels.js';
 import { nativeMean, nativeSum } from './nativeReduceKernels.js';
-import { nativeGreater, nativeLeakyRelu, nativeSelect } from './nativeElementwiseKernels.js';
+import { nativeGreater, nativeLeakyRelu, nativeSelect, nativeTanh } from './nativeElementwiseKernels.js';
 import { FUSED_ADAM, fusedAdamKernel } from './fusedAdam.js';
 import { useFiniteCheck } from '../gan/finite.js';
 import type { KernelArgs, TensorInfo } from './wasmHeap.js';
@@ -24,6 +24,7 @@ const NATIVE_KERNELS: Record<string, NativeKernel> = {
   LeakyRelu: nativeLeakyRelu,
   Greater: nativeGreater,
   Select: nativeSelect,
+  Tanh: nativeTanh,
 };
 
 export const NATIVE_KERNEL_NAMES = Object.keys(NATIVE_KERNELS);
