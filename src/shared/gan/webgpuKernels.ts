@@ -1,0 +1,27 @@
+import type { Tf } from './tf.js';
+import { FLAT_ADAM_KERNEL, installWebgpuFlatAdam } from './webgpuAdam.js';
+import { DENSE_KERNEL, DENSE_KERNELS, installWebgpuDense } from './webgpuDense.js';
+import { GAN_LOSS_KERNELS, installWebgpuGanLoss } from './webgpuLoss.js';
+
+/** Every kernel the trainer registers for the webgpu backend. */
+const KERNELS = [FLAT_ADAM_KERNEL, ...DENSE_KERNELS, ...GAN_LOSS_KERNELS];
+
+/**
+ * The trainer's own WGSL kernels on the webgpu backend (call after it is
+ * registered): `on` registers them all; off removes them, so that the step
+ * runs on tfjs's kernels alone (the "before" of an A/B measurement).
+ */
+export function setWebgpuKernels(tf: Tf, on: boolean): void {
+  if (on) {
+    installWebgpuFlatAdam(tf);
+    installWebgpuDense(tf);
+    installWebgpuGanLoss(tf);
+    return;
+  }
+  for (const name of KERNELS) if (tf.getKernel(name, 'webgpu')) tf.unregisterKernel(name, 'webgpu');
+}
+
+/** Whether the trainer's kernels run on the active backend. */
+export function webgpuKernelsActive(tf: Tf): boolean {
+  return tf.getKernel(DENSE_KERNEL, tf.getBackend()) !== undefined;
+}
