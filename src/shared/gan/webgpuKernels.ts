@@ -2,9 +2,10 @@ import type { Tf } from './tf.js';
 import { FLAT_ADAM_KERNEL, installWebgpuFlatAdam } from './webgpuAdam.js';
 import { DENSE_KERNEL, DENSE_KERNELS, installWebgpuDense } from './webgpuDense.js';
 import { GAN_LOSS_KERNELS, installWebgpuGanLoss } from './webgpuLoss.js';
+import { BATCH_NORM_KERNELS, installWebgpuBatchNorm } from './webgpuBatchNorm.js';
 
 /** Every kernel the trainer registers for the webgpu backend. */
-const KERNELS = [FLAT_ADAM_KERNEL, ...DENSE_KERNELS, ...GAN_LOSS_KERNELS];
+const KERNELS = [FLAT_ADAM_KERNEL, ...DENSE_KERNELS, ...GAN_LOSS_KERNELS, ...BATCH_NORM_KERNELS];
 
 /**
  * The trainer's own WGSL kernels on the webgpu backend (call after it is
@@ -16,6 +17,7 @@ export function setWebgpuKernels(tf: Tf, on: boolean): void {
     installWebgpuFlatAdam(tf);
     installWebgpuDense(tf);
     installWebgpuGanLoss(tf);
+    installWebgpuBatchNorm(tf);
     return;
   }
   for (const name of KERNELS) if (tf.getKernel(name, 'webgpu')) tf.unregisterKernel(name, 'webgpu');
