@@ -139,7 +139,8 @@ test('dense kernels on webgpu: output and the gradients of input, weights and bi
         () => valueAndGradients((xx, ww, bb) => [fn(bb ? tf.add(tf.matMul(xx!, ww!), bb) : tf.matMul(xx!, ww!))], inputs, shapes, upstream),
         async () => {
           const f = (xx: T, ww: T, bb?: T): T[] => [denseLayer(tf, xx, ww, bb, act)];
-          assert.equal(await forwardDispatches((xx, ww, bb) => f(xx!, ww!, bb), inputs, shapes), 1, `${act}: one program forward`);
+          // tfjs's fused product with bias and activation; tanh, which it lacks, after it.
+          assert.equal(await forwardDispatches((xx, ww, bb) => f(xx!, ww!, bb), inputs, shapes), act === 'tanh' ? 2 : 1, `${act}: programs forward`);
           return valueAndGradients((xx, ww, bb) => f(xx!, ww!, bb), inputs, shapes, upstream);
         });
     }
