@@ -35,8 +35,8 @@ const NO_DRIVER = 'needs a WebGPU adapter: on a host without a GPU, Mesa >= 24 l
  * only, 147 and 276.
  */
 const GPU_WORK_PER_STEP: Record<Arch, { dispatches: number; readbacks: number }> = {
-  mlp: { dispatches: 69, readbacks: 2 },
-  dcgan: { dispatches: 117, readbacks: 2 },
+  mlp: { dispatches: 67, readbacks: 2 },
+  dcgan: { dispatches: 115, readbacks: 2 },
 };
 
 /**

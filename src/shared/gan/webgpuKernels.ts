@@ -1,11 +1,12 @@
 import type { Tf } from './tf.js';
-import { FLAT_ADAM_KERNEL, installWebgpuFlatAdam } from './webgpuAdam.js';
+import { installWebgpuFusedAdam } from './webgpuAdam.js';
+import { FUSED_ADAM } from '../compute/fusedAdam.js';
 import { DENSE_KERNEL, DENSE_KERNELS, installWebgpuDense } from './webgpuDense.js';
 import { GAN_LOSS_KERNELS, installWebgpuGanLoss } from './webgpuLoss.js';
 import { BATCH_NORM_KERNELS, installWebgpuBatchNorm } from './webgpuBatchNorm.js';
 
 /** Every kernel the trainer registers for the webgpu backend. */
-const KERNELS = [FLAT_ADAM_KERNEL, ...DENSE_KERNELS, ...GAN_LOSS_KERNELS, ...BATCH_NORM_KERNELS];
+const KERNELS = [FUSED_ADAM, ...DENSE_KERNELS, ...GAN_LOSS_KERNELS, ...BATCH_NORM_KERNELS];
 
 /**
  * The trainer's own WGSL kernels on the webgpu backend (call after it is
@@ -14,7 +15,7 @@ const KERNELS = [FLAT_ADAM_KERNEL, ...DENSE_KERNELS, ...GAN_LOSS_KERNELS, ...BAT
  */
 export function setWebgpuKernels(tf: Tf, on: boolean): void {
   if (on) {
-    installWebgpuFlatAdam(tf);
+    installWebgpuFusedAdam(tf);
     installWebgpuDense(tf);
     installWebgpuGanLoss(tf);
     installWebgpuBatchNorm(tf);
