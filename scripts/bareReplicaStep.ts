@@ -3,8 +3,9 @@
  * (trainStep with the one-rank identity reduce, then commit), on the coordinator's MNIST batches for
  * its default seed, with no coordinator, sockets, hashes or protocol around it.
  *
- *   node dist/scripts/bareReplicaStep.js ARCH BACKEND BATCH WARMUP STEPS
+ *   node dist/scripts/bareReplicaStep.js ARCH BACKEND BATCH WARMUP STEPS [--no-webgpu-kernels]
  *
+ * --no-webgpu-kernels: on webgpu, tfjs's kernels alone, without the trainer's WGSL kernels (the "before" of an A/B).
  * Prints one JSON line: the backend that really runs (not the one asked for) and img/s over the
  * STEPS steps after WARMUP untimed ones; on webgpu also each timed step's GPU dispatches and read-backs.
  */
@@ -21,15 +22,17 @@ import { tf } from '../src/shared/gan/tf.js';
 import { type Reduce, trainStep } from '../src/shared/gan/trainStep.js';
 import { silentLogger } from '../src/shared/logger.js';
 
-const [archArg, backendArg, ...numbers] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const webgpuKernels = !args.includes('--no-webgpu-kernels');
+const [archArg, backendArg, ...numbers] = args.filter((a) => a !== '--no-webgpu-kernels');
 const [batch, warmup, steps] = numbers.map(Number) as [number, number, number];
 if (!ARCHS.includes(archArg as Arch) || !BACKENDS.includes(backendArg as BackendName) || numbers.length !== 3 || ![batch, warmup, steps].every((n) => Number.isInteger(n) && n >= 0) || batch < 1 || steps < 1) {
-  console.error('usage: bareReplicaStep.js ARCH BACKEND BATCH WARMUP STEPS');
+  console.error('usage: bareReplicaStep.js ARCH BACKEND BATCH WARMUP STEPS [--no-webgpu-kernels]');
   process.exit(2);
 }
 const arch = archArg as Arch;
 
-const backend = await selectBackend(backendArg as BackendName, silentLogger);
+const backend = await selectBackend(backendArg as BackendName, silentLogger, { webgpuKernels });
 const data = loadTrainingSet();
 // The coordinator's config for `--workers 1 --batch-size BATCH --arch ARCH` and its defaults.
 const config: TrainConfig = {
@@ -57,7 +60,7 @@ for (let step = 1; step <= warmup + steps; step++) {
 }
 const seconds = (performance.now() - t0) / 1000;
 console.log(JSON.stringify({
-  arch, requested: backendArg, backend: backend.name, ...(backend.device ? { device: backend.device } : {}), batch, warmup, steps, imagesPerSecond: (steps * batch) / seconds, seconds,
+  arch, requested: backendArg, backend: backend.name, ...(backend.name === 'webgpu' ? { webgpuKernels } : {}), ...(backend.device ? { device: backend.device } : {}), batch, warmup, steps, imagesPerSecond: (steps * batch) / seconds, seconds,
   ...(gpuWork ? { gpuWorkPerStep } : {}),
 }));
 replica.dispose();

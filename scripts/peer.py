@@ -12,7 +12,10 @@ reads them to report them.
 
   peer.py --check                      torch version and the BLAS library it loaded, as JSON
   peer.py --shapes --arch A            parameter names and shapes in tfjs layout, as JSON
-  peer.py --arch A [--batch 64] [--steps N] [--warmup W] [--mnist IDX3]   one JSON line with img/s
+  peer.py --arch A [--batch 64] [--steps N] [--warmup W] [--mnist IDX3] [--device cuda]   one JSON line with img/s
+
+--device cuda (scripts/gpu-check.sh): the models, batches and optimizer on the GPU; the reduce buffer stays
+in host memory, as the trainer reads its gradients back.
 
 Exit status 3 when torch cannot be imported (the caller names the packages to install).
 """
@@ -151,7 +154,8 @@ class ReduceBuffer:
 
     def __init__(self, params, stats):
         self.params, self.stats = params, stats
-        self.buf = torch.empty(sum(p.numel() for p in params) + sum(s.numel() for s in stats), dtype=torch.float32)
+        self.buf = torch.empty(sum(p.numel() for p in params) + sum(s.numel() for s in stats), dtype=torch.float32,
+                               pin_memory=params[0].is_cuda)
 
     def round_trip(self):
         o = 0
@@ -172,6 +176,9 @@ def bench(args):
     g, d = (mlp if args.arch == 'mlp' else dcgan)()
     init(g, args.arch)
     init(d, args.arch)
+    dev = torch.device(args.device)
+    g.to(dev)
+    d.to(dev)
     g.train()
     d.train()
     stats = [b for m in (g, d) for n, b in m.named_buffers() if n.endswith(('running_mean', 'running_var'))]
@@ -181,19 +188,19 @@ def bench(args):
     d_opt = torch.optim.Adam(d_params, lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
     bce = nn.BCEWithLogitsLoss()
     n = args.batch
-    ones, zeros = torch.ones(n, 1), torch.zeros(n, 1)
+    ones, zeros = torch.ones(n, 1, device=dev), torch.zeros(n, 1, device=dev)
     images = load_mnist(args.mnist) if args.mnist else None
     order = torch.randperm(images.shape[0]) if images is not None else None
 
     def step(k):
         if images is not None:
             start = (k * n) % (images.shape[0] - n + 1)
-            real = images[order[start:start + n]].float().div_(127.5).sub_(1)
+            real = images[order[start:start + n]].to(dev).float().div_(127.5).sub_(1)
         else:
-            real = torch.rand(n, IMAGE_SIZE).mul_(2).sub_(1)
+            real = torch.rand(n, IMAGE_SIZE, device=dev).mul_(2).sub_(1)
         # Discriminator phase: G's output is an input here, nothing flows back into G.
         with torch.no_grad():
-            fake = g(torch.randn(n, LATENT))
+            fake = g(torch.randn(n, LATENT, device=dev))
         d_opt.zero_grad(set_to_none=True)
         d_loss = bce(d(real), ones) + bce(d(fake), zeros)
         d_loss.backward()
@@ -203,7 +210,7 @@ def bench(args):
         for p in d_params:
             p.requires_grad_(False)
         g_opt.zero_grad(set_to_none=True)
-        g_loss = bce(d(g(torch.randn(n, LATENT))), ones)
+        g_loss = bce(d(g(torch.randn(n, LATENT, device=dev))), ones)
         g_loss.backward()
         for p in d_params:
             p.requires_grad_(True)
@@ -220,7 +227,7 @@ def bench(args):
     return {
         'arch': args.arch, 'batch': n, 'steps': args.steps, 'warmup': args.warmup,
         'imagesPerSecond': args.steps * n / seconds, 'seconds': seconds,
-        'threads': torch.get_num_threads(), 'data': 'mnist' if images is not None else 'random',
+        'device': args.device, 'threads': torch.get_num_threads(), 'data': 'mnist' if images is not None else 'random',
         **blas_info(),
     }
 
@@ -239,6 +246,7 @@ def main():
     p.add_argument('--steps', type=positive, default=50)
     p.add_argument('--warmup', type=int, default=5)
     p.add_argument('--mnist', help='an IDX3 image file (train-images-idx3-ubyte); default: random images in [-1, 1]')
+    p.add_argument('--device', default='cpu', help='torch device: cpu (default) or cuda[:N]')
     p.add_argument('--check', action='store_true', help='print the torch version and BLAS libraries, and exit')
     p.add_argument('--shapes', action='store_true', help="print both models' parameters in tfjs layout, and exit")
     args = p.parse_args()

@@ -1,5 +1,5 @@
 /**
- * The trainer's own WGSL kernels (webgpuAdam.ts, webgpuLoss.ts) against the
+ * The trainer's own WGSL kernels (webgpuAdam.ts, webgpuLoss.ts, webgpuDense.ts, webgpuBatchNorm.ts) against the
  * cpu backend, on whatever WebGPU adapter the host has (lavapipe on a CPU-only
  * host; see webgpu.test.ts for how it is found). Fails without one.
  */
@@ -9,7 +9,10 @@ import { selectBackend } from '../../src/shared/gan/backend.js';
 import { FlatAdam } from '../../src/shared/gan/flatAdam.js';
 import { countGpuWork, gpuWorkSince } from '../../src/shared/gan/gpuWork.js';
 import { tf } from '../../src/shared/gan/tf.js';
-import { sigmoidCrossEntropyMean } from '../../src/shared/gan/webgpuLoss.js';
+import { ganLoss, sigmoidCrossEntropyMean } from '../../src/shared/gan/webgpuLoss.js';
+import { type DenseActivation, denseLayer } from '../../src/shared/gan/webgpuDense.js';
+import { batchNormLayer } from '../../src/shared/gan/webgpuBatchNorm.js';
+import { BN_EPSILON, BN_MOMENTUM, LEAKY_ALPHA } from '../../src/shared/gan/architecture.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
@@ -29,7 +32,7 @@ async function gpuWorkOf<T>(f: () => Promise<T>): Promise<{ result: T; dispatche
   return { result, dispatches: gpuWorkSince(before, counts).dispatches };
 }
 
-test('fused flat Adam on webgpu: one program per update, parameters and moments equal the cpu element-wise update (5 steps)', async (t) => {
+test('FusedAdam on webgpu: three programs per update, parameters and moments equal the cpu element-wise update (5 steps)', async (t) => {
   const size = 10_007; // not a multiple of the workgroup: the tail is covered
   const run = async (): Promise<{ params: Float32Array; state: Float32Array; dispatches: number[] }> => {
     const rng = new Rng(5);
@@ -55,8 +58,8 @@ test('fused flat Adam on webgpu: one program per update, parameters and moments 
   const cpu = await run();
   await assert.doesNotReject(selectBackend('webgpu', silentLogger), NO_DRIVER);
   const gpu = await run();
-  // The kernel and the three slices of its output; the element-wise path takes 15 or more.
-  assert.deepEqual(gpu.dispatches, [4, 4, 4, 4, 4]);
+  // One program per output (value, m, v); the element-wise path takes 15 or more, the joint output and its slices took 4.
+  assert.deepEqual(gpu.dispatches, [3, 3, 3, 3, 3]);
   // Step counter and beta powers: the same bits (formed on the CPU as the element-wise path forms them).
   assert.deepEqual([...gpu.state.subarray(0, 3)], [...cpu.state.subarray(0, 3)]);
   const errParams = maxRelativeError(gpu.params, cpu.params);
@@ -70,32 +73,140 @@ test('fused flat Adam on webgpu: one program per update, parameters and moments 
   assert.ok(errM < 1e-5 && errV < 1e-5, `moments: m ${errM}, v ${errV}`);
 });
 
-test('fused sigmoid cross-entropy on webgpu: value and gradient equal tfjs\'s on cpu, 2 programs', async (t) => {
+type T = ReturnType<typeof tf.tensor>;
+
+/**
+ * f's outputs and its gradients (of Σ outputs[0]·upstream) with respect to `inputs`, on the active backend,
+ * read back. `upstream` stands for the rest of a network: a fixed random weight per output element.
+ */
+async function valueAndGradients(f: (...xs: T[]) => T[], inputs: Float32Array[], shapes: number[][], upstream: Float32Array): Promise<Float32Array[]> {
+  const xs = inputs.map((v, i) => tf.tensor(v, shapes[i]));
+  const outs: T[] = [];
+  const { grads } = tf.tidy(() => tf.engine().gradients(() => {
+    const ys = f(...xs);
+    outs.push(...ys.map((y) => tf.keep(y)));
+    return tf.sum(tf.mul(ys[0]!, tf.tensor(upstream, ys[0]!.shape)));
+  }, xs as never, undefined, true));
+  // Inputs that do not reach outputs[0] (moving statistics) have no gradient.
+  const connected = grads.filter((g) => g !== undefined);
+  const values = await Promise.all([...outs, ...connected].map(async (t) => new Float32Array(await t.data())));
+  tf.dispose([...xs, ...outs, ...connected]);
+  return values;
+}
+
+/** Dispatches of f's forward pass alone (no tape), on the active backend. */
+async function forwardDispatches(f: (...xs: T[]) => T[], inputs: Float32Array[], shapes: number[][]): Promise<number> {
+  const xs = inputs.map((v, i) => tf.tensor(v, shapes[i]));
+  const { dispatches, result } = await gpuWorkOf(async () => tf.tidy(() => f(...xs)));
+  tf.dispose([...xs, ...result]);
+  return dispatches;
+}
+
+/** Runs `make` on cpu (tfjs's kernels) and on webgpu (the trainer's), and compares every output. */
+async function againstCpu(t: { diagnostic(m: string): void }, label: string, names: string[], bound: number,
+  reference: () => Promise<Float32Array[]>, trainer: () => Promise<Float32Array[]>): Promise<void> {
+  await selectBackend('cpu', silentLogger);
+  const cpu = await reference();
+  await assert.doesNotReject(selectBackend('webgpu', silentLogger), NO_DRIVER);
+  const gpu = await trainer();
+  assert.equal(gpu.length, cpu.length);
+  const errs = cpu.map((ref, i) => maxRelativeError(gpu[i]!, ref));
+  t.diagnostic(`${label}: ${names.map((n, i) => `${n} ${errs[i]!.toExponential(2)}`).join(', ')}`);
+  errs.forEach((e, i) => assert.ok(e < bound, `${label}: ${names[i]} off by ${e} (max-abs relative)`));
+}
+
+const ACTIVATIONS = {
+  linear: (z: T) => z,
+  relu: (z: T) => tf.relu(z),
+  leakyRelu: (z: T) => tf.leakyRelu(z, LEAKY_ALPHA),
+  tanh: (z: T) => tf.tanh(z),
+} as const;
+
+test('dense kernels on webgpu: output and the gradients of input, weights and bias equal tfjs\'s on cpu, for every activation', async (t) => {
+  const rng = new Rng(3);
+  // Not multiples of the workgroup (64); 70 rows as a doubled batch of 35.
+  const [rows, inner, cols] = [70, 33, 65];
+  const x = randoms(rows * inner, rng, 2);
+  const w = randoms(inner * cols, rng, 0.5);
+  const b = randoms(cols, rng, 0.5);
+  const upstream = randoms(rows * cols, rng, 1);
+  const shapes = [[rows, inner], [inner, cols], [cols]];
+  for (const [act, fn] of Object.entries(ACTIVATIONS) as Array<[DenseActivation, (z: T) => T]>) {
+    for (const bias of [true, false]) {
+      const inputs = bias ? [x, w, b] : [x, w];
+      const names = ['output', 'dx', 'dw', ...(bias ? ['db'] : [])];
+      await againstCpu(t, `${act}${bias ? '' : ', no bias'}`, names, 1e-5,
+        () => valueAndGradients((xx, ww, bb) => [fn(bb ? tf.add(tf.matMul(xx!, ww!), bb) : tf.matMul(xx!, ww!))], inputs, shapes, upstream),
+        async () => {
+          const f = (xx: T, ww: T, bb?: T): T[] => [denseLayer(tf, xx, ww, bb, act)];
+          // tfjs's fused product with bias and activation; tanh, which it lacks, after it.
+          assert.equal(await forwardDispatches((xx, ww, bb) => f(xx!, ww!, bb), inputs, shapes), act === 'tanh' ? 2 : 1, `${act}: programs forward`);
+          return valueAndGradients((xx, ww, bb) => f(xx!, ww!, bb), inputs, shapes, upstream);
+        });
+    }
+  }
+});
+
+test('batch-norm kernels on webgpu: output, moving statistics and the gradients of input, gamma and beta equal tfjs-layers\' on cpu', async (t) => {
+  const rng = new Rng(4);
+  // 3·5·7 = 105 values per channel: more than one workgroup's 64 threads; 20 channels.
+  const shape = [3, 5, 7, 20];
+  const x = Float32Array.from(randoms(3 * 5 * 7 * 20, rng, 2), (v, i) => v + (i % 20) * 0.3);
+  const gamma = Float32Array.from(randoms(20, rng, 0.5), (v) => v + 1);
+  const beta = randoms(20, rng, 0.5);
+  const movingMean = randoms(20, rng, 1);
+  const movingVariance = Float32Array.from(randoms(20, rng, 0.5), (v) => v + 1);
+  const upstream = randoms(3 * 5 * 7 * 20, rng, 1);
+  const shapes = [shape, [20], [20], [20], [20]];
+  const inputs = [x, gamma, beta, movingMean, movingVariance];
+  const decay = 1 - BN_MOMENTUM;
+  for (const relu of [true, false]) {
+    // As tfjs-layers' BatchNormalization forms it in training: moments, batchNormalization, the moving averages.
+    const reference = (xx: T, g: T, bt: T, mm: T, mv: T): T[] => {
+      const { mean, variance } = tf.moments(xx, [0, 1, 2]);
+      const y = tf.batchNorm(xx, mean, variance, bt, g, BN_EPSILON);
+      return [relu ? tf.relu(y) : y, tf.sub(mm, tf.mul(tf.sub(mm, mean), decay)), tf.sub(mv, tf.mul(tf.sub(mv, variance), decay))];
+    };
+    const trainer = (xx: T, g: T, bt: T, mm: T, mv: T): T[] => {
+      const out = batchNormLayer(tf, xx, g, bt, mm, mv, { activation: relu ? 'relu' : 'linear', epsilon: BN_EPSILON, momentum: BN_MOMENTUM });
+      return [out.y, out.movingMean, out.movingVariance];
+    };
+    const names = ['output', 'moving mean', 'moving variance', 'dx', 'dgamma', 'dbeta'];
+    await againstCpu(t, relu ? 'with ReLU' : 'linear', names, 1e-5,
+      () => valueAndGradients((...xs) => reference(...(xs as [T, T, T, T, T])), inputs, shapes, upstream),
+      async () => {
+        const f = (...xs: T[]): T[] => trainer(...(xs as [T, T, T, T, T]));
+        // The output and each moving statistic: 3 programs.
+        assert.equal(await forwardDispatches(f, inputs, shapes), 3, 'programs forward');
+        return valueAndGradients(f, inputs, shapes, upstream);
+      });
+  }
+});
+
+test('GAN loss kernel on webgpu: [loss, D(x), D(G(z))] and the loss\'s gradient equal tfjs\'s sigmoid cross-entropy on cpu', async (t) => {
   const rng = new Rng(9);
   // Logits from confident to undecided, both signs; 300 of them: beyond one workgroup.
   const logits = Float32Array.from({ length: 300 }, (_, i) => (rng.next() * 2 - 1) * (i % 3 === 0 ? 30 : 3));
-  const run = async (label: 0 | 1): Promise<{ value: number; grad: Float32Array }> => {
-    const x = tf.tensor2d(logits, [300, 1]);
-    const { value, grads } = tf.tidy(() => {
-      const r = tf.valueAndGrads((l: ReturnType<typeof tf.tensor>) => sigmoidCrossEntropyMean(tf, l, label).mul(3) as ReturnType<typeof tf.scalar>)([x]);
-      return { value: r.value, grads: r.grads };
+  // The discriminator's phase (120 real, 180 fake) and the generator's (all labelled real).
+  for (const positives of [120, 300]) {
+    const run = async (f: (l: T) => T): Promise<Float32Array[]> => {
+      const l = tf.tensor2d(logits, [300, 1]);
+      const { value, grads } = tf.tidy(() => tf.engine().gradients(() => f(l), [l], tf.tensor1d([3, 0, 0]), true));
+      const out = [new Float32Array(await value.data()), new Float32Array(await grads[0]!.data())];
+      tf.dispose([l, value, ...grads]);
+      return out;
+    };
+    const reference = (l: T): T => {
+      const pos = l.slice([0, 0], [positives, 1]);
+      const neg = l.slice([positives, 0], [300 - positives, 1]);
+      const parts = [sigmoidCrossEntropyMean(tf, pos, 1), tf.sigmoid(pos).mean()];
+      const fake = positives < 300 ? [sigmoidCrossEntropyMean(tf, neg, 0), tf.sigmoid(neg).mean()] : [tf.scalar(0), tf.scalar(0)];
+      return tf.stack([tf.add(parts[0]!, fake[0]!), parts[1]!, fake[1]!]);
+    };
+    await againstCpu(t, `${positives} of 300 real`, ['[loss, D(x), D(G(z))]', 'gradient'], 1e-5, () => run(reference), async () => {
+      const counted = await gpuWorkOf(() => run((l) => ganLoss(tf, l, positives)));
+      assert.equal(counted.dispatches, 2, 'dispatches: the loss and its gradient');
+      return counted.result;
     });
-    const out = { value: (await value.data())[0]!, grad: new Float32Array(await grads[0]!.data()) };
-    tf.dispose([x, value, ...grads]);
-    return out;
-  };
-  for (const label of [0, 1] as const) {
-    await selectBackend('cpu', silentLogger);
-    const cpu = await run(label);
-    await assert.doesNotReject(selectBackend('webgpu', silentLogger), NO_DRIVER);
-    const { result: gpu, dispatches } = await gpuWorkOf(() => run(label));
-    // Forward, gradient, and the two multiplications by 3 (forward and backward) around them.
-    assert.equal(dispatches, 4, `label ${label}: dispatches`);
-    const errValue = Math.abs(gpu.value - cpu.value) / Math.abs(cpu.value);
-    const errGrad = maxRelativeError(gpu.grad, cpu.grad);
-    t.diagnostic(`label ${label}: loss ${cpu.value}, relative error value ${errValue.toExponential(2)}, gradient ${errGrad.toExponential(2)}`);
-    // A sum of 300 float32 terms in another order, and exp/log within a few ulp.
-    assert.ok(errValue < 1e-5, `label ${label}: value ${gpu.value} vs ${cpu.value}`);
-    assert.ok(errGrad < 1e-5, `label ${label}: gradient ${errGrad}`);
   }
 });

@@ -11,8 +11,7 @@ import {
 } from './gpuSelect.js';
 import { installWasmConvFilterGradient, installWasmConvInputFastPath, installWasmTileFastPath } from './wasmConvKernels.js';
 import { installWasmMatMulFastPath } from './wasmFastPaths.js';
-import { installWebgpuFlatAdam } from './webgpuAdam.js';
-import { installWebgpuBce } from './webgpuLoss.js';
+import { setWebgpuKernels } from './webgpuKernels.js';
 import { NATIVE_BUILD_HINT, loadNativeAddon } from '../compute/nativeAddon.js';
 import { installNativeKernels } from '../compute/nativeKernels.js';
 import { installWasmSplitFastPath } from '../compute/wasmSplit.js';
@@ -29,6 +28,11 @@ export interface BackendChoice {
 export interface BackendOptions {
   /** Off only to measure tfjs's own wasm kernels against the fast paths (bench:backends); the missing convolution filter gradient is provided either way. */
   wasmFastPath?: boolean;
+  /**
+   * The trainer's own WGSL kernels on webgpu (dense layers, loss, Adam; default on). Off only to
+   * measure tfjs's kernels against them (bench:backends, gpu-check, bareReplicaStep).
+   */
+  webgpuKernels?: boolean;
   /** GPU index (nvidia-smi order) for tensorflow and webgpu. */
   gpu?: number;
   /** OpenBLAS threads of the native backend (default 1: each worker has its core). */
@@ -96,7 +100,7 @@ interface GpuAdapterLike {
  * backend module registers itself only if `navigator.gpu` exists when it is
  * first imported, so the globals go in first.
  */
-async function loadWebgpu({ gpu }: BackendOptions, requestedByName: boolean): Promise<{ device?: string; warning?: string }> {
+async function loadWebgpu({ gpu, webgpuKernels }: BackendOptions, requestedByName: boolean): Promise<{ device?: string; warning?: string }> {
   // Dawn prints its own warning to stderr when it finds no Vulkan loader; ask the dynamic linker first.
   if (process.platform === 'linux' && !hasVulkanLoader()) throw new Error('no Vulkan loader (libvulkan.so.1): the host needs a GPU with a Vulkan driver');
   let dawn: Dawn & { globals: object };
@@ -123,8 +127,7 @@ async function loadWebgpu({ gpu }: BackendOptions, requestedByName: boolean): Pr
   if (!verdict.use) throw new PassedOver(verdict.reason);
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('backend failed to initialize');
-  installWebgpuFlatAdam(tf);
-  installWebgpuBce(tf);
+  setWebgpuKernels(tf, webgpuKernels !== false);
   return { ...(verdict.device ? { device: verdict.device } : {}), ...(verdict.warning ? { warning: verdict.warning } : {}) };
 }
 

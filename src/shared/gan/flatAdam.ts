@@ -1,5 +1,4 @@
 import type { Tf } from './tf.js';
-import { FLAT_ADAM_KERNEL, type FlatAdamAttrs } from './webgpuAdam.js';
 import { FUSED_ADAM, type FusedAdamAttrs, hasFusedAdam } from '../compute/fusedAdam.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
@@ -16,8 +15,9 @@ export interface AdamSnapshot {
  * same order, as tfjs's AdamOptimizer (so the same bits), but a dozen kernel
  * launches per model instead of a dozen per variable. On WebGPU each launch
  * costs far more than the arithmetic; on wasm the per-variable ops dominated
- * the update too. Where the backend has a fused kernel (webgpu: webgpuAdam.ts; native: compute/fusedAdam.ts)
- * the whole update is one program and three slices.
+ * the update too. Where the backend has the FusedAdam kernel (one contract,
+ * compute/fusedAdam.ts; implemented for native there and for webgpu in
+ * webgpuAdam.ts) the whole update is that one kernel.
  */
 export class FlatAdam {
   private readonly m: Variable;
@@ -26,9 +26,10 @@ export class FlatAdam {
   private readonly accBeta2: Variable;
   private iterations = 0;
   /**
-   * accBeta1 and accBeta2 as the CPU holds them, for the fused kernel: float32
-   * products formed as the element-wise path forms them on the backend (IEEE
-   * float32 multiplication is exact-rounded everywhere), so no read-back.
+   * accBeta1 and accBeta2 as the CPU holds them: float32 products formed as the
+   * element-wise path forms them on the backend (IEEE float32 multiplication is
+   * exact-rounded everywhere), so the fused path uploads them instead of
+   * running two kernels (on webgpu, two dispatches) to advance them.
    */
   private accBeta: [number, number];
 
@@ -43,33 +44,11 @@ export class FlatAdam {
   /** The updated parameters for flat `value` and `gradient`; advances the moments. */
   update(value: Tensor, gradient: Tensor): Tensor {
     const tf = this.tf;
-    const out = tf.getKernel(FLAT_ADAM_KERNEL, tf.getBackend()) ? this.webgpuUpdate(value, gradient)
-      : hasFusedAdam(tf) ? this.nativeUpdate(value, gradient) : this.elementwiseUpdate(value, gradient);
+    const out = hasFusedAdam(tf) ? this.fusedUpdate(value, gradient) : this.elementwiseUpdate(value, gradient);
     const f = Math.fround;
     this.accBeta = [f(this.accBeta[0] * f(this.beta1)), f(this.accBeta[1] * f(this.beta2))];
     this.iterations++;
     return out;
-  }
-
-  /** webgpu (webgpuAdam.ts): one program; the beta powers come from the CPU's copy, so nothing is read back. */
-  private webgpuUpdate(value: Tensor, gradient: Tensor): Tensor {
-    const tf = this.tf;
-    const f = Math.fround;
-    const attrs: FlatAdamAttrs = {
-      beta1: f(this.beta1), oneMinusBeta1: f(1 - this.beta1), beta2: f(this.beta2), oneMinusBeta2: f(1 - this.beta2),
-      oneMinusAccBeta1: f(1 - this.accBeta[0]), oneMinusAccBeta2: f(1 - this.accBeta[1]), epsilon: f(this.epsilon), negLr: f(-this.lr),
-    };
-    return tf.tidy(() => {
-      const out = tf.engine().runKernel(FLAT_ADAM_KERNEL, { param: value, grad: gradient, mom1: this.m, mom2: this.v }, attrs as unknown as Record<string, number>) as Tensor;
-      const [newValue, m, v] = tf.split(out, 3);
-      this.m.assign(m!);
-      this.v.assign(v!);
-      // Uploads, not kernels: the beta powers advance on the CPU (see accBeta).
-      const f32 = Math.fround;
-      this.accBeta1.assign(tf.scalar(f32(this.accBeta[0] * f32(this.beta1))));
-      this.accBeta2.assign(tf.scalar(f32(this.accBeta[1] * f32(this.beta2))));
-      return newValue!;
-    });
   }
 
   private elementwiseUpdate(value: Tensor, gradient: Tensor): Tensor {
@@ -90,17 +69,18 @@ export class FlatAdam {
     });
   }
 
-  /** native (compute/fusedAdam.ts): one pass over memory instead of a dozen, the same bits; the beta powers advance on the backend as in the element-wise path. */
-  private nativeUpdate(value: Tensor, gradient: Tensor): Tensor {
+  /** FusedAdam (native, webgpu): one kernel, the same bits as the element-wise path on the same backend; the beta powers advance on the CPU (see accBeta) and are uploaded. */
+  private fusedUpdate(value: Tensor, gradient: Tensor): Tensor {
     const tf = this.tf;
     const attrs: FusedAdamAttrs = { beta1: this.beta1, beta2: this.beta2, lr: this.lr, epsilon: this.epsilon };
     const [newValue, newM, newV] = tf.engine().runKernel(FUSED_ADAM, { value, gradient, m: this.m, v: this.v, accBeta1: this.accBeta1, accBeta2: this.accBeta2 }, attrs as never) as Tensor[];
     this.m.assign(newM!);
     this.v.assign(newV!);
     tf.dispose([newM!, newV!]);
+    const f = Math.fround;
     tf.tidy(() => {
-      this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
-      this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
+      this.accBeta1.assign(tf.scalar(f(this.accBeta[0] * f(this.beta1))));
+      this.accBeta2.assign(tf.scalar(f(this.accBeta[1] * f(this.beta2))));
     });
     return newValue!;
   }

@@ -5,7 +5,11 @@ import { paramShapes } from './architecture.js';
 import { archSpecs } from './archs.js';
 import { buildModel } from './models.js';
 import { type AdamSnapshot, FlatAdam } from './flatAdam.js';
-import { sigmoidCrossEntropyMean } from './webgpuLoss.js';
+import { GAN_LOSS_KERNEL, ganLoss, sigmoidCrossEntropyMean } from './webgpuLoss.js';
+import { hasWebgpuDense } from './webgpuDense.js';
+import { applyFused } from './fusedForward.js';
+import type { GanSpecs } from './archs.js';
+import { IMAGE_SIZE } from '../data/dataset.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
@@ -30,6 +34,16 @@ export interface GeneratorResult {
  */
 function asFloat32(data: ArrayLike<number>): Float32Array {
   return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+/** Pixel v in [0, 255] as the tfjs path scales it, v / 127.5 − 1 in float32: the fused path uploads them scaled. */
+const PIXELS = Float32Array.from({ length: 256 }, (_, v) => Math.fround(Math.fround(v / 127.5) - 1));
+
+/** The backward pass's seed for ganLoss's [loss, D(x), D(G(z))]: the gradient of the loss alone. */
+const LOSS_ONLY = (tf: Tf): Tensor => tf.tensor1d([1, 0, 0]);
+
+function byName(vars: Variable[], grads: Tensor[]): Record<string, Tensor> {
+  return Object.fromEntries(vars.map((v, i) => [v.name, grads[i]!]));
 }
 
 /** Some of a model's variables, in a fixed order, and how to (un)fuse them. */
@@ -85,11 +99,13 @@ export class GanReplica {
   private committed: { vars: Tensor[]; g: AdamSnapshot; d: AdamSnapshot } | undefined;
   /** The moving statistics before the current phase's forward passes, for skipUpdate(). */
   private statsBefore: Tensor[] | undefined;
+  private readonly specs: GanSpecs;
 
   constructor(private readonly tf: Tf, private readonly config: TrainConfig) {
     const specs = archSpecs(config.arch, config.latentDim);
     // discriminatorGradients runs D once over real and fake together: right only while no example's logit depends on another's.
     if (specs.discriminator.layers.some((l) => l.kind === 'batchNorm')) throw new Error(`${config.arch}: a discriminator with batch norm needs separate real and fake passes`);
+    this.specs = specs;
     this.generator = buildModel(tf, specs.generator);
     this.discriminator = buildModel(tf, specs.discriminator);
     this.g = new ParamGroup(this.generator);
@@ -200,7 +216,7 @@ export class GanReplica {
     const tf = this.tf;
     this.keepStats();
     const n = z.length / this.config.latentDim;
-    const flat = tf.tidy(() => {
+    const flat = this.fused() ? tf.tidy(() => this.fusedDiscriminatorBuffer(images, z, n)) : tf.tidy(() => {
       const real = this.scaleImages(images, n);
       const noise = tf.tensor2d(z, [n, this.config.latentDim]);
       const fake = this.generator.apply(noise, { training: true }) as Tensor;
@@ -231,7 +247,9 @@ export class GanReplica {
     const tf = this.tf;
     this.keepStats();
     const n = z.length / this.config.latentDim;
-    const flat = tf.tidy(() => {
+    // The fused buffer ends in [loss, mean D(G(z)), 0]; tfjs's in the loss alone.
+    const extras = this.fused() ? 3 : 1;
+    const flat = extras === 3 ? tf.tidy(() => this.fusedGeneratorBuffer(z, n)) : tf.tidy(() => {
       const noise = tf.tensor2d(z, [n, this.config.latentDim]);
       const { value, grads } = tf.variableGrads(() => {
         const logits = this.discriminator.apply(this.generator.apply(noise, { training: true }) as Tensor, { training: true }) as Tensor;
@@ -240,7 +258,38 @@ export class GanReplica {
       return this.reduceBuffer(this.g.params.vars, grads, [value.reshape([1])]);
     });
     const all = await this.readBack(flat);
-    return { loss: all[all.length - 1]!, grads: all.subarray(0, all.length - 1) };
+    return { loss: all[all.length - extras]!, grads: all.subarray(0, all.length - extras) };
+  }
+
+  /** Whether the active backend has the trainer's own forward, backward and loss kernels (webgpu, unless turned off). */
+  private fused(): boolean {
+    return hasWebgpuDense(this.tf) && this.tf.getKernel(GAN_LOSS_KERNEL, this.tf.getBackend()) !== undefined;
+  }
+
+  /**
+   * The discriminator phase on the trainer's kernels: D sees the real and the
+   * fake half as one batch (D has no batch norm, so every logit is what two
+   * passes give), and one kernel forms both losses and both mean outputs.
+   * Same buffer layout as the tfjs path: gradients, statistics, [loss, D(x), D(G(z))].
+   */
+  private fusedDiscriminatorBuffer(images: Uint8Array, z: Float32Array, n: number): Tensor {
+    const tf = this.tf;
+    const real = tf.tensor2d(Float32Array.from(images, (v) => PIXELS[v]!), [n, IMAGE_SIZE]);
+    const fake = applyFused(tf, this.generator, this.specs.generator, tf.tensor2d(z, [n, this.config.latentDim]));
+    const both = tf.concat([real, fake]);
+    const { value, grads } = tf.engine().gradients(() => ganLoss(tf, applyFused(tf, this.discriminator, this.specs.discriminator, both), n), this.d.params.vars, LOSS_ONLY(tf), true);
+    return this.reduceBuffer(this.d.params.vars, byName(this.d.params.vars, grads), [value]);
+  }
+
+  /** The generator phase on the trainer's kernels: gradients, statistics, [loss, D(G(z)), 0]. */
+  private fusedGeneratorBuffer(z: Float32Array, n: number): Tensor {
+    const tf = this.tf;
+    const noise = tf.tensor2d(z, [n, this.config.latentDim]);
+    const { value, grads } = tf.engine().gradients(() => {
+      const fake = applyFused(tf, this.generator, this.specs.generator, noise);
+      return ganLoss(tf, applyFused(tf, this.discriminator, this.specs.discriminator, fake), n);
+    }, this.g.params.vars, LOSS_ONLY(tf), true);
+    return this.reduceBuffer(this.g.params.vars, byName(this.g.params.vars, grads), [value]);
   }
 
   /** One read-back, then the tensor goes. */

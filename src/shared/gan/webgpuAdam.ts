@@ -1,19 +1,5 @@
 import type { Tf } from './tf.js';
-
-/** Kernel name of the whole flat Adam update in one WGSL program (webgpu only). */
-export const FLAT_ADAM_KERNEL = 'TrainerFlatAdam';
-
-export interface FlatAdamAttrs {
-  /** All as float32 values, computed as tfjs's element-wise Adam computes them. */
-  beta1: number;
-  oneMinusBeta1: number;
-  beta2: number;
-  oneMinusBeta2: number;
-  oneMinusAccBeta1: number;
-  oneMinusAccBeta2: number;
-  epsilon: number;
-  negLr: number;
-}
+import { FUSED_ADAM, type FusedAdamAttrs } from '../compute/fusedAdam.js';
 
 type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 interface WebgpuBackend {
@@ -21,64 +7,78 @@ interface WebgpuBackend {
 }
 
 const WORKGROUP = 64;
+const OUTPUTS = ['value', 'm', 'v'] as const;
 
 /**
- * One thread per parameter: reads value, gradient and both moments, writes
- * [new value ‖ new first moment ‖ new second moment] (a program has one
- * output). The arithmetic is tfjs's AdamOptimizer's, operation by operation
- * (FlatAdam's element-wise path), so it differs from it only where the shader
- * compiler contracts a multiply and an add.
+ * One of FusedAdam's three outputs, one thread per parameter. A WebGPU program
+ * has one output, so the kernel runs three, each forming m and v again (a few
+ * operations per parameter: cheaper than a dispatch to slice a joint output).
+ * The arithmetic is tfjs's AdamOptimizer's, operation by operation (FlatAdam's
+ * element-wise path), with 1 − accBeta formed in float32 from the tensors as
+ * that path forms it.
  */
-class FlatAdamProgram {
-  readonly variableNames = ['param', 'grad', 'mom1', 'mom2'];
+/** Each output's program binds only what it reads: a bound input the shader does not use is an error. */
+const READS = { value: ['param', 'grad', 'mom1', 'mom2', 'accBeta1', 'accBeta2'], m: ['grad', 'mom1'], v: ['grad', 'mom2'] } as const;
+
+class FusedAdamProgram {
+  readonly variableNames: string[];
   readonly outputShape: number[];
-  readonly shaderKey = 'trainerFlatAdam';
+  readonly shaderKey: string;
   readonly dispatchLayout = { x: [0] };
   readonly dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  readonly uniforms = 'n : i32, beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, oneMinusAccBeta1 : f32, oneMinusAccBeta2 : f32, epsilon : f32, negLr : f32,';
+  readonly uniforms = 'n : i32, beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, epsilon : f32, negLr : f32,';
 
-  constructor(private readonly n: number) {
-    this.outputShape = [3 * n];
+  constructor(private readonly output: (typeof OUTPUTS)[number], shape: number[], n: number) {
+    this.variableNames = [...READS[output]];
+    this.outputShape = shape;
+    this.shaderKey = `trainerFusedAdam_${output}`;
     this.dispatch = [Math.ceil(n / WORKGROUP), 1, 1];
   }
 
   getUserCode(): string {
+    const m = 'let m = mom1[index] * uniforms.beta1 + g * uniforms.oneMinusBeta1;';
+    const v = 'let v = mom2[index] * uniforms.beta2 + (g * g) * uniforms.oneMinusBeta2;';
+    const body = {
+      value: `${m}
+          ${v}
+          let mHat = m / (1.0 - accBeta1[0]);
+          let vHat = v / (1.0 - accBeta2[0]);
+          result[index] = (mHat / (sqrt(vHat) + uniforms.epsilon)) * uniforms.negLr + param[index];`,
+      m: `${m}
+          result[index] = m;`,
+      v: `${v}
+          result[index] = v;`,
+    }[this.output];
     return `
       fn main(index : i32) {
-        let n = uniforms.n;
-        if (index < n) {
+        if (index < uniforms.n) {
           let g = grad[index];
-          let m = mom1[index] * uniforms.beta1 + g * uniforms.oneMinusBeta1;
-          let v = mom2[index] * uniforms.beta2 + (g * g) * uniforms.oneMinusBeta2;
-          let mHat = m / uniforms.oneMinusAccBeta1;
-          let vHat = v / uniforms.oneMinusAccBeta2;
-          result[index] = (mHat / (sqrt(vHat) + uniforms.epsilon)) * uniforms.negLr + param[index];
-          result[index + n] = m;
-          result[index + 2 * n] = v;
+          ${body}
         }
       }`;
   }
 }
 
 /**
- * Registers the fused flat Adam update for the webgpu backend (call after the
- * backend is registered). Idempotent.
+ * Registers FusedAdam (compute/fusedAdam.ts: its contract, the native
+ * backend's other implementation) for the webgpu backend; call after the
+ * backend is registered. Idempotent.
  */
-export function installWebgpuFlatAdam(tf: Tf): void {
-  if (tf.getKernel(FLAT_ADAM_KERNEL, 'webgpu')) return;
+export function installWebgpuFusedAdam(tf: Tf): void {
+  if (tf.getKernel(FUSED_ADAM, 'webgpu')) return;
   tf.registerKernel({
-    kernelName: FLAT_ADAM_KERNEL,
+    kernelName: FUSED_ADAM,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { param, grad, mom1, mom2 } = inputs as unknown as Record<'param' | 'grad' | 'mom1' | 'mom2', TensorInfo>;
-      const a = attrs as unknown as FlatAdamAttrs;
-      const n = param.shape[0]!;
-      const uniforms = [
-        { type: 'int32', data: [n] },
-        ...[a.beta1, a.oneMinusBeta1, a.beta2, a.oneMinusBeta2, a.oneMinusAccBeta1, a.oneMinusAccBeta2, a.epsilon, a.negLr].map((x) => ({ type: 'float32', data: [x] })),
-      ];
-      return (backend as unknown as WebgpuBackend).runWebGPUProgram(new FlatAdamProgram(n), [param, grad, mom1, mom2], 'float32', uniforms) as never;
+      const { value, gradient, m, v, accBeta1, accBeta2 } = inputs as unknown as Record<'value' | 'gradient' | 'm' | 'v' | 'accBeta1' | 'accBeta2', TensorInfo>;
+      const { beta1, beta2, lr, epsilon } = attrs as unknown as FusedAdamAttrs;
+      const n = value.shape.reduce((a, b) => a * b, 1);
+      // Float32 scalars as tfjs forms them from these numbers (1 − beta in float64, then rounded).
+      const uniforms = [{ type: 'int32', data: [n] }, ...[beta1, 1 - beta1, beta2, 1 - beta2, epsilon, -lr].map((x) => ({ type: 'float32', data: [x] }))];
+      const tensors = { param: value, grad: gradient, mom1: m, mom2: v, accBeta1, accBeta2 };
+      return OUTPUTS.map((output) => (backend as unknown as WebgpuBackend).runWebGPUProgram(new FusedAdamProgram(output, value.shape, n),
+        READS[output].map((name) => tensors[name]), 'float32', uniforms)) as never;
     },
   });
 }

@@ -7,49 +7,67 @@ interface WebgpuBackend {
   runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: string, uniforms: Array<{ type: string; data: number[] }>): TensorInfo;
 }
 
-/** Mean binary cross-entropy of logits against a constant label, forward and gradient (webgpu only). */
-export const BCE_KERNEL = 'TrainerSigmoidBceMean';
-export const BCE_GRAD_KERNEL = 'TrainerSigmoidBceMeanGrad';
+/** A GAN phase's loss over one batch of logits, with the discriminator's mean outputs, and its gradient (webgpu only). */
+export const GAN_LOSS_KERNEL = 'TrainerGanLoss';
+const GAN_LOSS_GRAD_KERNEL = 'TrainerGanLossGrad';
+export const GAN_LOSS_KERNELS = [GAN_LOSS_KERNEL, GAN_LOSS_GRAD_KERNEL];
 
 /**
- * The loss as tfjs's sigmoidCrossEntropy forms it per element,
- * max(x, 0) − x·z + log(1 + exp(−|x|)), summed in one thread and divided by
- * the count: a batch has at most a few hundred logits, and one dispatch costs
- * more than that loop.
+ * [loss, mean sigmoid of the first `positives` logits, mean sigmoid of the
+ * rest]: loss is the mean sigmoid cross-entropy of the first `positives`
+ * logits against label 1 plus that of the rest against label 0 (a part with
+ * no logits adds nothing). Each term as tfjs's sigmoidCrossEntropy forms it,
+ * max(x, 0) − x·z + log(1 + exp(−|x|)). One thread: a batch has at most a
+ * few thousand logits, and a dispatch costs more than that loop.
  */
-class BceProgram {
+class GanLossProgram {
   readonly variableNames = ['logits'];
-  readonly outputShape = [1];
-  readonly shaderKey = 'trainerBceMean';
+  readonly outputShape = [3];
+  readonly shaderKey = 'trainerGanLoss';
   readonly dispatchLayout = { x: [0] };
   readonly dispatch: [number, number, number] = [1, 1, 1];
   readonly workgroupSize: [number, number, number] = [1, 1, 1];
-  readonly uniforms = 'n : i32, label : f32,';
+  readonly uniforms = 'n : i32, positives : i32,';
 
   getUserCode(): string {
     return `
       fn main(index : i32) {
         if (index == 0) {
-          var sum = 0.0;
+          var loss = array<f32, 2>(0.0, 0.0);
+          var prob = array<f32, 2>(0.0, 0.0);
           for (var i = 0; i < uniforms.n; i++) {
             let x = logits[i];
-            sum = sum + ((max(x, 0.0) - x * uniforms.label) + log(1.0 + exp(-abs(x))));
+            let part = select(1, 0, i < uniforms.positives);
+            let z = select(0.0, 1.0, part == 0);
+            loss[part] = loss[part] + ((max(x, 0.0) - x * z) + log(1.0 + exp(-abs(x))));
+            prob[part] = prob[part] + 1.0 / (1.0 + exp(-x));
           }
-          result[0] = sum / f32(uniforms.n);
+          let counts = vec2<f32>(f32(uniforms.positives), f32(uniforms.n - uniforms.positives));
+          var total = 0.0;
+          var means = vec2<f32>(0.0, 0.0);
+          for (var p = 0; p < 2; p++) {
+            if (counts[p] > 0.0) {
+              total = total + loss[p] / counts[p];
+              means[p] = prob[p] / counts[p];
+            }
+          }
+          result[0] = total;
+          result[1] = means[0];
+          result[2] = means[1];
         }
       }`;
   }
 }
 
-/** d(mean loss)/dx = (sigmoid(x) − z) / n · dy, one thread per logit. */
-class BceGradProgram {
+/** d loss / dx = (sigmoid(x) − z) / (count of x's part) · dy[0]; the mean outputs carry no gradient. One thread per logit. */
+class GanLossGradProgram {
   readonly variableNames = ['logits', 'dy'];
   readonly outputShape: number[];
-  readonly shaderKey = 'trainerBceMeanGrad';
+  readonly shaderKey = 'trainerGanLossGrad';
   readonly dispatchLayout = { x: [0] };
   readonly dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number] = [64, 1, 1];
-  readonly uniforms = 'n : i32, label : f32,';
+  readonly uniforms = 'n : i32, positives : i32,';
 
   constructor(shape: number[], n: number) {
     this.outputShape = shape;
@@ -61,7 +79,10 @@ class BceGradProgram {
       fn main(index : i32) {
         if (index < uniforms.n) {
           let x = logits[index];
-          result[index] = (1.0 / (1.0 + exp(-x)) - uniforms.label) / f32(uniforms.n) * dy[0];
+          let positive = index < uniforms.positives;
+          let z = select(0.0, 1.0, positive);
+          let count = select(f32(uniforms.n - uniforms.positives), f32(uniforms.positives), positive);
+          result[index] = (1.0 / (1.0 + exp(-x)) - z) / count * dy[0];
         }
       }`;
   }
@@ -69,47 +90,53 @@ class BceGradProgram {
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** Registers both loss kernels for the webgpu backend (call after the backend is registered). Idempotent. */
-export function installWebgpuBce(tf: Tf): void {
-  if (tf.getKernel(BCE_KERNEL, 'webgpu')) return;
-  const uniforms = (n: number, label: number): Array<{ type: string; data: number[] }> => [{ type: 'int32', data: [n] }, { type: 'float32', data: [label] }];
+/** Registers the loss kernels and the loss's gradient for the webgpu backend (call after the backend is registered). Idempotent. */
+export function installWebgpuGanLoss(tf: Tf): void {
+  if (tf.getKernel(GAN_LOSS_KERNEL, 'webgpu')) return;
+  const uniforms = (n: number, positives: number): Array<{ type: string; data: number[] }> => [{ type: 'int32', data: [n] }, { type: 'int32', data: [positives] }];
+  const positivesOf = (attrs: unknown, n: number): number => {
+    const p = (attrs as { positives: number }).positives;
+    if (!Number.isInteger(p) || p < 0 || p > n) throw new RangeError(`${GAN_LOSS_KERNEL}: positives ${p} for ${n} logits`);
+    return p;
+  };
   tf.registerKernel({
-    kernelName: BCE_KERNEL,
+    kernelName: GAN_LOSS_KERNEL,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { logits } = inputs as unknown as { logits: TensorInfo };
       const n = size(logits.shape);
-      return (backend as unknown as WebgpuBackend).runWebGPUProgram(new BceProgram(), [logits], 'float32', uniforms(n, (attrs as { label: number }).label)) as never;
+      return (backend as unknown as WebgpuBackend).runWebGPUProgram(new GanLossProgram(), [logits], 'float32', uniforms(n, positivesOf(attrs, n))) as never;
     },
   });
   tf.registerKernel({
-    kernelName: BCE_GRAD_KERNEL,
+    kernelName: GAN_LOSS_GRAD_KERNEL,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { logits, dy } = inputs as unknown as { logits: TensorInfo; dy: TensorInfo };
       const n = size(logits.shape);
-      return (backend as unknown as WebgpuBackend).runWebGPUProgram(new BceGradProgram(logits.shape, n), [logits, dy], 'float32', uniforms(n, (attrs as { label: number }).label)) as never;
+      return (backend as unknown as WebgpuBackend).runWebGPUProgram(new GanLossGradProgram(logits.shape, n), [logits, dy], 'float32', uniforms(n, positivesOf(attrs, n))) as never;
     },
+  });
+  tf.registerGradient({
+    kernelName: GAN_LOSS_KERNEL,
+    inputsToSave: ['logits'],
+    gradFunc: (dy, saved, attrs) => ({
+      logits: () => tf.engine().runKernel(GAN_LOSS_GRAD_KERNEL, { logits: saved[0]!, dy: dy as Tensor }, attrs as never) as Tensor,
+    }),
   });
 }
 
 /**
- * Mean sigmoid cross-entropy of `logits` against the constant `label` (0 or 1):
- * tfjs's `losses.sigmoidCrossEntropy(label-filled, logits)`. Where the active
- * backend has the fused kernels it is 2 dispatches (forward and gradient)
- * instead of about 25 and no label tensor; elsewhere it is tfjs's own.
+ * [loss, mean D(first `positives`), mean D(rest)] of `logits` in one program
+ * (see GanLossProgram); its gradient follows the loss (element 0) only: run
+ * the backward pass with dy = [1, 0, 0]. Only where the active backend has
+ * the kernel (the trainer's webgpu kernels).
  */
+export function ganLoss(tf: Tf, logits: Tensor, positives: number): Tensor {
+  return tf.engine().runKernel(GAN_LOSS_KERNEL, { logits }, { positives } as never) as Tensor;
+}
+
+/** Mean sigmoid cross-entropy of `logits` against the constant `label` (0 or 1): tfjs's `losses.sigmoidCrossEntropy(label-filled, logits)`. */
 export function sigmoidCrossEntropyMean(tf: Tf, logits: Tensor, label: 0 | 1): Scalar {
-  if (!tf.getKernel(BCE_KERNEL, tf.getBackend())) {
-    return tf.losses.sigmoidCrossEntropy(label === 1 ? tf.onesLike(logits) : tf.zerosLike(logits), logits) as Scalar;
-  }
-  const engine = tf.engine();
-  const loss = tf.customGrad((x, save) => {
-    (save as (tensors: Tensor[]) => void)([x as Tensor]);
-    return {
-      value: (engine.runKernel(BCE_KERNEL, { logits: x as Tensor }, { label }) as Tensor).reshape([]),
-      gradFunc: (dy, saved) => engine.runKernel(BCE_GRAD_KERNEL, { logits: saved[0]!, dy: dy as Tensor }, { label }) as Tensor,
-    };
-  });
-  return loss(logits) as Scalar;
+  return tf.losses.sigmoidCrossEntropy(label === 1 ? tf.onesLike(logits) : tf.zerosLike(logits), logits) as Scalar;
 }
