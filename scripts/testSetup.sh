@@ -87,8 +87,11 @@ esac
 # script, since on Debian bookworm it comes from bookworm-backports.
 "$BASH" scripts/setupWebgpu.sh
 
-# The native addon, when the package has one and it is not built yet.
-if node -e 'process.exit(require("./package.json").scripts?.["build:native"] ? 0 : 1)' && [ ! -f native/build/Release/trainer_native.node ]; then
+# The native addon, when the package has one and it is not built yet, or its sources
+# changed since it was built (a stale addon lacks the kernels the code asks for).
+addon=native/build/Release/trainer_native.node
+if node -e 'process.exit(require("./package.json").scripts?.["build:native"] ? 0 : 1)' \
+  && { [ ! -f "$addon" ] || [ -n "$(find native -path native/build -prune -o -type f -newer "$addon" -print -quit)" ]; }; then
   echo "testSetup: building the native addon (npm run build:native)" >&2
   npm run --silent build:native
 fi
