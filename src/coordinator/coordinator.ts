@@ -124,9 +124,12 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       case 'log':
         logger.log(fx.level, fx.msg, fx.fields);
         return;
-      case 'notify':
-        (events[fx.name] as ((...args: unknown[]) => void) | undefined)?.(...fx.args);
+      case 'notify': {
+        // Called as a method of `events`, as a direct call would be.
+        const handler = events[fx.name] as ((...args: unknown[]) => void) | undefined;
+        handler?.apply(events, fx.args);
         return;
+      }
       case 'checkpoint': {
         const t0 = performance.now();
         const c = fx.state;
