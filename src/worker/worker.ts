@@ -22,6 +22,7 @@ import { HealthState } from '../shared/health.js';
 import { StepStats } from './stepStats.js';
 import { type FaultOptions, faultHooks } from './faults.js';
 import { SpanRecorder } from '../shared/timeline.js';
+import { afterStep, startRefusal } from './stepRules.js';
 import { type ObservabilityServer, type PortChoice, reachableAt, startObservabilityServer } from '../shared/transport/httpServer.js';
 
 export interface WorkerOptions {
@@ -190,15 +191,12 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
 
     /** Adopts a generation: its rank, ring and starting state. */
     const adopt = (s: Start): void => {
-      if (s.step >= config.steps) throw new TrainerError('E_PROTOCOL', `told to start after step ${s.step} of ${config.steps}`);
-      if (s.world > config.world || s.rank >= s.world || s.ring.length !== s.world) throw new TrainerError('E_PROTOCOL', `generation ${s.gen}: rank ${s.rank} of ${s.world} with ${s.ring.length} ring endpoints (at most ${config.world} workers)`);
+      const refused = startRefusal(s, config, completed, opts.curve !== undefined);
+      if (refused) throw new TrainerError('E_PROTOCOL', refused);
       if (s.generator && s.discriminator) {
         replica!.setWeights(s.generator, s.discriminator);
         if (s.generatorOptimizer && s.discriminatorOptimizer) replica!.setOptimizerState(s.generatorOptimizer, s.discriminatorOptimizer);
-        else if (s.step > 0) throw new TrainerError('E_PROTOCOL', `generation ${s.gen}: weights after step ${s.step} came without optimizer state`);
         completed = s.step;
-      } else if (completed !== s.step) {
-        throw new TrainerError('E_PROTOCOL', `generation ${s.gen} continues after step ${s.step}, but this replica is at step ${completed} and was sent no state`);
       }
       replica!.commit();
       gen = s.gen;
@@ -206,7 +204,6 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       world = s.world;
       const next = (rank + 1) % world;
       const prev = (rank - 1 + world) % world;
-      if (opts.curve && world > 1 && s.ringKeys?.length !== world) throw new TrainerError('E_PROTOCOL', 'this worker uses CURVE but the coordinator sent no ring keys (start it with --curve-keys too)');
       predecessorKey = s.ringKeys?.[prev];
       ring.begin(gen, s.step, world, prev, world > 1 ? { endpoint: s.ring[next]!, key: s.ringKeys?.[next] } : undefined);
       log = logger.child({ worker: id, rank });
@@ -243,15 +240,14 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
         metrics.observeStep(step, { ...r, dataWaitMs });
         health.progress(`step ${step} of ${config.steps}`);
         const last = step === config.steps;
-        const hash = last || checkNow || step % config.checkEvery === 0 ? await replica!.stateHash() : undefined;
+        const next = afterStep(step, rank, config, checkNow, stateAfter);
+        const hash = next.hash ? await replica!.stateHash() : undefined;
         checkNow = false;
         if (last) finalHash = hash;
         const taken = spans.take();
         await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, dataWaitMs, ...(hash ? { hash } : {}), ...(taken.length > 0 ? { spans: taken } : {}) });
         // Rank 0 lends the coordinator its weights for sample grids, with the optimizers' state for checkpoints (the final ones go below).
-        const checkpoint = rank === 0 && config.checkpointEvery > 0 && step % config.checkpointEvery === 0;
-        const sample = rank === 0 && ((config.sampleEvery > 0 && step % config.sampleEvery === 0) || (config.evalEvery > 0 && step % config.evalEvery === 0));
-        if (!last && (checkpoint || stateAfter === step || sample)) await sendState(step, checkpoint || stateAfter === step);
+        if (next.state) await sendState(step, next.state.forCheckpoint);
         if (step === 2 || last) log.log('debug', 'tensors held', { step, numTensors: tf.memory().numTensors });
       }
       health.set(true, 'training finished');
