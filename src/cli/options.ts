@@ -108,8 +108,9 @@ const GENERATE = {
 
 const EVALUATE = {
   ...BASIC,
-  model: { type: 'string', demandOption: true, describe: 'a generator directory saved by a run (RUN/generator)' },
-  count: { type: 'number', default: 10_000, describe: 'images per set' },
+  model: { type: 'string', describe: 'a generator directory saved by a run (RUN/generator); this or --images' },
+  images: { type: 'string', describe: 'score these 28×28 images instead: IDX ubyte, or .npy of uint8, or floats in [-1, 1] or [0, 1]' },
+  count: { type: 'number', default: 10_000, describe: 'images per set (with --images: the file\'s count)' },
   seed: { type: 'number', default: 42, describe: 'noise seed, and the seed of the real and untrained calibration sets' },
   json: { type: 'boolean', default: false, describe: 'print one JSON document instead of the table' },
   data: { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' },
