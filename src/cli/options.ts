@@ -120,7 +120,8 @@ const EVALUATE = {
 const CLASSIFIER = {
   ...BASIC,
   out: { type: 'string', describe: 'where to save it (default: the committed models/mnist-classifier)' },
-  epochs: { type: 'number', default: 3, describe: 'passes over the 60k training images' },
+  epochs: { type: 'number', default: 5, describe: 'most passes over the training images; the epoch with the best validation accuracy is kept' },
+  validation: { type: 'number', default: 5000, describe: 'training images held out to choose the epoch count on' },
   'batch-size': { type: 'number', default: 64, describe: 'examples per step' },
   lr: { type: 'number', default: 1e-3, describe: 'Adam learning rate' },
   seed: { type: 'number', default: 1, describe: 'seed for the initial weights and the data order' },
