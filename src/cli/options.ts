@@ -128,6 +128,12 @@ const CLASSIFIER = {
   data: { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' },
 } satisfies OptionTable;
 
+const PLOT = {
+  config: CONFIG,
+  'log-format': { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' },
+  verbose: { type: 'boolean', default: false, describe: 'also log debug records' },
+} satisfies OptionTable;
+
 const KEYGEN = {
   config: CONFIG,
   out: { type: 'string', demandOption: true, describe: 'keys directory' },
@@ -142,6 +148,7 @@ export const COMMAND_OPTIONS = {
   evaluate: EVALUATE,
   classifier: CLASSIFIER,
   keygen: KEYGEN,
+  plot: PLOT,
 } as const satisfies Record<string, OptionTable>;
 
 export type CommandName = keyof typeof COMMAND_OPTIONS;
