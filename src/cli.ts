@@ -9,6 +9,7 @@ import { coordinatorCommand } from './cli/coordinator.js';
 import { evaluateCommand } from './cli/evaluate.js';
 import { generateCommand } from './cli/generate.js';
 import { keygenCommand } from './cli/keygen.js';
+import { plotCommand } from './cli/plot.js';
 import { COMMAND_OPTIONS, isCommandName } from './cli/options.js';
 import { type OptionLayers, configPath, layerOptions, withOrigin } from './cli/optionLayers.js';
 import { workerCommand } from './cli/worker.js';
@@ -20,7 +21,7 @@ const EXIT_USAGE = 2;
 const EXIT_COORDINATOR_LOST = 3;
 
 /** In the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [coordinatorCommand, workerCommand, generateCommand, evaluateCommand, classifierCommand, keygenCommand];
+const COMMANDS: readonly Command[] = [coordinatorCommand, workerCommand, generateCommand, evaluateCommand, classifierCommand, plotCommand, keygenCommand];
 
 /** `a, b or c`. */
 const listed = (names: readonly string[]): string => `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;

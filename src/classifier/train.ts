@@ -6,6 +6,7 @@ import { Rng } from '../shared/rng.js';
 import { saveModelTo } from '../shared/gan/modelFiles.js';
 import type { Tf } from '../shared/gan/tf.js';
 import { CLASSES, buildClassifier, classify, scaleBytes, weightsChecksum } from '../shared/eval/classifier.js';
+import { chooseEpoch, shuffled, splitValidation } from './validationSplit.js';
 
 export interface ClassifierTrainOptions {
   out: string;
@@ -13,7 +14,20 @@ export interface ClassifierTrainOptions {
   batchSize: number;
   lr: number;
   seed: number;
+  /** Training images held out to choose the epoch count on (never trained on). */
+  validation: number;
   dataDir: string | undefined;
+}
+
+/** The images of `set` at `indices`, in that order. */
+export function subset(set: ImageSet, indices: Uint32Array): ImageSet {
+  const images = new Uint8Array(indices.length * IMAGE_SIZE);
+  const labels = new Uint8Array(indices.length);
+  indices.forEach((idx, k) => {
+    images.set(set.images.subarray(idx * IMAGE_SIZE, (idx + 1) * IMAGE_SIZE), k * IMAGE_SIZE);
+    labels[k] = set.labels[idx]!;
+  });
+  return { count: indices.length, images, labels };
 }
 
 /** Fraction of `set` whose arg-max logit is its label. */
@@ -29,37 +43,38 @@ export async function accuracy(tf: Tf, model: ReturnType<typeof buildClassifier>
 }
 
 /**
- * Trains the reference classifier: Adam with the step size halved every
- * epoch, softmax cross-entropy, a seeded shuffle per epoch; reports test accuracy after each epoch, then saves the
- * model and its SHA256SUMS.
+ * Trains the reference classifier for up to `epochs` epochs on the training images minus a held-out
+ * validation split: Adam with the step size halved every epoch, softmax cross-entropy, a seeded shuffle
+ * per epoch. It keeps the weights of the epoch with the best validation accuracy; since neither the
+ * schedule nor the shuffles depend on the epoch budget, they are what `--epochs <that epoch>` trains.
+ * The test set is only reported, never chosen on.
  */
-export async function trainClassifier(tf: Tf, opts: ClassifierTrainOptions, logger: Logger): Promise<{ accuracy: number; sha256: string; seconds: number }> {
-  const train = loadTrainingSet(opts.dataDir);
+export async function trainClassifier(tf: Tf, opts: ClassifierTrainOptions, logger: Logger): Promise<{ accuracy: number; sha256: string; seconds: number; epoch: number }> {
+  const all = loadTrainingSet(opts.dataDir);
   const test = loadTestSet(opts.dataDir);
-  const x = scaleBytes(train.images);
+  const split = splitValidation(all.count, opts.validation, opts.seed);
+  const validation = subset(all, split.validation);
+  const x = scaleBytes(all.images);
   const model = buildClassifier(tf, opts.seed);
   const optimizer = tf.train.adam(opts.lr);
   const rng = new Rng(opts.seed);
   const t0 = performance.now();
-  let acc = 0;
+  const history: Array<{ epoch: number; loss: number; validationAccuracy: number; testAccuracy: number; seconds: number }> = [];
+  let best: { epoch: number; weights: ReturnType<Tf['tensor']>[] } | undefined;
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     // Halve the step size every epoch: the last epochs refine instead of bouncing around the minimum.
     // tfjs's Adam reads its (protected) learningRate at every update, and keeps its moments.
     (optimizer as unknown as { learningRate: number }).learningRate = opts.lr * 0.5 ** (epoch - 1);
-    const order = Uint32Array.from({ length: train.count }, (_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    const order = shuffled(split.train, rng);
     let lossSum = 0;
     let batches = 0;
-    for (let start = 0; start + opts.batchSize <= train.count; start += opts.batchSize) {
+    for (let start = 0; start + opts.batchSize <= order.length; start += opts.batchSize) {
       const xb = new Float32Array(opts.batchSize * IMAGE_SIZE);
       const yb = new Float32Array(opts.batchSize * CLASSES);
       for (let k = 0; k < opts.batchSize; k++) {
         const idx = order[start + k]!;
         xb.set(x.subarray(idx * IMAGE_SIZE, (idx + 1) * IMAGE_SIZE), k * IMAGE_SIZE);
-        yb[k * CLASSES + train.labels[idx]!] = 1;
+        yb[k * CLASSES + all.labels[idx]!] = 1;
       }
       const loss = tf.tidy(() => {
         const xs = tf.tensor2d(xb, [opts.batchSize, IMAGE_SIZE]);
@@ -71,14 +86,29 @@ export async function trainClassifier(tf: Tf, opts: ClassifierTrainOptions, logg
       batches++;
       if (batches % 100 === 0) logger.log('debug', 'classifier batch', { epoch, batch: batches, loss: lossSum / batches });
     }
-    acc = await accuracy(tf, model, test);
-    logger.log('info', `epoch ${epoch}/${opts.epochs}: loss ${(lossSum / batches).toFixed(4)}, test accuracy ${(acc * 100).toFixed(2)}%`, { epoch, loss: lossSum / batches, testAccuracy: acc, seconds: (performance.now() - t0) / 1000 });
+    const validationAccuracy = await accuracy(tf, model, validation);
+    const testAccuracy = await accuracy(tf, model, test);
+    const seconds = (performance.now() - t0) / 1000;
+    history.push({ epoch, loss: lossSum / batches, validationAccuracy, testAccuracy, seconds });
+    if (chooseEpoch(history.map((h) => h.validationAccuracy)) === epoch) {
+      if (best) tf.dispose(best.weights);
+      best = { epoch, weights: model.getWeights().map((w) => w.clone()) };
+    }
+    logger.log('info', `epoch ${epoch}/${opts.epochs}: loss ${(lossSum / batches).toFixed(4)}, validation accuracy ${(validationAccuracy * 100).toFixed(2)}%, test accuracy ${(testAccuracy * 100).toFixed(2)}%`, history[history.length - 1]);
   }
+  model.setWeights(best!.weights);
+  tf.dispose(best!.weights);
+  const chosen = history[best!.epoch - 1]!;
   await saveModelTo(tf, model, opts.out);
   const sha256 = weightsChecksum(opts.out);
+  const seconds = (performance.now() - t0) / 1000;
   writeFileSync(path.join(opts.out, 'SHA256SUMS'), `${sha256}  weights.bin\n`);
-  writeFileSync(path.join(opts.out, 'training.json'), `${JSON.stringify({ epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, lrSchedule: 'halved every epoch', seed: opts.seed, testAccuracy: acc, seconds: (performance.now() - t0) / 1000, backend: tf.getBackend() }, null, 2)}\n`);
+  writeFileSync(path.join(opts.out, 'training.json'), `${JSON.stringify({
+    epochs: chosen.epoch, epochsTried: opts.epochs, chosenOn: `validation: ${opts.validation} training images held out (splitValidation, seed ${opts.seed})`,
+    trainImages: split.train.length, validationImages: split.validation.length, batchSize: opts.batchSize, lr: opts.lr, lrSchedule: 'halved every epoch', seed: opts.seed,
+    validationAccuracy: chosen.validationAccuracy, testAccuracy: chosen.testAccuracy, history, seconds, backend: tf.getBackend(),
+  }, null, 2)}\n`);
   model.dispose();
   optimizer.dispose();
-  return { accuracy: acc, sha256, seconds: (performance.now() - t0) / 1000 };
+  return { accuracy: chosen.testAccuracy, sha256, seconds, epoch: chosen.epoch };
 }

@@ -22,13 +22,13 @@ async function runClassifierCommand(a: Args): Promise<number> {
   ensureWritableDir(out);
   const opts = {
     out, epochs: positiveInt('epochs', a.epochs), batchSize: positiveInt('batch-size', a.batchSize), lr: inRange('lr', a.lr, 0, 1, true, false),
-    seed: nonNegInt('seed', a.seed), dataDir: a.data === undefined ? undefined : path.resolve(String(a.data)),
+    seed: nonNegInt('seed', a.seed), validation: positiveInt('validation', a.validation), dataDir: a.data === undefined ? undefined : path.resolve(String(a.data)),
   };
   const { selectBackend } = await import('../shared/gan/backend.js');
   const { tf } = await import('../shared/gan/tf.js');
   const { trainClassifier } = await import('../classifier/train.js');
   await selectBackend(a.backend as BackendName, logger);
   const r = await trainClassifier(tf, opts, logger);
-  logger.log('info', `classifier saved to ${out}: test accuracy ${(r.accuracy * 100).toFixed(2)}%, ${r.seconds.toFixed(0)} s, weights.bin SHA-256 ${r.sha256}`, { out, ...r });
+  logger.log('info', `classifier saved to ${out}: epoch ${r.epoch} kept (best on validation), test accuracy ${(r.accuracy * 100).toFixed(2)}%, ${r.seconds.toFixed(0)} s, weights.bin SHA-256 ${r.sha256}`, { out, ...r });
   return 0;
 }

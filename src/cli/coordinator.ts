@@ -42,6 +42,8 @@ async function runCoordinatorCommand(a: Args): Promise<number> {
   const { TrainingEval } = await import('../coordinator/trainingEval.js');
   const { FEATURE_SIZE } = await import('../shared/eval/classifier.js');
   const { startCoordinatorObservability } = await import('../coordinator/observability.js');
+  const { StepRecords } = await import('../coordinator/stepRecords.js');
+  const { writeRunPlots } = await import('../plots/runPlots.js');
   // The coordinator only renders samples and saves models: any CPU backend will do, so never fail on the choice,
   // and never probe a GPU for it (that took a second or two of every start, before the workers were launched).
   const samplesLogger = logger.child({ purpose: 'samples' });
@@ -51,16 +53,24 @@ async function runCoordinatorCommand(a: Args): Promise<number> {
   // Evaluations run in a thread of the coordinator: wasm there (WebGPU is the workers' business), or what was asked for on CPU.
   let evaluator: TrainingEval | undefined;
   let trainingSince = 0;
-  const events: CoordinatorEvents = opts.evalEvery === 0 ? obs.events : {
+  const stepRecords = new StepRecords();
+  const recorded: CoordinatorEvents = {
     ...obs.events,
+    started: (info) => {
+      trainingSince = performance.now();
+      obs.events.started?.(info);
+    },
+    stepCompleted: (done, info) => {
+      obs.events.stepCompleted?.(done, info);
+      stepRecords.add({ ...done, seconds: (performance.now() - trainingSince) / 1000, batchImages: info.images });
+    },
+  };
+  const events: CoordinatorEvents = opts.evalEvery === 0 ? recorded : {
+    ...recorded,
     configured: (c) => {
       obs.events.configured?.(c);
       evaluator = new TrainingEval({ arch: c.arch, latentDim: c.latentDim, count: opts.evalCount, seed: opts.seed, backend: opts.backend === 'tensorflow' || opts.backend === 'cpu' ? opts.backend : 'wasm', every: opts.evalEvery, featureSize: FEATURE_SIZE, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) },
         logger.child({ purpose: 'evaluation' }), (r) => obs.metrics.observeEvaluation(r.fid, evaluator?.best?.fid ?? r.fid));
-    },
-    started: (info) => {
-      trainingSince = performance.now();
-      obs.events.started?.(info);
     },
     evalWeights: (step, w) => evaluator?.submit(step, w.generator, (performance.now() - trainingSince) / 1000),
   };
@@ -96,6 +106,12 @@ async function runCoordinatorCommand(a: Args): Promise<number> {
       }
     }
     await writeOutputs(tf, opts.out, result.config, result.weights, result.summary, obs.samples()!);
+    stepRecords.write(opts.out);
+    // The plots are for people: a failure to draw them is reported, and the run still succeeds.
+    await writeRunPlots(opts.out).then(
+      (files) => logger.log('info', `plots: ${files.map((f) => path.relative(opts.out, f)).join(', ')}`, { files }),
+      (err: unknown) => logger.log('warn', `plots not drawn: ${errorMessage(err)}`),
+    );
     obs.health.set(true, 'finished');
     const s = result.summary;
     logger.log('info', `done: ${s.steps} steps in ${s.trainSeconds.toFixed(1)} s, ${s.imagesPerSecond.toFixed(0)} img/s, d_loss ${s.final.dLoss.toFixed(4)}, g_loss ${s.final.gLoss.toFixed(4)}, replicas identical (${s.replicaHash.slice(0, 12)}…); outputs in ${opts.out}`, { out: opts.out, peakRssBytes: process.resourceUsage().maxRSS * 1024 });

@@ -11,23 +11,32 @@ export const evaluateCommand: Command = {
   usage: 'evaluate',
   describe: 'score a saved generator: MNIST-FID, Inception Score and digit coverage, with real-data and untrained calibration',
   build: (y) => y.options(COMMAND_OPTIONS.evaluate)
-    .example('$0 evaluate --model runs/X/generator', 'score a run\'s generator'),
+    .example('$0 evaluate --model runs/X/generator', 'score a run\'s generator')
+    .example('$0 evaluate --images samples.npy', 'score images from any generator on the same scale'),
   run: runEvaluateCommand,
 };
 
 async function runEvaluateCommand(a: Args): Promise<number> {
   const { logger } = makeLogger(String(a.logFormat), 'evaluate', Boolean(a.verbose));
+  if ((a.model === undefined) === (a.images === undefined)) throw new ConfigError('evaluate needs exactly one of --model DIR or --images FILE');
   const count = positiveInt('count', a.count);
   if (count < 2 || count > 60_000) throw new ConfigError(`--count must be in [2, 60000], got ${count}`);
-  const { selectBackend } = await import('../shared/gan/backend.js');
-  const { tf } = await import('../shared/gan/tf.js');
-  const { evaluateGenerator, formatEvaluation } = await import('../evaluate/evaluate.js');
-  await selectBackend(a.backend as BackendName, logger);
-  const e = await evaluateGenerator(tf, {
-    modelDir: path.resolve(String(a.model)), count, seed: nonNegInt('seed', a.seed),
+  const common = {
+    seed: nonNegInt('seed', a.seed),
     ...(a.data === undefined ? {} : { dataDir: path.resolve(String(a.data)) }),
     ...(a.classifier === undefined ? {} : { classifierDir: path.resolve(String(a.classifier)) }),
-  });
+  };
+  const { readImageFile } = await import('../evaluate/imageFile.js');
+  // Read (and refuse) the file before the backend loads: a wrong shape costs no model load.
+  const file = a.images === undefined ? undefined : path.resolve(String(a.images));
+  const images = file === undefined ? undefined : readImageFile(file);
+  const { selectBackend } = await import('../shared/gan/backend.js');
+  const { tf } = await import('../shared/gan/tf.js');
+  const { evaluateGenerator, evaluateImages, formatEvaluation } = await import('../evaluate/evaluate.js');
+  await selectBackend(a.backend as BackendName, logger);
+  const e = images !== undefined && file !== undefined
+    ? await evaluateImages(tf, { file, ...images, ...common })
+    : await evaluateGenerator(tf, { modelDir: path.resolve(String(a.model)), count, ...common });
   // The result is the command's output: stdout, as a table or (--json) one JSON document.
   process.stdout.write(a.json ? `${JSON.stringify(e)}\n` : `${formatEvaluation(e)}\n`);
   return 0;

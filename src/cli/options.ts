@@ -108,8 +108,9 @@ const GENERATE = {
 
 const EVALUATE = {
   ...BASIC,
-  model: { type: 'string', demandOption: true, describe: 'a generator directory saved by a run (RUN/generator)' },
-  count: { type: 'number', default: 10_000, describe: 'images per set' },
+  model: { type: 'string', describe: 'a generator directory saved by a run (RUN/generator); this or --images' },
+  images: { type: 'string', describe: 'score these 28×28 images instead: IDX ubyte, or .npy of uint8, or floats in [-1, 1] or [0, 1]' },
+  count: { type: 'number', default: 10_000, describe: 'images per set (with --images: the file\'s count)' },
   seed: { type: 'number', default: 42, describe: 'noise seed, and the seed of the real and untrained calibration sets' },
   json: { type: 'boolean', default: false, describe: 'print one JSON document instead of the table' },
   data: { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' },
@@ -119,11 +120,18 @@ const EVALUATE = {
 const CLASSIFIER = {
   ...BASIC,
   out: { type: 'string', describe: 'where to save it (default: the committed models/mnist-classifier)' },
-  epochs: { type: 'number', default: 3, describe: 'passes over the 60k training images' },
+  epochs: { type: 'number', default: 5, describe: 'most passes over the training images; the epoch with the best validation accuracy is kept' },
+  validation: { type: 'number', default: 5000, describe: 'training images held out to choose the epoch count on' },
   'batch-size': { type: 'number', default: 64, describe: 'examples per step' },
   lr: { type: 'number', default: 1e-3, describe: 'Adam learning rate' },
   seed: { type: 'number', default: 1, describe: 'seed for the initial weights and the data order' },
   data: { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' },
+} satisfies OptionTable;
+
+const PLOT = {
+  config: CONFIG,
+  'log-format': { choices: ['auto', 'human', 'json'] as const, default: 'auto' as const, describe: 'human lines on a terminal, JSON lines otherwise (auto)' },
+  verbose: { type: 'boolean', default: false, describe: 'also log debug records' },
 } satisfies OptionTable;
 
 const KEYGEN = {
@@ -140,6 +148,7 @@ export const COMMAND_OPTIONS = {
   evaluate: EVALUATE,
   classifier: CLASSIFIER,
   keygen: KEYGEN,
+  plot: PLOT,
 } as const satisfies Record<string, OptionTable>;
 
 export type CommandName = keyof typeof COMMAND_OPTIONS;

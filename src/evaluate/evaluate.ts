@@ -35,6 +35,16 @@ export interface Evaluation {
   untrained: Scores;
 }
 
+/** Scores of images read from a file (`trainer evaluate --images`), with the same real-data floor. */
+export interface ImagesEvaluation {
+  count: number;
+  featureSize: number;
+  file: string;
+  format: string;
+  generated: Scores;
+  realTraining: Scores;
+}
+
 /** The MNIST test set through the classifier, once: the reference every score compares with. */
 export interface Reference {
   features: Gaussian;
@@ -71,6 +81,13 @@ export async function generateImages(tf: Tf, generator: { predict: LayersModel['
   return out;
 }
 
+/** The floor: the first `count` training images of the seed's epoch-0 order, scored like generated ones. */
+async function realFloor(tf: Tf, classifier: LayersModel, reference: Reference, count: number, seed: number, dataDir?: string): Promise<Scores> {
+  const train = loadTrainingSet(dataDir);
+  const order = epochPermutation(train.count, seed, 0);
+  return scoreImages(tf, classifier, reference, scaleBytes(gatherExamples(train.images, IMAGE_SIZE, order, 0, Math.min(count, train.count))));
+}
+
 /** Which architecture a saved generator is, from its parameter shapes. */
 function archOf(model: LayersModel): Arch {
   const shapes = JSON.stringify(model.weights.map((w) => w.shape));
@@ -96,9 +113,7 @@ export async function evaluateGenerator(tf: Tf, opts: EvaluateOptions): Promise<
     const latentDim = generator.inputs[0]!.shape[1] as number;
     const reference = await testReference(tf, classifier, opts.dataDir);
     const generated = await scoreImages(tf, classifier, reference, await generateImages(tf, generator, latentDim, opts.count, opts.seed));
-    const train = loadTrainingSet(opts.dataDir);
-    const order = epochPermutation(train.count, opts.seed, 0);
-    const realTraining = await scoreImages(tf, classifier, reference, scaleBytes(gatherExamples(train.images, IMAGE_SIZE, order, 0, Math.min(opts.count, train.count))));
+    const realTraining = await realFloor(tf, classifier, reference, opts.count, opts.seed, opts.dataDir);
     const spec = archSpecs(arch, latentDim).generator;
     const fresh = buildModel(tf, spec);
     setFlatWeights(tf, fresh, spec, initialWeights(spec, opts.seed));
@@ -111,17 +126,44 @@ export async function evaluateGenerator(tf: Tf, opts: EvaluateOptions): Promise<
   }
 }
 
+export interface EvaluateImagesOptions {
+  /** Shown in the report. */
+  file: string;
+  format: string;
+  /** count × 784 values in [-1, 1]. */
+  images: Float32Array;
+  count: number;
+  seed: number;
+  dataDir?: string;
+  classifierDir?: string;
+}
+
+/** Scores a set of images from anywhere (a file), with the real-data floor on as many training images. */
+export async function evaluateImages(tf: Tf, opts: EvaluateImagesOptions): Promise<ImagesEvaluation> {
+  const classifier = await loadClassifier(tf, opts.classifierDir);
+  try {
+    const reference = await testReference(tf, classifier, opts.dataDir);
+    const generated = await scoreImages(tf, classifier, reference, opts.images);
+    const realTraining = await realFloor(tf, classifier, reference, opts.count, opts.seed, opts.dataDir);
+    return { count: opts.count, featureSize: FEATURE_SIZE, file: opts.file, format: opts.format, generated, realTraining };
+  } finally {
+    classifier.dispose();
+  }
+}
+
 /** The evaluation as a terminal table. */
-export function formatEvaluation(e: Evaluation): string {
-  const rows: Array<[string, Scores]> = [['generated', e.generated], ['real training (floor)', e.realTraining], ['untrained (ceiling)', e.untrained]];
+export function formatEvaluation(e: Evaluation | ImagesEvaluation): string {
+  const rows: Array<[string, Scores]> = 'arch' in e
+    ? [['generated', e.generated], ['real training (floor)', e.realTraining], ['untrained (ceiling)', e.untrained]]
+    : [['images', e.generated], ['real training (floor)', e.realTraining]];
   const pad = (s: string, n: number): string => s.padEnd(n);
   const lines = [
-    `${e.count} images per set, against the 10,000 MNIST test images; ${e.featureSize} classifier features; ${e.arch} generator`,
+    `${e.count} images per set, against the 10,000 MNIST test images; ${e.featureSize} classifier features; ${'arch' in e ? `${e.arch} generator` : `${e.file} (${e.format})`}`,
     '',
     `${pad('', 24)}${pad('MNIST-FID', 12)}${pad('FID logits', 12)}${pad('IS', 8)}${pad('digits ≥5%', 12)}${pad('KL(unif)', 10)}confidence`,
     ...rows.map(([name, s]) => `${pad(name, 24)}${pad(s.fid.toFixed(3), 12)}${pad(s.fidLogits.toFixed(3), 12)}${pad(s.inceptionScore.toFixed(2), 8)}${pad(String(s.coverage.digitsAtLeast5Percent), 12)}${pad(s.coverage.klFromUniform.toFixed(3), 10)}${s.coverage.meanConfidence.toFixed(3)}`),
     '',
-    `digit shares (generated): ${e.generated.coverage.fractions.map((f, d) => `${d}: ${(f * 100).toFixed(1)}%`).join('  ')}`,
+    `digit shares (${'arch' in e ? 'generated' : 'images'}): ${e.generated.coverage.fractions.map((f, d) => `${d}: ${(f * 100).toFixed(1)}%`).join('  ')}`,
   ];
   return lines.join('\n');
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The quality runs of docs/results.md: the DCGAN trained by PyTorch (scripts/peerTrain.py), by the
+# trainer with 1 worker (batch 32) and with 2 workers (2 × 16: the same global batch), for the same
+# number of images, in the trainer's data order; every run evaluated every EVAL_EVERY steps on 2000
+# samples, the final generators on 10,000; then the three FID histories on one plot.
+#   scripts/peerQuality.sh OUT_DIR [IMAGES=6400] [EVAL_EVERY=50]
+# Run it after `npm run build`; CPU-heavy: prefix with `nice -n 10` on a shared machine.
+set -euo pipefail
+OUT=${1:?usage: peerQuality.sh OUT_DIR [IMAGES] [EVAL_EVERY]}
+IMAGES=${2:-6400}
+EVERY=${3:-50}
+BATCH=32
+STEPS=$((IMAGES / BATCH))
+PY=${PEER_PYTHON:-/usr/bin/python3}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CLI="node $ROOT/dist/src/cli.js"
+MNIST=$(node -e "import('$ROOT/dist/src/shared/data/dataset.js').then(m => console.log(m.bundledMnistDir()))")
+mkdir -p "$OUT"
+# The trainer's data order (seed 42), epoch after epoch, as little-endian uint32 indices.
+node -e "
+import('$ROOT/dist/src/shared/data/sharding.js').then((m) => {
+  const epochs = Math.ceil($IMAGES / 60000) + 1;
+  const parts = Array.from({ length: epochs }, (_, e) => Buffer.from(m.epochPermutation(60000, 42, e).buffer));
+  require('node:fs').writeFileSync('$OUT/order.u32', Buffer.concat(parts));
+});"
+$PY "$ROOT/scripts/peerTrain.py" --mnist "$MNIST/train-images-idx3-ubyte" --order "$OUT/order.u32" --out "$OUT/pytorch" \
+  --images "$IMAGES" --batch $BATCH --eval-every "$EVERY" > "$OUT/pytorch/train.jsonl"
+: > "$OUT/pytorch/history.jsonl"
+for f in $(ls "$OUT"/pytorch/samples-*.npy | sort -t- -k2 -n); do
+  n=$(basename "$f" .npy); n=${n#samples-}
+  $CLI evaluate --images "$f" --json --log-format json 2>/dev/null \
+    | node -e "let s='';process.stdin.on('data',(d)=>s+=d).on('end',()=>{const e=JSON.parse(s);console.log(JSON.stringify({images:$n,fid:e.generated.fid,fidLogits:e.generated.fidLogits,inceptionScore:e.generated.inceptionScore,digitsAtLeast5Percent:e.generated.coverage.digitsAtLeast5Percent,meanConfidence:e.generated.coverage.meanConfidence}))})" \
+    >> "$OUT/pytorch/history.jsonl"
+done
+$CLI evaluate --images "$OUT/pytorch/final.npy" --json --log-format json > "$OUT/pytorch/evaluate.json"
+for w in 1 2; do
+  $CLI coordinator --workers $w --spawn --arch dcgan --steps $STEPS --batch-size $((BATCH / w)) --eval-every "$EVERY" --eval-count 2000 \
+    --sample-every 0 --port 0 --bind 127.0.0.1 --out "$OUT/trainer-${w}w" --log-format json > "$OUT/trainer-${w}w.log" 2>&1
+  $CLI evaluate --model "$OUT/trainer-${w}w/generator" --json --log-format json > "$OUT/trainer-${w}w/evaluate.json"
+done
+node "$ROOT/dist/scripts/qualityPlot.js" "$OUT/fid-vs-images.svg" "trainer, 1 worker=$OUT/trainer-1w" "trainer, 2 workers=$OUT/trainer-2w" "PyTorch=peer:$OUT/pytorch/history.jsonl" | tee "$OUT/quality.json"
