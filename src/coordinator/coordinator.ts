@@ -4,6 +4,7 @@ import { type TrainConfig, modelHash } from '../shared/config.js';
 import { TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
 import { bundledMnistDir, loadTrainingSet } from '../shared/data/dataset.js';
 import { StarReducer } from '../shared/allreduce/star.js';
+import { wireCodec } from '../shared/allreduce/compression.js';
 import { initialWeights } from '../shared/gan/architecture.js';
 import { archSpecs } from '../shared/gan/archs.js';
 import { GanReplica } from '../shared/gan/replica.js';
@@ -122,7 +123,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   const globalBatch = config.world * config.batchSize;
   const elastic = config.minWorkers < config.world ? `, continuing with as few as ${config.minWorkers}` : '';
   logger.log('info', `training ${config.arch} GAN: ${config.steps} steps, ${config.world} workers × batch ${config.batchSize}${elastic}, ${data.count} examples from ${dataDir}`, {
-    steps: config.steps, workers: config.world, minWorkers: config.minWorkers, batchSize: config.batchSize, examples: data.count, allreduce: config.allreduce,
+    steps: config.steps, workers: config.world, minWorkers: config.minWorkers, batchSize: config.batchSize, examples: data.count, allreduce: config.allreduce, compression: config.compression ?? 'none',
   });
 
   const refusedKeys = new Set<string>();
@@ -147,7 +148,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   // Whichever path finds a mismatch (a report, or a flush after a loss), the metric counts it.
   const countMismatch = (): void => events.replicaMismatch?.();
   let tracker = new StepTracker(config.world, countMismatch);
-  let star = new StarReducer(config.world);
+  let star = new StarReducer(config.world, wireCodec(config.compression ?? 'none'));
 
   let fail!: (err: Error) => void;
   let registered!: () => void;
@@ -469,7 +470,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     membership.form(roster);
     const world = roster.length;
     tracker = new StepTracker(world, countMismatch);
-    star = new StarReducer(world);
+    star = new StarReducer(world, wireCodec(config.compression ?? 'none'));
     const now = performance.now();
     for (const m of roster) liveness.track(m.id, now);
     const ring = roster.map((m) => m.hello.dataEndpoint);
@@ -695,6 +696,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       globalBatchSize: globalBatch,
       backend: roster[0]?.hello.backend ?? '',
       allreduce: config.allreduce,
+      compression: config.compression ?? 'none',
       final: { dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake },
       replicaHash: done.hash!,
       imagesPerSecond: (globalBatch * (config.steps - firstStep + 1)) / trainSeconds,

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { KeyedInbox } from '../keyedInbox.js';
 import { PROTOCOL_VERSION, type Chunk, parseChunk } from '../protocol.js';
 import { type ChunkTag, type RingLayout, type RingLink, chunkRefusal, describeTag } from '../allreduce/link.js';
+import type { WireData } from '../allreduce/compression.js';
 import type { KeyPair } from '../security/curveKeys.js';
 import { DropCounter } from './dropCounter.js';
 import { SerialSender, receiveLoop } from './zmqFrames.js';
@@ -142,7 +143,7 @@ export class ZmqRingLink implements RingLink {
     }
   }
 
-  async sendNext(tag: ChunkTag, data: Float32Array): Promise<void> {
+  async sendNext(tag: ChunkTag, data: WireData): Promise<void> {
     if (!this.sender) throw new Error(`ring generation ${this.gen} has no successor to send to`);
     // zeromq.js sends frames over 128 bytes zero-copy; RingLink's contract makes that safe.
     const frames = encode({ t: 'chunk', v: PROTOCOL_VERSION, gen: this.gen, ...tag, data });
@@ -150,7 +151,7 @@ export class ZmqRingLink implements RingLink {
     await this.sender.send(frames);
   }
 
-  async recvPrev(tag: ChunkTag): Promise<Float32Array> {
+  async recvPrev(tag: ChunkTag): Promise<WireData> {
     if (this.closedWith) throw this.closedWith;
     if (this.abortedGen >= this.gen) throw new GenerationAborted(this.gen);
     const chunk = await this.inbox.take(keyOf(this.gen, tag), this.timeoutMs, () => new TimeoutError(`all-reduce: no ${describeTag(tag)} from rank ${this.prevRank} within ${this.timeoutMs} ms`));
