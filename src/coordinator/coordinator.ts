@@ -5,6 +5,7 @@ import { TimeoutError, TrainerError, errorMessage } from '../shared/errors.js';
 import { bundledMnistDir, loadTrainingSet } from '../shared/data/dataset.js';
 import { StarReducer } from '../shared/allreduce/star.js';
 import { wireCodec } from '../shared/allreduce/compression.js';
+import { describeLinks, ringEndpoints } from './ringEndpoints.js';
 import { initialWeights } from '../shared/gan/architecture.js';
 import { archSpecs } from '../shared/gan/archs.js';
 import { GanReplica } from '../shared/gan/replica.js';
@@ -473,7 +474,8 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     star = new StarReducer(world, wireCodec(config.compression ?? 'none'));
     const now = performance.now();
     for (const m of roster) liveness.track(m.id, now);
-    const ring = roster.map((m) => m.hello.dataEndpoint);
+    const { endpoints: ring, kinds } = ringEndpoints(roster.map((m) => m.hello));
+    if (config.allreduce === 'ring' && world > 1) logger.log('info', `generation ${gen} ring links: ${describeLinks(kinds)}`, { gen, links: kinds });
     const ringKeys = opts.curve ? { ringKeys: roster.map((m) => m.hello.curvePublicKey ?? '') } : {};
     let bytes = 0;
     for (const m of roster) {

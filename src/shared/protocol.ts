@@ -78,6 +78,9 @@ export const helloSchema = z.object({
   rank: nonNegInt.optional(),
   /** Where its /metrics answers (its advertised address and the port it took); absent with --no-metrics. */
   metricsAddress: hostPort.optional(),
+  /** The same ring port on a Unix socket, for a predecessor that registered the same host id (hostId.ts). */
+  ipcEndpoint: z.string().startsWith('ipc://').max(512).optional(),
+  hostId: z.string().max(512).optional(),
 }).strict();
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 export const stepDoneSchema = z.object({

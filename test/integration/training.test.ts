@@ -45,6 +45,8 @@ test('coordinator and 2 worker processes train 20 steps over TCP loopback', asyn
   assert.deepEqual(finals, [summary.replicaHash, summary.replicaHash]);
   // Progress records went out during training: the first step, then every --log-every steps.
   assert.deepEqual(jsonLines(log).filter((l) => l.msg === 'step').map((l) => l.step), [1, 5, 10, 15, 20]);
+  // Both workers registered this host: the ring runs over Unix sockets, and the coordinator says so.
+  assert.deepEqual(jsonLines(log).filter((l) => /ring links/.test(String(l.msg))).map((l) => l.links), [['ipc', 'ipc']]);
   assert.deepEqual(decodePng(readFileSync(path.join(out, 'samples', 'final.png'))), { width: 484, height: 484 });
   // The saved generator loads back as a TensorFlow.js model of the right shape.
   await selectBackend('cpu', silentLogger);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as zmq from 'zeromq';
 import { decode, encode } from '../codec.js';
 import { GenerationAborted, TimeoutError, errorMessage } from '../errors.js';
@@ -53,6 +56,7 @@ export class ZmqRingLink implements RingLink {
   private readonly drops: DropCounter;
   private loop: Promise<void> | undefined;
   private prevRank = -1;
+  private ipcDir: string | undefined;
   bytesSent = 0;
   bytesReceived = 0;
 
@@ -77,6 +81,19 @@ export class ZmqRingLink implements RingLink {
     const port = Number(last.slice(last.lastIndexOf(':') + 1));
     this.loop = receiveLoop(this.pull, (frames) => this.onFrames(frames));
     return port;
+  }
+
+  /**
+   * Binds the data port a second time on a Unix socket in a fresh private
+   * directory (mode 0700: only this user can connect), for a predecessor on
+   * the same host; under CURVE it serves and authenticates exactly as the TCP
+   * endpoint does. Returns the ipc:// endpoint. Call after bind().
+   */
+  async bindIpc(): Promise<string> {
+    this.ipcDir = mkdtempSync(path.join(os.tmpdir(), 'trainer-ring-'));
+    const endpoint = `ipc://${path.join(this.ipcDir, 'ring.sock')}`;
+    await this.pull.bind(endpoint);
+    return endpoint;
   }
 
   /** The all-reduces to expect; until then every chunk is refused (nobody can have been told to send one). */
@@ -169,6 +186,7 @@ export class ZmqRingLink implements RingLink {
     this.fail(new Error('ring link closed'));
     this.push?.close();
     this.pull.close();
+    if (this.ipcDir) rmSync(this.ipcDir, { recursive: true, force: true });
     await this.loop?.catch((err: unknown) => this.logger.log('debug', `ring receive loop ended: ${errorMessage(err)}`));
   }
 }
