@@ -2,7 +2,11 @@
  * bench:allreduce — time per all-reduce, algorithm and bus bandwidth for ring and
  * star over ZeroMQ on loopback, N worker processes, next to a raw PUSH/PULL stream
  * of the same bytes between two processes measured in the same run, and the ring
- * again with CURVE encryption and authentication (what --curve-keys costs).
+ * again with CURVE encryption and authentication (what --curve-keys costs), over
+ * ipc:// Unix sockets (what workers on one host use; next to a raw ipc stream),
+ * and with 16-bit values on the wire (--compression fp16; bus bandwidth counts the
+ * float32 bytes averaged, so it can exceed the raw stream).
+ * BENCH_SIZES (MiB, default 1,4,16) and BENCH_WORLDS (default 2,4) choose the runs.
  * Prints one JSON line on stdout (a table goes to stderr).
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -15,11 +19,17 @@ import { silentLogger } from '../src/shared/logger.js';
 import { PROTOCOL_VERSION } from '../src/shared/protocol.js';
 import { startStarHub } from '../test/fixtures/starHub.js';
 import { startZapHandler } from '../src/shared/transport/zapHandler.js';
+import { wireCodec } from '../src/shared/allreduce/compression.js';
+import type { Compression } from '../src/shared/config.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const SELF = fileURLToPath(import.meta.url);
 const MIB = 1024 * 1024;
-const SIZES_MIB = [1, 4, 16];
-const WORLDS = [2, 4];
+const SIZES_MIB = (process.env.BENCH_SIZES ?? '1,4,16').split(',').map(Number);
+const WORLDS = (process.env.BENCH_WORLDS ?? '2,4').split(',').map(Number);
+const ALGORITHMS = ['ring', 'ring+ipc', 'ring+fp16', 'star', 'ring+curve'] as const;
 const WARMUP = 3;
 const itersFor = (mib: number): number => Math.max(10, Math.round(80 / mib));
 
@@ -38,10 +48,10 @@ function child(role: string, args: Msg): { proc: ChildProcess; next: () => Promi
   return { proc, exited, next: () => new Promise((resolve) => { const m = queue.shift(); if (m) resolve(m); else waiters.push(resolve); }) };
 }
 
-async function rawStream(bytes: number, iters: number): Promise<number> {
-  const pull = child('pull', { bytes, iters });
-  const { port } = await pull.next();
-  const push = child('push', { bytes, iters, port });
+async function rawStream(bytes: number, iters: number, ipc = false): Promise<number> {
+  const pull = child('pull', { bytes, iters, ipc });
+  const { endpoint } = await pull.next();
+  const push = child('push', { bytes, iters, endpoint });
   const { seconds } = await pull.next();
   await push.next();
   push.proc.send({ exit: true });
@@ -49,14 +59,18 @@ async function rawStream(bytes: number, iters: number): Promise<number> {
   return (bytes * iters) / Number(seconds);
 }
 
-async function ringBench(world: number, bytes: number, iters: number, curve = false): Promise<number> {
-  const kids = Array.from({ length: world }, (_, rank) => child('ring', { rank, world, bytes, iters, curve }));
+/** CPU time (user + system, ZeroMQ's I/O threads included) of all ranks per all-reduce in the last ringBench. */
+let lastRingCpuSeconds = 0;
+
+async function ringBench(world: number, bytes: number, iters: number, variant: { curve?: boolean; ipc?: boolean; compression?: string } = {}): Promise<number> {
+  const kids = Array.from({ length: world }, (_, rank) => child('ring', { rank, world, bytes, iters, ...variant }));
   const hellos = await Promise.all(kids.map((k) => k.next()));
-  kids.forEach((k) => k.proc.send({ ports: hellos.map((h) => h.port), keys: hellos.map((h) => h.publicKey) }));
-  const times = await Promise.all(kids.map(async (k) => Number((await k.next()).seconds)));
+  kids.forEach((k) => k.proc.send({ endpoints: hellos.map((h) => h.endpoint), keys: hellos.map((h) => h.publicKey) }));
+  const done = await Promise.all(kids.map((k) => k.next()));
   kids.forEach((k) => k.proc.send({ exit: true }));
   await Promise.all(kids.map((k) => k.exited));
-  return Math.max(...times) / iters;
+  lastRingCpuSeconds = done.reduce((sum, d) => sum + Number(d.cpuSeconds), 0) / iters;
+  return Math.max(...done.map((d) => Number(d.seconds))) / iters;
 }
 
 async function starBench(world: number, bytes: number, iters: number): Promise<number> {
@@ -75,8 +89,9 @@ async function runChild(role: string, a: Msg): Promise<void> {
   const buf = new Float32Array(bytes / 4).map((_, i) => i % 7);
   if (role === 'pull') {
     const sock = new zmq.Pull();
-    await sock.bind('tcp://127.0.0.1:*');
-    send({ port: Number(sock.lastEndpoint!.split(':').pop()) });
+    const dir = a.ipc ? mkdtempSync(path.join(os.tmpdir(), 'bench-ipc-')) : undefined;
+    await sock.bind(dir ? `ipc://${path.join(dir, 'raw.sock')}` : 'tcp://127.0.0.1:*');
+    send({ endpoint: sock.lastEndpoint });
     let t0 = 0;
     for (let i = 0; i < iters + WARMUP; i++) {
       await sock.receive();
@@ -85,9 +100,10 @@ async function runChild(role: string, a: Msg): Promise<void> {
     // The first timed message is the one after the warm-up ones; iters messages arrived in (now - t0).
     send({ seconds: (performance.now() - t0) / 1000 });
     sock.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   } else if (role === 'push') {
     const sock = new zmq.Push({ linger: 5000 });
-    sock.connect(`tcp://127.0.0.1:${Number(a.port)}`);
+    sock.connect(String(a.endpoint));
     const frame = Buffer.from(buf.buffer);
     // A fresh copy per message, as the ring link sends: same work, fair comparison.
     for (let i = 0; i < iters + WARMUP; i++) await sock.send(Buffer.from(frame));
@@ -101,18 +117,25 @@ async function runChild(role: string, a: Msg): Promise<void> {
     // Admits any CURVE client: what is measured here is the encryption, not the policy.
     if (keys) await startZapHandler(() => true, silentLogger, () => undefined);
     const link = new ZmqRingLink(silentLogger, 60_000, keys);
-    send({ port: await link.bind('tcp://127.0.0.1:*'), publicKey: keys?.publicKey });
-    const { ports, keys: publicKeys } = (await next()) as { ports: number[]; keys: Array<string | undefined> };
+    const port = await link.bind('tcp://127.0.0.1:*');
+    send({ endpoint: a.ipc ? await link.bindIpc() : `tcp://127.0.0.1:${port}`, publicKey: keys?.publicKey });
+    const { endpoints, keys: publicKeys } = (await next()) as { endpoints: string[]; keys: Array<string | undefined> };
     link.expect({ lengths: { d: buf.length, g: buf.length }, segmentElements: DEFAULT_SEGMENT_ELEMENTS, maxWorld: world });
-    link.begin(1, 0, world, (rank - 1 + world) % world, { endpoint: `tcp://127.0.0.1:${ports[(rank + 1) % world]}`, key: publicKeys[(rank + 1) % world] });
+    link.begin(1, 0, world, (rank - 1 + world) % world, { endpoint: endpoints[(rank + 1) % world]!, key: publicKeys[(rank + 1) % world] });
+    const codec = wireCodec((a.compression ?? 'none') as Compression);
     // Two buffers in turn: the last segments of one call may still be in flight during the next (see ringAllReduce).
     const bufs = [buf, Float32Array.from(buf)];
     let t0 = 0;
+    let cpu0 = process.cpuUsage();
     for (let i = 0; i < iters + WARMUP; i++) {
-      if (i === WARMUP) t0 = performance.now();
-      await ringAllReduce(bufs[i % 2]!, rank, world, link, i + 1, 'd');
+      if (i === WARMUP) {
+        t0 = performance.now();
+        cpu0 = process.cpuUsage();
+      }
+      await ringAllReduce(bufs[i % 2]!, rank, world, link, i + 1, 'd', DEFAULT_SEGMENT_ELEMENTS, undefined, codec);
     }
-    send({ seconds: (performance.now() - t0) / 1000 });
+    const cpu = process.cpuUsage(cpu0);
+    send({ seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
     await next(); // the last chunk we sent may still be queued: leave when every rank is done
     await link.close();
   } else if (role === 'star') {
@@ -133,24 +156,30 @@ async function runChild(role: string, a: Msg): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const raw: Array<{ mib: number; gbPerSecond: number }> = [];
+  const raw: Array<{ mib: number; gbPerSecond: number; ipcGbPerSecond: number }> = [];
   const results: Array<Record<string, number | string>> = [];
   for (const mib of SIZES_MIB) {
     const bytes = mib * MIB;
     const iters = itersFor(mib);
     const rawBps = await rawStream(bytes, iters);
-    raw.push({ mib, gbPerSecond: rawBps / 1e9 });
+    const rawIpcBps = await rawStream(bytes, iters, true);
+    raw.push({ mib, gbPerSecond: rawBps / 1e9, ipcGbPerSecond: rawIpcBps / 1e9 });
     for (const world of WORLDS) {
-      for (const algorithm of ['ring', 'star', 'ring+curve'] as const) {
-        const seconds = algorithm === 'star' ? await starBench(world, bytes, iters) : await ringBench(world, bytes, iters, algorithm === 'ring+curve');
+      for (const algorithm of ALGORITHMS) {
+        const seconds = algorithm === 'star' ? await starBench(world, bytes, iters)
+          : await ringBench(world, bytes, iters, { curve: algorithm === 'ring+curve', ipc: algorithm === 'ring+ipc', compression: algorithm === 'ring+fp16' ? 'fp16' : 'none' });
         const alg = bytes / seconds;
         const bus = (alg * 2 * (world - 1)) / world;
-        results.push({ algorithm, world, mib, msPerAllreduce: seconds * 1000, algBandwidthGBs: alg / 1e9, busBandwidthGBs: bus / 1e9, busOverRaw: bus / rawBps });
-        process.stderr.write(`${algorithm.padEnd(10)} N=${world} ${String(mib).padStart(2)} MiB  ${(seconds * 1000).toFixed(2).padStart(8)} ms  alg ${(alg / 1e9).toFixed(2)} GB/s  bus ${(bus / 1e9).toFixed(2)} GB/s  raw stream ${(rawBps / 1e9).toFixed(2)} GB/s  bus/raw ${(bus / rawBps).toFixed(2)}\n`);
+        // Against the raw stream of the same transport.
+        const rawSame = algorithm === 'ring+ipc' ? rawIpcBps : rawBps;
+        // The ranks' CPU time per all-reduce, and the bus bandwidth that CPU cost per byte allows when all of this machine's cores do nothing else.
+        const cpu: Record<string, number> = algorithm === 'star' ? {} : { cpuSecondsPerAllreduce: lastRingCpuSeconds, cpuBoundBusGBs: (bus * seconds * os.cpus().length) / lastRingCpuSeconds / 1e9 };
+        results.push({ algorithm, world, mib, msPerAllreduce: seconds * 1000, algBandwidthGBs: alg / 1e9, busBandwidthGBs: bus / 1e9, busOverRaw: bus / rawSame, ...cpu });
+        process.stderr.write(`${algorithm.padEnd(10)} N=${world} ${String(mib).padStart(2)} MiB  ${(seconds * 1000).toFixed(2).padStart(8)} ms  alg ${(alg / 1e9).toFixed(2)} GB/s  bus ${(bus / 1e9).toFixed(2)} GB/s  raw stream ${(rawSame / 1e9).toFixed(2)} GB/s  bus/raw ${(bus / rawSame).toFixed(2)}\n`);
       }
     }
   }
-  console.log(JSON.stringify({ bench: 'allreduce', transport: 'zeromq tcp loopback', cpus: (await import('node:os')).cpus().length, raw, results }));
+  console.log(JSON.stringify({ bench: 'allreduce', transport: 'zeromq tcp loopback (ring+ipc: ipc://)', cpus: os.cpus().length, raw, results }));
 }
 
 if (process.argv[2] === 'child') await runChild(process.argv[3]!, JSON.parse(process.argv[4]!) as Msg);

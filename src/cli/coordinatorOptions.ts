@@ -23,6 +23,7 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     batchSize: positiveInt('batch-size', a.batchSize),
     arch: a.arch as CoordinatorOptions['arch'],
     allreduce: a.allreduce as CoordinatorOptions['allreduce'],
+    compression: a.compression as CoordinatorOptions['compression'],
     lr: inRange('lr', a.lr, 0, 1, true, false),
     beta1: inRange('beta1', a.beta1, 0, 1, false, true),
     beta2: inRange('beta2', a.beta2, 0, 1, false, true),

@@ -1,5 +1,5 @@
 import type { Options } from 'yargs';
-import { ALLREDUCE_MODES, ARCHS, BACKENDS } from '../shared/config.js';
+import { ALLREDUCE_MODES, ARCHS, BACKENDS, COMPRESSIONS } from '../shared/config.js';
 
 /**
  * Every command's options, as data: yargs builds the parser from them, and the
@@ -43,6 +43,7 @@ const COORDINATOR = {
   'batch-size': { type: 'number', default: 64, describe: 'examples per worker per step (global batch = workers × this)' },
   arch: { choices: ARCHS, default: 'mlp' as const, describe: 'model architecture' },
   allreduce: { choices: ALLREDUCE_MODES, default: 'ring' as const, describe: 'ring among workers, or star through the coordinator' },
+  compression: { choices: COMPRESSIONS, default: 'none' as const, describe: 'gradients on the wire: float32, or 16-bit fp16/bf16 (summed in float32, the average rounded once)' },
   lr: { type: 'number', default: 2e-4, describe: 'Adam learning rate' },
   beta1: { type: 'number', default: 0.5, describe: 'Adam beta1' },
   beta2: { type: 'number', default: 0.999, describe: 'Adam beta2' },

@@ -71,7 +71,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   const globalBatch = config.world * config.batchSize;
   const elastic = config.minWorkers < config.world ? `, continuing with as few as ${config.minWorkers}` : '';
   logger.log('info', `training ${config.arch} GAN: ${config.steps} steps, ${config.world} workers × batch ${config.batchSize}${elastic}, ${data.count} examples from ${dataDir}`, {
-    steps: config.steps, workers: config.world, minWorkers: config.minWorkers, batchSize: config.batchSize, examples: data.count, allreduce: config.allreduce,
+    steps: config.steps, workers: config.world, minWorkers: config.minWorkers, batchSize: config.batchSize, examples: data.count, allreduce: config.allreduce, compression: config.compression ?? 'none',
   });
 
   const refusedKeys = new Set<string>();
@@ -199,6 +199,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       globalBatchSize: globalBatch,
       backend: roster[0]?.hello.backend ?? '',
       allreduce: config.allreduce,
+      compression: config.compression ?? 'none',
       final: { dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake },
       replicaHash: done.hash!,
       imagesPerSecond: (globalBatch * (config.steps - firstStep + 1)) / trainSeconds,

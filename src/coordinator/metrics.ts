@@ -8,6 +8,7 @@ export interface RunInfo {
   backend: string;
   arch: string;
   allreduce: string;
+  compression: string;
   worldSize: number;
 }
 
@@ -72,7 +73,7 @@ export class CoordinatorMetrics {
         this.inc(droppedFrames());
       },
     });
-    this.info = new Gauge({ name: 'trainer_info', help: 'The run: software version, backend, model, all-reduce mode and world size.', labelNames: ['version', 'backend', 'arch', 'allreduce', 'world_size'], registers });
+    this.info = new Gauge({ name: 'trainer_info', help: 'The run: software version, backend, model, all-reduce mode, gradient compression and world size.', labelNames: ['version', 'backend', 'arch', 'allreduce', 'compression', 'world_size'], registers });
     collectDefaultMetrics({ register: registry });
   }
 
@@ -84,6 +85,6 @@ export class CoordinatorMetrics {
 
   setInfo(info: RunInfo): void {
     this.info.reset();
-    this.info.set({ version: info.version, backend: info.backend, arch: info.arch, allreduce: info.allreduce, world_size: String(info.worldSize) }, 1);
+    this.info.set({ version: info.version, backend: info.backend, arch: info.arch, allreduce: info.allreduce, compression: info.compression, world_size: String(info.worldSize) }, 1);
   }
 }

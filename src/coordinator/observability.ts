@@ -77,7 +77,7 @@ export async function startCoordinatorObservability(opts: {
     members: (current) => { members = current; },
     workersConnected: (count) => metrics.workersConnected.set(count),
     started: ({ backend }) => {
-      if (config) metrics.setInfo({ version: opts.version, backend, arch: config.arch, allreduce: config.allreduce, worldSize: config.world });
+      if (config) metrics.setInfo({ version: opts.version, backend, arch: config.arch, allreduce: config.allreduce, compression: config.compression ?? 'none', worldSize: config.world });
       health.set(true, 'training', true);
     },
     stepCompleted: (done, info) => {

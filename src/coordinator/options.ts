@@ -1,4 +1,4 @@
-import type { AllreduceMode, Arch, BackendName } from '../shared/config.js';
+import type { AllreduceMode, Arch, BackendName, Compression } from '../shared/config.js';
 import type { KeyPair } from '../shared/security/curveKeys.js';
 
 /** Everything the coordinator needs, validated and frozen by the CLI. */
@@ -15,6 +15,8 @@ export interface CoordinatorOptions {
   batchSize: number;
   arch: Arch;
   allreduce: AllreduceMode;
+  /** What gradients travel as in the all-reduce: float32 or 16-bit. */
+  compression: Compression;
   lr: number;
   beta1: number;
   beta2: number;

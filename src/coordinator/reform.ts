@@ -1,4 +1,6 @@
 import { StarReducer } from '../shared/allreduce/star.js';
+import { wireCodec } from '../shared/allreduce/compression.js';
+import { describeLinks, ringEndpoints } from './ringEndpoints.js';
 import { TrainerError } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { AbortRound } from './abortRound.js';
@@ -183,9 +185,10 @@ export function startGeneration(s: RunState, roster: Member[], step: number, nee
   s.membership.form(roster);
   const world = roster.length;
   s.tracker = newTracker(s, world);
-  s.star = new StarReducer(world);
+  s.star = new StarReducer(world, wireCodec(s.settings.config.compression ?? 'none'));
   for (const m of roster) s.liveness.track(m.id, now);
-  const ring = roster.map((m) => m.hello.dataEndpoint);
+  const { endpoints: ring, kinds } = ringEndpoints(roster.map((m) => m.hello));
+  if (s.settings.config.allreduce === 'ring' && world > 1) log(s, 'info', `generation ${gen} ring links: ${describeLinks(kinds)}`, { gen, links: kinds });
   const ringKeys = s.settings.curve ? { ringKeys: roster.map((m) => m.hello.curvePublicKey ?? '') } : {};
   let bytes = 0;
   for (const m of roster) {

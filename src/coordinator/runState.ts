@@ -1,6 +1,7 @@
 import type { TrainConfig } from '../shared/config.js';
 import type { TimeoutError } from '../shared/errors.js';
 import { StarReducer } from '../shared/allreduce/star.js';
+import { wireCodec } from '../shared/allreduce/compression.js';
 import type { LogFields, LogLevel } from '../shared/logger.js';
 import type { CoordinatorMessage, Hello, Span, WorkerMessage } from '../shared/protocol.js';
 import type { AbortRound } from './abortRound.js';
@@ -177,7 +178,7 @@ export function initialRunState(settings: RunSettings): RunState {
     membership: new Membership(config.world, { requireRingKey: settings.curve }),
     liveness: new Liveness(config.workerTimeoutMs),
     tracker: undefined as unknown as StepTracker,
-    star: new StarReducer(config.world),
+    star: new StarReducer(config.world, wireCodec(config.compression ?? 'none')),
     heartbeatPeers: new Map(), trainingStarted: false,
     fallback: settings.initial, lastCompleted: settings.initial.step, lastStep: undefined, finalWeights: undefined,
     nextShipped: settings.initial.step + 1, badSteps: 0, progressAt: 0, stalled: undefined,

@@ -27,6 +27,8 @@ export interface Summary {
   globalBatchSize: number;
   backend: string;
   allreduce: string;
+  /** What gradients travelled as (--compression). */
+  compression: string;
   final: { dLoss: number; gLoss: number; dReal: number; dFake: number };
   replicaHash: string;
   imagesPerSecond: number;

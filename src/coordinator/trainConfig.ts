@@ -19,7 +19,7 @@ export function buildTrainConfig(opts: CoordinatorOptions, examples: number): Tr
   const steps = opts.steps ?? (opts.epochs ?? 1) * perEpoch;
   return {
     arch: opts.arch, latentDim: 100, batchSize: opts.batchSize, world: opts.workers, minWorkers: opts.minWorkers, steps, stepsPerEpoch: perEpoch,
-    lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: opts.epsilon, seed: opts.seed, allreduce: opts.allreduce,
+    lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, epsilon: opts.epsilon, seed: opts.seed, allreduce: opts.allreduce, compression: opts.compression,
     checkEvery: opts.checkEvery, timeoutMs: opts.timeoutMs, sampleEvery: opts.sampleEvery, timeline: opts.timeline !== undefined,
     checkpointEvery: opts.checkpointEvery, heartbeatMs: opts.heartbeatMs, workerTimeoutMs: opts.workerTimeoutMs, rejoinTimeoutMs: opts.rejoinTimeoutMs,
     evalEvery: opts.evalEvery,

@@ -12,6 +12,7 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 const TYPED = {
   f32: Float32Array,
   u8: Uint8Array,
+  u16: Uint16Array,
   u32: Uint32Array,
 } as const;
 type TypedTag = keyof typeof TYPED;
@@ -20,6 +21,7 @@ type Typed = InstanceType<(typeof TYPED)[TypedTag]>;
 function tagOf(value: unknown): TypedTag | undefined {
   if (value instanceof Float32Array) return 'f32';
   if (value instanceof Uint8Array && !Buffer.isBuffer(value)) return 'u8';
+  if (value instanceof Uint16Array) return 'u16';
   if (value instanceof Uint32Array) return 'u32';
   return undefined;
 }

@@ -4,6 +4,9 @@ export const ARCHS = ['mlp', 'dcgan'] as const;
 export type Arch = (typeof ARCHS)[number];
 export const ALLREDUCE_MODES = ['ring', 'star'] as const;
 export type AllreduceMode = (typeof ALLREDUCE_MODES)[number];
+/** What gradients travel as in the all-reduce (--compression): float32, or 16-bit (allreduce/compression.ts). */
+export const COMPRESSIONS = ['none', 'fp16', 'bf16'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
@@ -25,6 +28,8 @@ export interface TrainConfig {
   epsilon: number;
   seed: number;
   allreduce: AllreduceMode;
+  /** What gradients travel as in the all-reduce; absent: 'none' (float32). */
+  compression?: Compression;
   /** Replica hashes are compared every this many steps (and at the end). */
   checkEvery: number;
   /** Any wait on a peer longer than this is an error. */

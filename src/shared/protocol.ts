@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ProtocolError } from './errors.js';
-import { ALLREDUCE_MODES, ARCHS } from './config.js';
+import { ALLREDUCE_MODES, ARCHS, COMPRESSIONS } from './config.js';
 import { SPAN_NAMES } from './timeline.js';
 
 /** Bumped on any change to a message's meaning or shape. */
@@ -15,6 +15,8 @@ const step = z.number().int().positive();
 const gen = z.number().int().positive();
 const phase = z.enum(['d', 'g']);
 const f32 = z.custom<Float32Array>((x) => x instanceof Float32Array, 'expected a float32 array');
+/** Gradients on the wire: float32, or 16-bit encodings under --compression (allreduce/compression.ts). */
+const gradData = z.custom<Float32Array | Uint16Array>((x) => x instanceof Float32Array || x instanceof Uint16Array, 'expected a float32 or uint16 array');
 const u8 = z.custom<Uint8Array>((x) => x instanceof Uint8Array, 'expected a uint8 array');
 const finite = z.number().refine(Number.isFinite, 'must be finite');
 /** Losses of a step whose gradients blew up may be NaN or infinite; they are reported, not dropped. */
@@ -41,6 +43,8 @@ export const trainConfigSchema = z.object({
   epsilon: z.number().positive(),
   seed: nonNegInt,
   allreduce: z.enum(ALLREDUCE_MODES),
+  /** Absent: 'none' (and in checkpoints written before --compression existed). */
+  compression: z.enum(COMPRESSIONS).optional(),
   checkEvery: z.number().int().positive(),
   timeoutMs: z.number().int().positive(),
   sampleEvery: nonNegInt,
@@ -74,6 +78,9 @@ export const helloSchema = z.object({
   rank: nonNegInt.optional(),
   /** Where its /metrics answers (its advertised address and the port it took); absent with --no-metrics. */
   metricsAddress: hostPort.optional(),
+  /** The same ring port on a Unix socket, for a predecessor that registered the same host id (hostId.ts). */
+  ipcEndpoint: z.string().startsWith('ipc://').max(512).optional(),
+  hostId: z.string().max(512).optional(),
 }).strict();
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 export const stepDoneSchema = z.object({
@@ -84,7 +91,7 @@ export const stepDoneSchema = z.object({
   hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   spans: z.array(spanSchema).max(64).optional(),
 }).strict();
-export const gradSchema = z.object({ t: z.literal('grad'), v, gen, step, phase, data: f32 }).strict();
+export const gradSchema = z.object({ t: z.literal('grad'), v, gen, step, phase, data: gradData }).strict();
 /** Rank 0's state after `step`: weights for sample grids, with both optimizers' state for checkpoints. */
 export const weightsSchema = z.object({
   t: z.literal('weights'), v, step: nonNegInt, generator: f32, discriminator: f32,
@@ -118,7 +125,7 @@ export const startSchema = z.object({
 export const batchSchema = z.object({
   t: z.literal('batch'), v, gen, step, epoch: nonNegInt, position: nonNegInt, images: u8,
 }).strict();
-export const reducedSchema = z.object({ t: z.literal('reduced'), v, gen, step, phase, data: f32 }).strict();
+export const reducedSchema = z.object({ t: z.literal('reduced'), v, gen, step, phase, data: gradData }).strict();
 /** Send your full state once step `step` is done (for a checkpoint on a signal, or for a joining worker). */
 export const checkpointRequestSchema = z.object({ t: z.literal('checkpoint'), v, step }).strict();
 /** Abandon generation `gen` (a worker was lost, or one joins): roll back to the last completed step and answer 'aborted'. */
@@ -126,7 +133,7 @@ export const abortSchema = z.object({ t: z.literal('abort'), v, gen }).strict();
 export const shutdownSchema = z.object({ t: z.literal('shutdown'), v, ok: z.boolean(), reason: z.string().max(4096) }).strict();
 
 // Worker -> worker (ring)
-export const chunkSchema = z.object({ t: z.literal('chunk'), v, gen, step, phase, seq: nonNegInt, data: f32 }).strict();
+export const chunkSchema = z.object({ t: z.literal('chunk'), v, gen, step, phase, seq: nonNegInt, data: gradData }).strict();
 
 export const workerToCoordinator = z.discriminatedUnion('t', [helloSchema, readySchema, stepDoneSchema, gradSchema, weightsSchema, workerHeartbeatSchema, abortedSchema, failureSchema]);
 export const coordinatorToWorker = z.discriminatedUnion('t', [

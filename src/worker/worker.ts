@@ -4,6 +4,8 @@ import type { BackendName } from '../shared/config.js';
 import { modelHash } from '../shared/config.js';
 import { CoordinatorLostError, GenerationAborted, TrainerError, errorMessage } from '../shared/errors.js';
 import { DEFAULT_SEGMENT_ELEMENTS, ringAllReduce } from '../shared/allreduce/ring.js';
+import { fromWire, toWire, wireCodec } from '../shared/allreduce/compression.js';
+import { hostId } from '../shared/hostId.js';
 import { GanReplica } from '../shared/gan/replica.js';
 import { selectBackend } from '../shared/gan/backend.js';
 import { type GpuWorkCounts, countGpuWork, gpuWorkSince } from '../shared/gan/gpuWork.js';
@@ -106,6 +108,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     }
     const port = await ring.bind(`tcp://${opts.bindHost}:${opts.dataPort === 0 ? '*' : opts.dataPort}`);
     const dataEndpoint = `tcp://${opts.advertise}:${port}`;
+    // A predecessor on this host connects here instead (the coordinator decides); without it, TCP as always.
+    const ipc = await ring.bindIpc().then((ipcEndpoint) => ({ ipcEndpoint, hostId: hostId() }), (err: unknown) => logger.log('warn', `ring over TCP only: no ipc endpoint (${errorMessage(err)})`));
     control.connect(opts.coordinator);
     await control.send({
       t: 'hello', v: (opts.protocolVersionOverride ?? PROTOCOL_VERSION) as typeof PROTOCOL_VERSION,
@@ -113,6 +117,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       ...(opts.curve ? { curvePublicKey: opts.curve.own.publicKey } : {}),
       ...(opts.rank !== undefined ? { rank: opts.rank } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
+      ...ipc,
     });
     const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
     const { config, id } = welcome;
@@ -173,16 +178,18 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     const link = faults.link(ring);
     const stats = new StepStats();
     let starSent = 0;
+    const codec = wireCodec(config.compression ?? 'none');
     const averaged: Reduce = (step, phase, grads, times) => {
       if (world === 1) return Promise.resolve(grads);
-      if (config.allreduce === 'ring') return ringAllReduce(grads, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times);
+      if (config.allreduce === 'ring') return ringAllReduce(grads, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times, codec);
       return (async () => {
-        await control.send({ t: 'grad', v: PROTOCOL_VERSION, gen, step, phase, data: grads });
+        const wire = toWire(grads, codec);
+        await control.send({ t: 'grad', v: PROTOCOL_VERSION, gen, step, phase, data: wire });
         const reduced = (await control.waitReduced(gen, step, phase, collectiveTimeoutMs)).data;
-        starSent += grads.byteLength;
-        metrics.sentBytes.inc(grads.byteLength);
+        starSent += wire.byteLength;
+        metrics.sentBytes.inc(wire.byteLength);
         metrics.receivedBytes.inc(reduced.byteLength);
-        return reduced;
+        return fromWire(reduced, codec, `averaged gradients of step ${step} phase ${phase}`);
       })();
     };
     const reduce = faults.reduce(averaged);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Summary } from '../../src/coordinator/summary.js';
+import { decodeCheckpoint } from '../../src/coordinator/checkpointFormat.js';
 import { jsonLines, startCli, tempDir, testPort, waitFor } from '../helpers.js';
 
 type Proc = ReturnType<typeof startCli>;
@@ -128,7 +129,8 @@ test('a worker started mid-run is admitted at a step boundary with the full stat
   const out = tempDir('elastic-join');
   const port = testPort();
   const steps = 120;
-  const c = coordinator(out, port, ['--workers', '3', '--min-workers', '2', '--steps', String(steps)]);
+  // fp16 on the wire (the rejoin test below runs bf16): the joiner's state and every later average stay bit-identical.
+  const c = coordinator(out, port, ['--workers', '3', '--min-workers', '2', '--steps', String(steps), '--compression', 'fp16']);
   const workers = [0, 1, 2].map((w) => worker(port, w === 2 ? ['--fault-kill-step', '4'] : []));
   let joiner: Proc | undefined;
   try {
@@ -146,6 +148,7 @@ test('a worker started mid-run is admitted at a step boundary with the full stat
     assert.ok(join.stateBytes > 10e6, `state sent: ${join.stateBytes} bytes`);
     assert.match(joiner.output(), new RegExp(`generation 3: rank 2 of 3, continuing after step ${join.step} from the state sent`));
     assert.equal(finalHash(joiner), s.replicaHash, 'the joiner ends identical to the others');
+    assert.equal(s.compression, 'fp16');
   } finally {
     for (const p of [c, ...workers, ...(joiner ? [joiner] : [])]) p.child.kill('SIGKILL');
   }
@@ -156,7 +159,7 @@ test('a fixed world waits --rejoin-timeout for a restarted worker and continues;
   {
     const out = tempDir('rejoin');
     const port = testPort();
-    const c = coordinator(out, port, ['--workers', '2', '--steps', '60', '--rejoin-timeout', '60']);
+    const c = coordinator(out, port, ['--workers', '2', '--steps', '60', '--rejoin-timeout', '60', '--compression', 'bf16']);
     const workers = [worker(port), worker(port, ['--fault-kill-step', '5'])];
     let replacement: Proc | undefined;
     try {
@@ -166,6 +169,7 @@ test('a fixed world waits --rejoin-timeout for a restarted worker and continues;
       assert.equal(await replacement.exited, 0);
       assert.equal(finalHash(replacement), s.replicaHash);
       assert.equal(s.membership.changes[0]!.joined.length, 1, 'the lost worker and its replacement make one change');
+      assert.equal(s.compression, 'bf16');
     } finally {
       for (const p of [c, ...workers, ...(replacement ? [replacement] : [])]) p.child.kill('SIGKILL');
     }
@@ -174,12 +178,13 @@ test('a fixed world waits --rejoin-timeout for a restarted worker and continues;
   {
     const out = tempDir('rejoin-none');
     const port = testPort();
-    const c = coordinator(out, port, ['--workers', '2', '--steps', '60', '--rejoin-timeout', '2', '--checkpoint-every', '0']);
+    const c = coordinator(out, port, ['--workers', '2', '--steps', '60', '--rejoin-timeout', '2', '--checkpoint-every', '0', '--compression', 'bf16']);
     const workers = [worker(port), worker(port, ['--fault-kill-step', '5'])];
     try {
       assert.equal(await c.exited, 1);
       assert.match(c.output(), /trainer: only 1 worker left, fewer than --min-workers 2, and none joined within --rejoin-timeout 2 s \(lost: worker \d .*\); checkpoint at step 4 written: resume with --resume /);
       assert.ok(existsSync(path.join(out, 'checkpoints')) && readdirSync(path.join(out, 'checkpoints')).includes('ckpt-000000004.bin'));
+      assert.equal(decodeCheckpoint(readFileSync(path.join(out, 'checkpoints', 'ckpt-000000004.bin'))).config.compression, 'bf16', 'the checkpoint records --compression');
       assert.notEqual(await workers[0]!.exited, 0, 'the survivor is told the run stopped');
     } finally {
       for (const p of [c, ...workers]) p.child.kill('SIGKILL');

@@ -9,6 +9,8 @@ import { tf } from '../../src/shared/gan/tf.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import type { Summary } from '../../src/coordinator/summary.js';
 import { jsonLines, runCli, startCli, tempDir, testPort } from '../helpers.js';
+import { GanReplica } from '../../src/shared/gan/replica.js';
+import { trainConfig } from '../fixtures/trainConfig.js';
 
 /** A coordinator and N worker processes over TCP loopback (not --spawn: separate commands, as on separate hosts). */
 async function distributedRun(workers: number, extra: string[], workerExtra: string[] = []): Promise<{ out: string; code: number | null; log: string; workerLogs: string[] }> {
@@ -43,6 +45,8 @@ test('coordinator and 2 worker processes train 20 steps over TCP loopback', asyn
   assert.deepEqual(finals, [summary.replicaHash, summary.replicaHash]);
   // Progress records went out during training: the first step, then every --log-every steps.
   assert.deepEqual(jsonLines(log).filter((l) => l.msg === 'step').map((l) => l.step), [1, 5, 10, 15, 20]);
+  // Both workers registered this host: the ring runs over Unix sockets, and the coordinator says so.
+  assert.deepEqual(jsonLines(log).filter((l) => /ring links/.test(String(l.msg))).map((l) => l.links), [['ipc', 'ipc']]);
   assert.deepEqual(decodePng(readFileSync(path.join(out, 'samples', 'final.png'))), { width: 484, height: 484 });
   // The saved generator loads back as a TensorFlow.js model of the right shape.
   await selectBackend('cpu', silentLogger);
@@ -68,6 +72,26 @@ test('star all-reduce through the coordinator trains to the same replicas as the
   // would agree only to rounding.)
   assert.equal(star.replicaHash, ring.replicaHash, 'star and ring end with the same replica');
   assert.deepEqual(star.final, ring.final);
+});
+
+test('16-bit gradients on the wire, fp16 through the ring and bf16 through the star: replicas stay identical (hash-checked every 2 steps), half the bytes go out, the mode is in summary.json', async () => {
+  const flags = ['--steps', '6', '--limit', '256', '--batch-size', '8', '--check-every', '2'];
+  await selectBackend('cpu', silentLogger);
+  const sizes = new GanReplica(tf, trainConfig({ arch: 'mlp' })).reduceSizes;
+  for (const [allreduce, compression] of [['ring', 'fp16'], ['star', 'bf16']] as const) {
+    const { out, code, log, workerLogs } = await distributedRun(2, [...flags, '--allreduce', allreduce, '--compression', compression]);
+    assert.equal(code, 0, log.slice(-3000));
+    assert.ok(!/mismatch/i.test(log));
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
+    assert.equal(summary.compression, compression);
+    const finished = workerLogs.flatMap((w) => jsonLines(w).filter((l) => l.msg === 'training finished'));
+    assert.deepEqual(finished.map((l) => l.hash), [summary.replicaHash, summary.replicaHash]);
+    // Two workers send one buffer's worth per phase (ring: half in each direction twice; star: all of it once): 2 bytes a value, plus headers.
+    for (const l of finished) {
+      const sent = (l.timing as { medianSentBytes: number }).medianSentBytes;
+      assert.ok(sent >= 2 * (sizes.d + sizes.g) && sent < 2.1 * (sizes.d + sizes.g), `${allreduce} ${compression}: ${sent} bytes sent per step for ${sizes.d + sizes.g} values`);
+    }
+  }
 });
 
 test('--spawn launches local workers and --epochs sets the step count', async () => {

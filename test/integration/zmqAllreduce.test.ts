@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { PROTOCOL_VERSION } from '../../src/shared/protocol.js';
 import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
 import { startStarHub } from '../fixtures/starHub.js';
+import { fromWire } from '../../src/shared/allreduce/compression.js';
 
 const LENGTHS = [1, 7, 13, 1001, 65537];
 // Small enough that the larger buffers travel as many pipelined segments per chunk.
@@ -62,7 +63,7 @@ test('star all-reduce through a ROUTER hub over ZeroMQ equals the naive average,
         const inputs = randomBuffers(world, len, world + len);
         const outs = await Promise.all(inputs.map(async (b, r) => {
           await links[r]!.send({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step, phase: 'd', data: b });
-          return (await links[r]!.waitReduced(1, step, 'd', 10_000)).data;
+          return fromWire((await links[r]!.waitReduced(1, step, 'd', 10_000)).data, undefined, 'averaged gradients');
         }));
         step++;
         assertAverages(inputs, outs, `star world ${world} length ${len}`);

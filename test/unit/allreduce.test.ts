@@ -5,6 +5,7 @@ import { StarReducer, averageInOrder } from '../../src/shared/allreduce/star.js'
 import { memoryRing } from '../../src/shared/allreduce/memoryLink.js';
 import { type RingLayout, type RingPosition, chunkLimits, chunkRefusal, outOfWindow, windowBytes } from '../../src/shared/allreduce/link.js';
 import { TimeoutError } from '../../src/shared/errors.js';
+import type { WireData } from '../../src/shared/allreduce/compression.js';
 import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
 
 const LENGTHS = [0, 1, 2, 7, 13, 1001];
@@ -52,12 +53,12 @@ test('star reducer equals the naive average whatever the arrival order', () => {
       const inputs = randomBuffers(world, len, len + world);
       const star = new StarReducer(world);
       const order = inputs.map((_, i) => i).reverse();
-      let result: Float32Array | undefined;
+      let result: WireData | undefined;
       for (const r of order) {
         assert.equal(result, undefined, 'no result before the last contribution');
         result = star.add(3, 'g', r, inputs[r]!);
       }
-      assert.ok(result);
+      assert.ok(result instanceof Float32Array);
       assertAverages(inputs, [result], `world ${world} length ${len}`);
       assert.deepEqual(result, averageInOrder(inputs), 'rank order, not arrival order');
     }

@@ -17,6 +17,10 @@ test('typed arrays travel as raw frames and come back as the same type and value
   assert.ok(back.images instanceof Uint8Array);
   assert.deepEqual([...(back.images as Uint8Array)], [0, 128, 255]);
   assert.equal(back.note, 'x');
+  // 16-bit gradients (--compression) keep their type: a receiver tells them from float32 by it.
+  const half = decode(encode({ data: Uint16Array.from([0x3c00, 0xfbff]) })) as Record<string, unknown>;
+  assert.ok(half.data instanceof Uint16Array);
+  assert.deepEqual([...(half.data as Uint16Array)], [0x3c00, 0xfbff]);
 });
 
 test('misaligned frames are copied into aligned arrays', () => {
@@ -46,7 +50,7 @@ test('messages are validated by type, and another protocol version is named', ()
   assert.throws(() => parseWorkerMessage({ t: 'hello', v: 99 }), (e: unknown) => e instanceof VersionMismatchError && /version 99/.test(e.message));
   assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step: 0, phase: 'd', data: new Float32Array(1) }), /at step/);
   assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step: 1, phase: 'x', data: new Float32Array(1) }), /at phase/);
-  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step: 1, phase: 'd', data: [1, 2] }), /float32 array/);
+  assert.throws(() => parseWorkerMessage({ t: 'grad', v: PROTOCOL_VERSION, gen: 1, step: 1, phase: 'd', data: [1, 2] }), /float32 or uint16 array/);
   assert.throws(() => parseWorkerMessage({ t: 'nope', v: PROTOCOL_VERSION }), ProtocolError);
   const done = { t: 'stepDone', v: PROTOCOL_VERSION, step: 1, dLoss: 1, gLoss: 1, dReal: 1, dFake: 1, computeMs: 1, reduceMs: 1, applyMs: 1, dataWaitMs: 0, peerWaitMs: 0 };
   assert.throws(() => parseWorkerMessage({ ...done, dLoss: 'x' }), /at dLoss/);

@@ -1,4 +1,5 @@
 import type { Phase } from '../protocol.js';
+import type { WireData } from './compression.js';
 
 /** Identifies one transfer of one collective, so a stray or late chunk is never mistaken for the expected one. */
 export interface ChunkTag {
@@ -19,9 +20,9 @@ export interface RingLink {
    * flight. A caller may rewrite the region only once it has received a message
    * that could not exist unless the successor had already taken this one.
    */
-  sendNext(tag: ChunkTag, data: Float32Array): Promise<void>;
-  /** The predecessor's chunk with this tag; rejects if it does not arrive in time. */
-  recvPrev(tag: ChunkTag): Promise<Float32Array>;
+  sendNext(tag: ChunkTag, data: WireData): Promise<void>;
+  /** The predecessor's chunk with this tag (float32, or 16-bit under --compression); rejects if it does not arrive in time. */
+  recvPrev(tag: ChunkTag): Promise<WireData>;
 }
 
 export function sameTag(a: ChunkTag, b: ChunkTag): boolean {

@@ -1,6 +1,7 @@
 import { TimeoutError } from '../errors.js';
 import { type ChunkTag, type RingLink, describeTag, sameTag } from './link.js';
 import { Mailbox } from '../mailbox.js';
+import type { WireData } from './compression.js';
 
 /**
  * In-process ring for tests and for the reference equivalence runs. Zero-copy,
@@ -9,7 +10,7 @@ import { Mailbox } from '../mailbox.js';
  * successor has not yet consumed computes wrong sums here.
  */
 export function memoryRing(world: number, timeoutMs = 5000): RingLink[] {
-  const boxes = Array.from({ length: world }, () => new Mailbox<{ tag: ChunkTag; data: Float32Array }>());
+  const boxes = Array.from({ length: world }, () => new Mailbox<{ tag: ChunkTag; data: WireData }>());
   return boxes.map((_, rank) => ({
     async sendNext(tag, data) {
       boxes[(rank + 1) % world]!.push({ tag, data });

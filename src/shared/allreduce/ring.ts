@@ -1,5 +1,7 @@
 import type { Phase } from '../protocol.js';
+import { ProtocolError } from '../errors.js';
 import { type RingLink, segmentsPerChunk } from './link.js';
+import type { WireCodec, WireData } from './compression.js';
 
 /** Bounds of chunk i when `length` elements are cut into `n` nearly equal chunks (any length, empty chunks allowed). */
 export function chunkBounds(length: number, n: number, i: number): [number, number] {
@@ -28,8 +30,45 @@ function addInto(target: Float32Array, incoming: Float32Array): void {
   for (let i = 0; i < target.length; i++) target[i]! += incoming[i]!;
 }
 
+/** target = (target + incoming) × factor, rounded to float32 after each operation as the two separate loops do: one pass instead of two. */
+function addScaledInto(target: Float32Array, incoming: Float32Array, factor: number): void {
+  for (let i = 0; i < target.length; i++) target[i] = Math.fround(target[i]! + incoming[i]!) * factor;
+}
+
 export function scaleInPlace(target: Float32Array, factor: number): void {
   for (let i = 0; i < target.length; i++) target[i]! *= factor;
+}
+
+/**
+ * Folds the segment that arrived in round `s` into `target` (reduce-scatter
+ * rounds add, the last of them, reduceRounds - 1, also averages; all-gather
+ * rounds copy) and returns what goes on to the successor.
+ */
+function stepPlain(s: number, reduceRounds: number, scale: number, target: Float32Array, incoming: WireData): Float32Array {
+  if (!(incoming instanceof Float32Array)) throw new ProtocolError('ring segment holds 16-bit values, but this run sends float32 (--compression none)');
+  if (s < reduceRounds - 1) addInto(target, incoming);
+  // After the last reduce round this rank owns the full sum of this chunk: average it once, here.
+  else if (s === reduceRounds - 1) addScaledInto(target, incoming, scale);
+  else target.set(incoming);
+  return target;
+}
+
+/** The same with 16-bit segments: returns the encoding to send on (the arriving one itself in the all-gather). */
+function stepCompressed(codec: WireCodec, s: number, reduceRounds: number, scale: number, target: Float32Array, incoming: WireData, out: Uint16Array): Uint16Array {
+  if (!(incoming instanceof Uint16Array)) throw new ProtocolError(`ring segment holds float32 values, but this run sends ${codec.name} (--compression ${codec.name})`);
+  if (s < reduceRounds - 1) {
+    codec.addInto(incoming, target);
+    codec.encode(target, out);
+    return out;
+  }
+  if (s === reduceRounds - 1) {
+    codec.addScaledInto(incoming, target, scale);
+    // Rounded once, here; this rank applies the rounded value like every other.
+    codec.encodeRounding(target, out);
+    return out;
+  }
+  codec.decodeInto(incoming, target);
+  return incoming;
 }
 
 /**
@@ -48,6 +87,14 @@ export function scaleInPlace(target: Float32Array, factor: number): void {
  * Pipelined as NCCL does: each chunk travels in segments, and segment j of round
  * s+1 leaves as soon as segment j of round s has arrived and been reduced, so
  * the wire, the adds and the peer's work overlap instead of taking turns.
+ *
+ * With a `codec` (--compression fp16|bf16) every segment travels as 16-bit
+ * values: each reduce-scatter hop decodes the partial sum, adds its own float32
+ * gradients in float32 and encodes the result for the next hop. The owner
+ * averages its chunk in float32, rounds it once, keeps the rounded value and
+ * sends those bits; the all-gather forwards them untouched, so every rank, the
+ * owner included, ends with the same rounded average. The 16-bit encodings live
+ * in a scratch buffer of this call, each region written once.
  */
 export async function ringAllReduce(
   buf: Float32Array,
@@ -58,6 +105,7 @@ export async function ringAllReduce(
   phase: Phase,
   segmentElements = DEFAULT_SEGMENT_ELEMENTS,
   times?: RingTimes,
+  codec?: WireCodec,
 ): Promise<Float32Array> {
   if (world === 1) return buf;
   if (!Number.isInteger(segmentElements) || segmentElements < 1) throw new RangeError(`segmentElements must be a positive integer, got ${segmentElements}`);
@@ -68,33 +116,35 @@ export async function ringAllReduce(
   const sendChunk = (s: number): number => (s < reduceRounds ? mod(rank - s, n) : mod(rank + 1 - (s - reduceRounds), n));
   // Every round moves one chunk; chunks differ by at most one element, so use the largest for the segment count.
   const segments = segmentsPerChunk(buf.length, n, segmentElements);
-  const segment = (c: number, j: number): Float32Array => {
+  const bounds = (c: number, j: number): [number, number] => {
     const [a, b] = chunkBounds(buf.length, n, c);
     const [sa, sb] = chunkBounds(b - a, segments, j);
-    return buf.subarray(a + sa, a + sb);
+    return [a + sa, a + sb];
   };
+  const segment = (c: number, j: number): Float32Array => buf.subarray(...bounds(c, j));
+  const wire = codec && new Uint16Array(buf.length);
+  const wireSegment = (c: number, j: number): Uint16Array => wire!.subarray(...bounds(c, j));
   const sends: Promise<void>[] = [];
-  const send = (s: number, j: number): void => {
-    const p = link.sendNext({ step, phase, seq: s * segments + j }, segment(sendChunk(s), j));
+  const send = (s: number, j: number, data: WireData): void => {
+    const p = link.sendNext({ step, phase, seq: s * segments + j }, data);
     p.catch(() => undefined); // observed below; this only keeps an early failure from being "unhandled"
     sends.push(p);
   };
   const scale = 1 / n;
-  for (let j = 0; j < segments; j++) send(0, j);
+  for (let j = 0; j < segments; j++) {
+    const own = segment(sendChunk(0), j);
+    if (codec) codec.encode(own, wireSegment(sendChunk(0), j));
+    send(0, j, codec ? wireSegment(sendChunk(0), j) : own);
+  }
   for (let s = 0; s < rounds; s++) {
     for (let j = 0; j < segments; j++) {
       const incoming = await link.recvPrev({ step, phase, seq: s * segments + j });
       if (times && s === 0 && j === 0) times.firstArrival = performance.now();
-      const target = segment(sendChunk(s + 1), j);
+      const c = sendChunk(s + 1);
+      const target = segment(c, j);
       if (incoming.length !== target.length) throw new Error(`ring segment has ${incoming.length} elements, expected ${target.length}`);
-      if (s < reduceRounds) {
-        addInto(target, incoming);
-        // After the last reduce round this rank owns the full sum of this chunk: average it once, here.
-        if (s === reduceRounds - 1) scaleInPlace(target, scale);
-      } else {
-        target.set(incoming);
-      }
-      if (s + 1 < rounds) send(s + 1, j);
+      const next = codec ? stepCompressed(codec, s, reduceRounds, scale, target, incoming, wireSegment(c, j)) : stepPlain(s, reduceRounds, scale, target, incoming);
+      if (s + 1 < rounds) send(s + 1, j, next);
     }
     if (times && s === reduceRounds - 1) times.reduceScatterEnd = performance.now();
   }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as zmq from 'zeromq';
 import { decode, encode } from '../codec.js';
 import { GenerationAborted, TimeoutError, errorMessage } from '../errors.js';
@@ -5,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { KeyedInbox } from '../keyedInbox.js';
 import { PROTOCOL_VERSION, type Chunk, parseChunk } from '../protocol.js';
 import { type ChunkTag, type RingLayout, type RingLink, chunkRefusal, describeTag } from '../allreduce/link.js';
+import type { WireData } from '../allreduce/compression.js';
 import type { KeyPair } from '../security/curveKeys.js';
 import { DropCounter } from './dropCounter.js';
 import { SerialSender, receiveLoop } from './zmqFrames.js';
@@ -52,6 +56,7 @@ export class ZmqRingLink implements RingLink {
   private readonly drops: DropCounter;
   private loop: Promise<void> | undefined;
   private prevRank = -1;
+  private ipcDir: string | undefined;
   bytesSent = 0;
   bytesReceived = 0;
 
@@ -76,6 +81,19 @@ export class ZmqRingLink implements RingLink {
     const port = Number(last.slice(last.lastIndexOf(':') + 1));
     this.loop = receiveLoop(this.pull, (frames) => this.onFrames(frames));
     return port;
+  }
+
+  /**
+   * Binds the data port a second time on a Unix socket in a fresh private
+   * directory (mode 0700: only this user can connect), for a predecessor on
+   * the same host; under CURVE it serves and authenticates exactly as the TCP
+   * endpoint does. Returns the ipc:// endpoint. Call after bind().
+   */
+  async bindIpc(): Promise<string> {
+    this.ipcDir = mkdtempSync(path.join(os.tmpdir(), 'trainer-ring-'));
+    const endpoint = `ipc://${path.join(this.ipcDir, 'ring.sock')}`;
+    await this.pull.bind(endpoint);
+    return endpoint;
   }
 
   /** The all-reduces to expect; until then every chunk is refused (nobody can have been told to send one). */
@@ -142,7 +160,7 @@ export class ZmqRingLink implements RingLink {
     }
   }
 
-  async sendNext(tag: ChunkTag, data: Float32Array): Promise<void> {
+  async sendNext(tag: ChunkTag, data: WireData): Promise<void> {
     if (!this.sender) throw new Error(`ring generation ${this.gen} has no successor to send to`);
     // zeromq.js sends frames over 128 bytes zero-copy; RingLink's contract makes that safe.
     const frames = encode({ t: 'chunk', v: PROTOCOL_VERSION, gen: this.gen, ...tag, data });
@@ -150,7 +168,7 @@ export class ZmqRingLink implements RingLink {
     await this.sender.send(frames);
   }
 
-  async recvPrev(tag: ChunkTag): Promise<Float32Array> {
+  async recvPrev(tag: ChunkTag): Promise<WireData> {
     if (this.closedWith) throw this.closedWith;
     if (this.abortedGen >= this.gen) throw new GenerationAborted(this.gen);
     const chunk = await this.inbox.take(keyOf(this.gen, tag), this.timeoutMs, () => new TimeoutError(`all-reduce: no ${describeTag(tag)} from rank ${this.prevRank} within ${this.timeoutMs} ms`));
@@ -168,6 +186,7 @@ export class ZmqRingLink implements RingLink {
     this.fail(new Error('ring link closed'));
     this.push?.close();
     this.pull.close();
+    if (this.ipcDir) rmSync(this.ipcDir, { recursive: true, force: true });
     await this.loop?.catch((err: unknown) => this.logger.log('debug', `ring receive loop ended: ${errorMessage(err)}`));
   }
 }
