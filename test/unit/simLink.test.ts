@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { simMakespan, simNetwork } from '../../src/shared/allreduce/simLink.js';
 import { ringOverPeers } from '../../src/shared/allreduce/peerLink.js';
 import { ringAllReduce } from '../../src/shared/allreduce/ring.js';
+import { halvingDoublingAllReduce } from '../../src/shared/allreduce/halvingDoubling.js';
 
 const ALPHA = 20e-6;
 const BETA = 1.25e9; // 10 Gbit/s
@@ -41,3 +42,15 @@ test('simulated ring all-reduce takes 2(N−1)(α + n/(Nβ) + nγ/N), the α-β-
   }
 });
 
+test('simulated halving-doubling takes 2 Σ_k (α + n/2^k (1/β + γ)) for a power of two, plus two whole-buffer hops when ranks fold', async () => {
+  for (const world of [8, 12]) {
+    const len = 8 * 1024;
+    const n = 4 * len;
+    const peers = simNetwork(world, { alphaS: ALPHA, betaBytesPerS: BETA, gammaSPerByte: GAMMA });
+    await Promise.all(peers.map((p, r) => halvingDoublingAllReduce(new Float32Array(len), r, world, p, 1, 'g', 1 << 20)));
+    let expected = 0;
+    for (let k = 1; k <= 3; k++) expected += 2 * (ALPHA + (n / 2 ** k) * (1 / BETA + GAMMA));
+    if (world === 12) expected += 2 * (ALPHA + n * (1 / BETA + GAMMA));
+    close(simMakespan(peers), expected, `world ${world}`);
+  }
+});
