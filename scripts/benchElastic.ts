@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Summary } from '../src/coordinator/summary.js';
-import { jsonRecords } from '../src/logFormat.js';
+import { jsonRecords } from '../src/cli/logFormat.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const WORKER_TIMEOUT = Number(process.env.BENCH_WORKER_TIMEOUT ?? 10);

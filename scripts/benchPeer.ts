@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Arch, BackendName } from '../src/shared/config.js';
 import { bundledMnistDir } from '../src/shared/data/dataset.js';
-import { jsonRecords } from '../src/logFormat.js';
+import { jsonRecords } from '../src/cli/logFormat.js';
 import { type PeerSettings, peerSettings } from './peerSettings.js';
 import { runImagesPerSecond } from './runThroughput.js';
 

@@ -27,7 +27,7 @@ import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { ConfigError } from '../src/shared/errors.js';
 import { ARCHS, type Arch, type BackendName } from '../src/shared/config.js';
-import { jsonRecords } from '../src/logFormat.js';
+import { jsonRecords } from '../src/cli/logFormat.js';
 import { median } from '../src/worker/stepStats.js';
 
 const SELF = fileURLToPath(import.meta.url);

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type StepStatsSummary as Timing, median } from '../src/worker/stepStats.js';
-import { jsonRecords } from '../src/logFormat.js';
+import { jsonRecords } from '../src/cli/logFormat.js';
 
 const { values: a } = parseArgs({
   options: {

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jsonRecords } from '../src/logFormat.js';
+import { jsonRecords } from '../src/cli/logFormat.js';
 
 export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 /** The repository root (tests run from dist/test/). */

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import { WORKER_METRICS_PORTS } from '../../src/cliOptions.js';
+import { WORKER_METRICS_PORTS } from '../../src/cli/options.js';
 import type { SdTargetGroup } from '../../src/coordinator/serviceDiscovery.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { startObservabilityServer } from '../../src/shared/transport/httpServer.js';

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Options } from 'yargs';
-import { COMMAND_OPTIONS, WORKER_METRICS_PORTS } from '../../src/cliOptions.js';
+import { COMMAND_OPTIONS, WORKER_METRICS_PORTS } from '../../src/cli/options.js';
 import {
   DEPLOY_DIR, REPO_ROOT, bindMount, composeEnv, containerPort, dockerInstructions, envOf, envValue, finalStage, globalArgs,
   loadOneYaml, loadYaml, readRepoFile, stages, yamlFiles,

@@ -7,9 +7,9 @@ import { remoteLogRecord } from '../../src/coordinator/sshLaunch.js';
 import { launchEnv, launchProcesses } from '../../src/coordinator/processes.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { StepStats } from '../../src/worker/stepStats.js';
-import { launchPlan } from '../../src/workerLaunch.js';
+import { launchPlan } from '../../src/cli/workerLaunch.js';
 import { ConfigError } from '../../src/shared/errors.js';
-import { createSink } from '../../src/logFormat.js';
+import { createSink } from '../../src/cli/logFormat.js';
 
 test('--hosts: HOST[:SLOTS] by commas; ranks fill the hosts in order, each slot with its local index', () => {
   assert.deepEqual(parseHosts('gpu1:2,gpu2:2'), [{ host: 'gpu1', slots: 2 }, { host: 'gpu2', slots: 2 }]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { COMMAND_OPTIONS } from '../../src/cliOptions.js';
-import { configPath, envName, layerOptions, withOrigin } from '../../src/optionLayers.js';
+import { COMMAND_OPTIONS } from '../../src/cli/options.js';
+import { configPath, envName, layerOptions, withOrigin } from '../../src/cli/optionLayers.js';
 import { ConfigError } from '../../src/shared/errors.js';
 
 const layers = (command: 'coordinator' | 'worker', env: Record<string, string>, data?: unknown) =>

@@ -1,5 +1,5 @@
 import type { Options } from 'yargs';
-import { ALLREDUCE_MODES, ARCHS, BACKENDS } from './shared/config.js';
+import { ALLREDUCE_MODES, ARCHS, BACKENDS } from '../shared/config.js';
 
 /**
  * Every command's options, as data: yargs builds the parser from them, and the

@@ -1,5 +1,5 @@
-import { ConfigError } from './shared/errors.js';
-import type { OptionTable } from './cliOptions.js';
+import { ConfigError } from '../shared/errors.js';
+import type { OptionTable } from './options.js';
 
 /**
  * Option values from outside the command line: TRAINER_* environment

@@ -1,11 +1,11 @@
-import { WORKER_METRICS_PORTS } from './cliOptions.js';
-import type { CoordinatorOptions } from './coordinator/options.js';
-import { type Slot, assignSlots, parseHosts } from './coordinator/hostSlots.js';
-import type { LaunchedProcesses, ProcessFailure } from './coordinator/processes.js';
-import { type SshTarget, checkSshFlags } from './coordinator/sshCommand.js';
-import { ConfigError } from './shared/errors.js';
+import { WORKER_METRICS_PORTS } from './options.js';
+import type { CoordinatorOptions } from '../coordinator/options.js';
+import { type Slot, assignSlots, parseHosts } from '../coordinator/hostSlots.js';
+import type { LaunchedProcesses, ProcessFailure } from '../coordinator/processes.js';
+import { type SshTarget, checkSshFlags } from '../coordinator/sshCommand.js';
+import { ConfigError } from '../shared/errors.js';
 import { nonNegInt, port } from './flagChecks.js';
-import type { Logger } from './shared/logger.js';
+import type { Logger } from '../shared/logger.js';
 
 /** How the coordinator starts its workers itself, if it does: --spawn (local) or --hosts (ssh); `maxRestarts` per slot. */
 export type LaunchPlan = { maxRestarts: number } & (
@@ -68,7 +68,7 @@ export interface LaunchContext {
 export async function startWorkers(plan: LaunchPlan, c: LaunchContext): Promise<LaunchedProcesses> {
   const common = ['--backend', c.opts.backend, ...(c.opts.threads !== undefined ? ['--threads', String(c.opts.threads)] : []), ...(c.verbose ? ['--verbose'] : [])];
   if (plan.kind === 'spawn') {
-    const { spawnWorkers } = await import('./coordinator/spawn.js');
+    const { spawnWorkers } = await import('../coordinator/spawn.js');
     // Spawned workers serve metrics next to the coordinator's port: 9401, 9402, ... by default.
     const args = (i: number): string[] => [
       ...common, '--log-format', c.logFormat,
@@ -78,7 +78,7 @@ export async function startWorkers(plan: LaunchPlan, c: LaunchContext): Promise<
     ];
     return spawnWorkers(c.opts.workers, c.endpoint, args, c.logger, c.onFailure, plan.maxRestarts);
   }
-  const { launchOverSsh } = await import('./coordinator/sshLaunch.js');
+  const { launchOverSsh } = await import('../coordinator/sshLaunch.js');
   const port = c.endpoint.slice(c.endpoint.lastIndexOf(':') + 1);
   const args = (s: Slot): string[] => [
     'worker', '--coordinator', `tcp://${plan.advertise}:${port}`, ...common,

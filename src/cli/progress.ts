@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { LogFields, LogLevel, LogSink } from './shared/logger.js';
+import type { LogFields, LogLevel, LogSink } from '../shared/logger.js';
 import { createSink, num } from './logFormat.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { LogFields, LogLevel, LogSink } from './shared/logger.js';
+import type { LogFields, LogLevel, LogSink } from '../shared/logger.js';
 
 export type LogFormat = 'human' | 'json';
 
