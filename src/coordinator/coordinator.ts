@@ -165,6 +165,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   let trainStart = 0;
   let nextShipped = firstStep;
   let badSteps = 0;
+  let allreduceChoice: Summary['allreduceChoice'];
   const progressLog = new ProgressLog(logger, { steps: config.steps, firstStep, stepsPerEpoch: config.stepsPerEpoch, globalBatch, logEvery: opts.logEvery });
 
   // Membership changes in progress: who was lost, since when, the survivors' answers, the state to resume from.
@@ -586,6 +587,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
           return;
         }
         if (msg.spans) events.spans?.(m.rank, msg.step, msg.spans);
+        if (msg.allreduceChoice) allreduceChoice = msg.allreduceChoice;
         const done = tracker.report(m.rank, msg);
         if (done) onStepCompleted(done);
         return;
@@ -695,6 +697,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       globalBatchSize: globalBatch,
       backend: roster[0]?.hello.backend ?? '',
       allreduce: config.allreduce,
+      ...(allreduceChoice ? { allreduceChoice } : {}),
       final: { dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake },
       replicaHash: done.hash!,
       imagesPerSecond: (globalBatch * (config.steps - firstStep + 1)) / trainSeconds,

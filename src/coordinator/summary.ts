@@ -1,3 +1,4 @@
+import type { AllreduceChoice } from '../shared/protocol.js';
 import type { TrainingEvalSummary } from './trainingEval.js';
 
 /** One membership change: the generation it formed and what it cost. */
@@ -27,6 +28,8 @@ export interface Summary {
   globalBatchSize: number;
   backend: string;
   allreduce: string;
+  /** --allreduce auto: the last generation's α and β (measured between neighbours) and the algorithm chosen per phase. */
+  allreduceChoice?: AllreduceChoice;
   final: { dLoss: number; gLoss: number; dReal: number; dFake: number };
   replicaHash: string;
   imagesPerSecond: number;

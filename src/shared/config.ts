@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 export const ARCHS = ['mlp', 'dcgan'] as const;
 export type Arch = (typeof ARCHS)[number];
-export const ALLREDUCE_MODES = ['ring', 'star'] as const;
+export const ALLREDUCE_MODES = ['auto', 'ring', 'rhd', 'star'] as const;
 export type AllreduceMode = (typeof ALLREDUCE_MODES)[number];
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];

@@ -75,7 +75,7 @@ export interface RingLayout {
   maxWorld: number;
   /** Halving-doubling may run too (--allreduce rhd or auto): its sequence numbers and message sizes are admitted as well. */
   peerToPeer?: boolean;
-  /** --allreduce auto: the start-up probe's messages, which come before phase d's chunks of a generation's first step. */
+  /** --allreduce auto: the start-up probe's messages, which come before the chunks of a generation's first all-reduce. */
   probe?: { messages: number; elements: number };
 }
 
@@ -100,7 +100,7 @@ function limitsFor(layout: RingLayout, phase: Phase, world: number | undefined):
     chunkLimits(layout.lengths[phase], w, layout.segmentElements),
     ...(layout.peerToPeer ? [halvingDoublingLimits(layout.lengths[phase], w, layout.segmentElements)] : []),
   ]);
-  const probe = phase === 'd' && layout.probe ? layout.probe : { messages: 0, elements: 0 };
+  const probe = layout.probe ?? { messages: 0, elements: 0 };
   return { count: probe.messages + Math.max(0, ...all.map((l) => l.count)), elements: Math.max(probe.elements, ...all.map((l) => l.elements)) };
 }
 
