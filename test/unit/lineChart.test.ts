@@ -12,16 +12,16 @@ test('a line chart renders headless as SVG with one line per series, in the lege
     points: true,
     series: [
       { name: 'trainer 1 worker', points: [[1000, 300], [2000, 120], [3000, 80]] },
-      { name: 'trainer 2 workers', points: [[1000, 280], [3000, 90]] },
+      { name: 'trainer, 2 workers, a long series name of more than 160 pixels', points: [[1000, 280], [3000, 90]] },
       { name: 'pytorch', points: [[1500, 200], [2500, 100], [3000, 70], [3500, 60]] },
     ],
   });
   const chart = readChart(svg);
   assert.deepEqual(
     chart.lines.map((l) => [l.series, l.vertices]),
-    [['trainer 1 worker', 3], ['trainer 2 workers', 2], ['pytorch', 4]],
+    [['trainer 1 worker', 3], ['trainer, 2 workers, a long series name of more than 160 pixels', 2], ['pytorch', 4]],
   );
-  assert.deepEqual(chart.legend, ['trainer 1 worker', 'trainer 2 workers', 'pytorch']);
+  assert.deepEqual(chart.legend, ['trainer 1 worker', 'trainer, 2 workers, a long series name of more than 160 pixels', 'pytorch']);
   for (const t of ['FID against images seen', 'images seen', 'MNIST-FID']) assert.ok(chart.texts.includes(t), t);
 });
 

@@ -73,7 +73,8 @@ export function lineChartSpec(chart: LineChart): TopLevelSpec {
     encoding: {
       x: { field: 'x', type: 'quantitative', title: chart.xTitle, scale: chart.xLog === true ? { type: 'log' } : { zero: false } },
       y: { field: 'y', type: 'quantitative', title: chart.yTitle, scale: chart.yLog === true ? { type: 'log' } : { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, sort: chart.series.map((s) => s.name) },
+      // No label limit: vega's default (160 px) cuts a long series name with an ellipsis.
+      color: { field: 'series', type: 'nominal', title: null, sort: chart.series.map((s) => s.name), legend: { labelLimit: 0 } },
       // Points join in the order given, not sorted by x: a history may revisit an x after a restart.
       order: { field: 'order', type: 'quantitative' },
     },
