@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { allreduceLowerBound, chooseAlgorithm, halvingDoublingCost, ringCost } from '../../src/shared/allreduce/costModel.js';
 import { simNetwork } from '../../src/shared/allreduce/simLink.js';
 import { probeNetwork } from '../../src/shared/allreduce/probe.js';
-import { type AutoChoice, AutoAllreduce } from '../../src/shared/allreduce/auto.js';
+import { type AutoChoice, AutoAllreduce, chooseForLengths } from '../../src/shared/allreduce/auto.js';
+import { simulateAllReduce, simulateProbe } from '../../src/shared/allreduce/simulate.js';
 import { memoryPeers } from '../../src/shared/allreduce/memoryLink.js';
 import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
 
@@ -50,5 +51,18 @@ test('auto all-reduce: probes once per generation, every rank makes the same cho
     }
     for (const c of choices) assert.deepEqual(c, choices[0], 'the same choice on every rank');
     assert.equal(choices[0]!.length, world === 1 ? 0 : 1, 'one probe per generation');
+  }
+});
+
+test('in simulated time, auto (its own probe, then the model\'s choice) stays within 1.3× of the better α-β cost, small worlds of bench:scale', async () => {
+  const net = { alphaS: 20e-6, betaBytesPerS: 1.25e9, gammaSPerByte: 0 };
+  for (const world of [2, 3, 5, 6, 8, 12]) {
+    const probe = await simulateProbe(world, net);
+    for (const bytes of [64 << 10, 64 << 20]) {
+      const algorithm = chooseForLengths({ d: bytes / 4, g: bytes / 4 }, world, probe).phases.d.algorithm;
+      const autoS = await simulateAllReduce(algorithm, world, bytes, net);
+      const best = Math.min(ringCost(world, bytes, net), halvingDoublingCost(world, bytes, net));
+      assert.ok(autoS <= 1.3 * best, `N ${world}, ${bytes} bytes: auto chose ${algorithm}, ${autoS} s against ${best} s`);
+    }
   }
 });
