@@ -1,7 +1,6 @@
 import { TimeoutError } from '../errors.js';
 import { type ChunkTag, describeTag, sameTag } from './link.js';
 import type { PeerLink } from './peerLink.js';
-import { Mailbox } from '../mailbox.js';
 
 /** The time model of a simulated network (the α-β-γ model). */
 export interface SimParams {
@@ -18,7 +17,7 @@ export interface SimParams {
    * when the rank count divides the buffer length.
    */
   elementScale?: number;
-  /** Real-time limit on one receive: a simulated deadlock becomes an error naming the silent rank. */
+  /** Real time without any message delivered, while receives wait, after which they fail naming the silent ranks (a simulated deadlock). */
   timeoutMs?: number;
 }
 
@@ -56,9 +55,9 @@ export function simNetwork(world: number, params: SimParams): SimPeer[] {
   const scale = params.elementScale ?? 1;
   const timeoutMs = params.timeoutMs ?? 60_000;
   if (!(alphaS >= 0 && betaBytesPerS > 0 && gammaSPerByte >= 0 && scale > 0)) throw new RangeError(`simulated network needs α ≥ 0, β > 0, γ ≥ 0 and a positive element scale, got ${JSON.stringify(params)}`);
-  const boxes = Array.from({ length: world }, () => Array.from({ length: world }, () => new Mailbox<SimMessage>()));
+  const inbox = new SimInbox(world, timeoutMs);
   const bytesOf = (data: Float32Array): number => data.length * Float32Array.BYTES_PER_ELEMENT * scale;
-  return boxes.map((_, rank) => {
+  return Array.from({ length: world }, (_, rank) => {
     let now = 0;
     let outgoingFree = 0;
     return {
@@ -69,17 +68,15 @@ export function simNetwork(world: number, params: SimParams): SimPeer[] {
         now += seconds;
       },
       async send(to: number, tag: ChunkTag, data: Float32Array) {
-        const box = boxes[to]?.[rank];
-        if (!box) throw new RangeError(`rank ${rank}: no rank ${to} in a world of ${world}`);
+        if (!(to >= 0 && to < world)) throw new RangeError(`rank ${rank}: no rank ${to} in a world of ${world}`);
         const transfer = bytesOf(data) / betaBytesPerS;
         const leaves = Math.max(now, outgoingFree);
         outgoingFree = leaves + transfer;
-        box.push({ tag, data, arrival: leaves + alphaS + transfer });
+        inbox.push(to, rank, { tag, data, arrival: leaves + alphaS + transfer });
       },
       async recv(from: number, tag: ChunkTag) {
-        const box = boxes[rank]![from];
-        if (!box) throw new RangeError(`rank ${rank}: no rank ${from} in a world of ${world}`);
-        const msg = await box.take(timeoutMs, () => new TimeoutError(`simulated rank ${rank}: no ${describeTag(tag)} from rank ${from} within ${timeoutMs} ms of real time`));
+        if (!(from >= 0 && from < world)) throw new RangeError(`rank ${rank}: no rank ${from} in a world of ${world}`);
+        const msg = await inbox.take(rank, from, () => new TimeoutError(`simulated rank ${rank}: no ${describeTag(tag)} from rank ${from}: nothing moved for ${timeoutMs} ms of real time`));
         if (!sameTag(msg.tag, tag)) throw new Error(`simulated rank ${rank}: expected ${describeTag(tag)} from rank ${from}, got ${describeTag(msg.tag)}`);
         now = Math.max(now, msg.arrival) + bytesOf(msg.data) * gammaSPerByte;
         return msg.data;
@@ -91,4 +88,70 @@ export function simNetwork(world: number, params: SimParams): SimPeer[] {
 /** When the collective ended: the latest clock of any rank. */
 export function simMakespan(peers: readonly SimPeer[]): number {
   return peers.reduce((t, p) => Math.max(t, p.now), 0);
+}
+
+/**
+ * The simulated network's queues, one per (receiver, sender), with one watchdog
+ * for the whole network instead of a timer per receive (millions of them at
+ * 1024 ranks): when receives wait and no message has been delivered for
+ * `timeoutMs`, they all fail.
+ */
+class SimInbox {
+  private readonly queues = new Map<number, SimMessage[]>();
+  private readonly waiting = new Map<number, { resolve: (m: SimMessage) => void; reject: (e: Error) => void; onTimeout: () => Error }>();
+  private watchdog: NodeJS.Timeout | undefined;
+  private moved = false;
+
+  constructor(private readonly world: number, private readonly timeoutMs: number) {}
+
+  push(to: number, from: number, msg: SimMessage): void {
+    const key = to * this.world + from;
+    this.moved = true;
+    const w = this.waiting.get(key);
+    if (w) {
+      this.waiting.delete(key);
+      if (this.waiting.size === 0) this.disarm();
+      w.resolve(msg);
+      return;
+    }
+    const q = this.queues.get(key);
+    if (q) q.push(msg);
+    else this.queues.set(key, [msg]);
+  }
+
+  take(to: number, from: number, onTimeout: () => Error): Promise<SimMessage> {
+    const key = to * this.world + from;
+    const q = this.queues.get(key);
+    if (q && q.length > 0) {
+      const msg = q.shift()!;
+      if (q.length === 0) this.queues.delete(key);
+      return Promise.resolve(msg);
+    }
+    if (this.waiting.has(key)) return Promise.reject(new Error(`simulated rank ${to} already waits for rank ${from}`));
+    return new Promise((resolve, reject) => {
+      this.waiting.set(key, { resolve, reject, onTimeout });
+      this.arm();
+    });
+  }
+
+  private arm(): void {
+    if (this.watchdog) return;
+    this.moved = false;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      if (this.waiting.size === 0) return;
+      if (this.moved) {
+        this.arm();
+        return;
+      }
+      for (const w of this.waiting.values()) w.reject(w.onTimeout());
+      this.waiting.clear();
+    }, this.timeoutMs);
+  }
+
+  /** Nobody waits: nothing can deadlock, and an idle timer must not keep the process alive. */
+  private disarm(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+  }
 }
