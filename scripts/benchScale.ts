@@ -17,7 +17,7 @@ import { simulateAllReduce, simulateProbe } from '../src/shared/allreduce/simula
 import { renderLineChart } from '../src/shared/plots/lineChart.js';
 
 const ALPHA = 20e-6;
-const GBITS = [10, 100];
+const ALL_GBITS = [10, 100];
 const KB = 1024;
 const SIZES = [64 * KB, 256 * KB, 1024 * KB, 4096 * KB, 16384 * KB, 65536 * KB];
 const POWERS = Array.from({ length: 10 }, (_, i) => 2 ** (i + 1));
@@ -44,6 +44,9 @@ const args = process.argv.slice(2);
 const svgDir = args.includes('--svg') ? args[args.indexOf('--svg') + 1] : undefined;
 const quick = args.includes('--quick');
 const worlds = quick ? WORLDS.filter((n) => n <= 64) : WORLDS;
+// --gbits 10 (or 100): one bandwidth only, so the two can run as separate processes.
+const GBITS = args.includes('--gbits') ? [Number(args[args.indexOf('--gbits') + 1])] : ALL_GBITS;
+if (GBITS.some((g) => !(g > 0))) throw new Error(`--gbits takes a positive number, got ${args[args.indexOf('--gbits') + 1]}`);
 
 const cells: Cell[] = [];
 const probes: Array<{ gbits: number; world: number; alphaS: number; betaBytesPerS: number; probeS: number }> = [];
@@ -91,7 +94,7 @@ if (svgDir) {
 }
 
 process.stdout.write(`${JSON.stringify({
-  bench: 'scale', simulated: true, alphaS: ALPHA, gbits: GBITS, worlds, sizes: SIZES, target: TARGET,
+  bench: 'scale', simulated: true, command: `node dist/scripts/benchScale.js ${args.join(' ')}`.trim(), alphaS: ALPHA, gbits: GBITS, worlds, sizes: SIZES, target: TARGET,
   worstAutoOverBestModel: worst.autoOverBestModel, worstCell: { gbits: worst.gbits, world: worst.world, bytes: worst.bytes },
   cellsOverTarget: over.length, cellCount: cells.length, probes, cells,
 })}\n`);
