@@ -22,7 +22,7 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     epochs: a.epochs === undefined ? undefined : positiveInt('epochs', a.epochs),
     batchSize: positiveInt('batch-size', a.batchSize),
     arch: a.arch as CoordinatorOptions['arch'],
-    allreduce: a.allreduce as CoordinatorOptions['allreduce'],
+    allreduce: allreduceMode(a),
     compression: a.compression as CoordinatorOptions['compression'],
     lr: inRange('lr', a.lr, 0, 1, true, false),
     beta1: inRange('beta1', a.beta1, 0, 1, false, true),
@@ -57,6 +57,14 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
 }
 
 /** --keep-best needs evaluations to pick the best by. */
+/** 16-bit gradients travel on the ring and the star; halving-doubling carries float32 only, so auto means the ring then. */
+function allreduceMode(a: Args): CoordinatorOptions['allreduce'] {
+  const mode = a.allreduce as CoordinatorOptions['allreduce'];
+  if (a.compression === undefined || a.compression === 'none') return mode;
+  if (mode === 'rhd') throw new ConfigError(`--compression ${String(a.compression)} needs --allreduce ring, star or auto: halving-doubling carries float32 only`);
+  return mode === 'auto' ? 'ring' : mode;
+}
+
 function keepBest(a: Args): boolean {
   if (a.keepBest && !(Number(a.evalEvery) > 0)) throw new ConfigError('--keep-best needs --eval-every N (the best generator is picked by MNIST-FID)');
   return Boolean(a.keepBest);

@@ -200,6 +200,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       backend: roster[0]?.hello.backend ?? '',
       allreduce: config.allreduce,
       compression: config.compression ?? 'none',
+      ...(state.allreduceChoice ? { allreduceChoice: state.allreduceChoice } : {}),
       final: { dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake },
       replicaHash: done.hash!,
       imagesPerSecond: (globalBatch * (config.steps - firstStep + 1)) / trainSeconds,

@@ -146,6 +146,7 @@ function onMessage(s: RunState, peer: string, msg: Extract<RunEvent, { t: 'messa
       const refused = stepReportRefusal(msg.step, s.lastCompleted, s.nextShipped - 1);
       if (refused) return fail(s, new TrainerError('E_PROTOCOL', `rank ${m.rank} reported ${refused}`));
       if (msg.spans) notify(s, 'spans', m.rank, msg.step, msg.spans);
+      if (msg.allreduceChoice) s.allreduceChoice = msg.allreduceChoice;
       const done = s.tracker.report(m.rank, msg);
       if (done) onStepCompleted(s, done, now);
       return;

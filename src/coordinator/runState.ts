@@ -1,3 +1,4 @@
+import type { AllreduceChoice } from '../shared/protocol.js';
 import type { TrainConfig } from '../shared/config.js';
 import type { TimeoutError } from '../shared/errors.js';
 import { StarReducer } from '../shared/allreduce/star.js';
@@ -118,6 +119,8 @@ export interface RunState {
   /** Workers left when the rejoin wait began (for the message when it ends). */
   rejoinHave: number;
   stopReason: string;
+  /** --allreduce auto: the choice the workers last reported (α, β and the algorithm per phase). */
+  allreduceChoice: AllreduceChoice | undefined;
   /** Set while a waiting worker is to be admitted after this step (shipping stops there). */
   joinAt: number | undefined;
   /** The generation whose first completed step is still awaited, to time the recovery. */
@@ -183,7 +186,7 @@ export function initialRunState(settings: RunSettings): RunState {
     fallback: settings.initial, lastCompleted: settings.initial.step, lastStep: undefined, finalWeights: undefined,
     nextShipped: settings.initial.step + 1, badSteps: 0, progressAt: 0, stalled: undefined,
     changes: [], lostSinceLastGeneration: [], troubleAt: undefined, abortRound: undefined, survivors: [], resume: undefined,
-    resumeState: undefined, stateSource: undefined, rejoinDeadline: undefined, rejoinHave: 0, stopReason: '', joinAt: undefined,
+    resumeState: undefined, stateSource: undefined, rejoinDeadline: undefined, rejoinHave: 0, stopReason: '', allreduceChoice: undefined, joinAt: undefined,
     recovering: undefined, pendingStepsLost: 0, stopRequested: undefined, stopAfter: undefined, over: false, out: [],
   };
   s.tracker = newTracker(s, config.world);

@@ -1,3 +1,4 @@
+import type { AllreduceChoice } from '../shared/protocol.js';
 import type { TrainingEvalSummary } from './trainingEval.js';
 
 /** One membership change: the generation it formed and what it cost. */
@@ -29,6 +30,8 @@ export interface Summary {
   allreduce: string;
   /** What gradients travelled as (--compression). */
   compression: string;
+  /** --allreduce auto: the last generation's α and β (measured between neighbours) and the algorithm chosen per phase. */
+  allreduceChoice?: AllreduceChoice;
   final: { dLoss: number; gLoss: number; dReal: number; dFake: number };
   replicaHash: string;
   imagesPerSecond: number;

@@ -4,7 +4,7 @@ import { ALLREDUCE_MODES, ARCHS, COMPRESSIONS } from './config.js';
 import { SPAN_NAMES } from './timeline.js';
 
 /** Bumped on any change to a message's meaning or shape. */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** Larger frames are refused before decoding (a 16-MiB gradient buffer fits with room). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -83,6 +83,9 @@ export const helloSchema = z.object({
   hostId: z.string().max(512).optional(),
 }).strict();
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
+const peerAlgorithm = z.enum(['ring', 'rhd']);
+export const allreduceChoiceSchema = z.object({ alphaS: finite, betaBytesPerS: finite, d: peerAlgorithm, g: peerAlgorithm }).strict();
+export type AllreduceChoice = z.infer<typeof allreduceChoiceSchema>;
 export const stepDoneSchema = z.object({
   t: z.literal('stepDone'), v, step, dLoss: lossValue, gLoss: lossValue, dReal: lossValue, dFake: lossValue,
   /** Phases not applied because the averaged gradients were not finite. */
@@ -90,6 +93,8 @@ export const stepDoneSchema = z.object({
   computeMs: finite, reduceMs: finite, applyMs: finite, dataWaitMs: finite, peerWaitMs: finite,
   hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   spans: z.array(spanSchema).max(64).optional(),
+  /** --allreduce auto: the choice this generation made, on the first step report after it. */
+  allreduceChoice: allreduceChoiceSchema.optional(),
 }).strict();
 export const gradSchema = z.object({ t: z.literal('grad'), v, gen, step, phase, data: gradData }).strict();
 /** Rank 0's state after `step`: weights for sample grids, with both optimizers' state for checkpoints. */

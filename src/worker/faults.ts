@@ -1,4 +1,5 @@
 import type { RingLink } from '../shared/allreduce/link.js';
+import type { PeerLink } from '../shared/allreduce/peerLink.js';
 import type { Reduce } from '../shared/gan/trainStep.js';
 
 /**
@@ -18,6 +19,8 @@ export interface FaultOptions {
 export interface FaultHooks {
   /** The ring link to train over: `ring`, or one that dies mid all-reduce. */
   link(ring: RingLink): RingLink;
+  /** The same for the peer-to-peer all-reduces (rhd, auto). */
+  peerLink(link: PeerLink): PeerLink;
   /** The all-reduce to train with: `reduce`, or one that poisons a gradient first. */
   reduce(reduce: Reduce): Reduce;
   /** Called once step `step`'s batch is in, before its compute. */
@@ -27,6 +30,7 @@ export interface FaultHooks {
 export function faultHooks(f: FaultOptions = {}): FaultHooks {
   return {
     link: (ring) => (f.killStep === undefined ? ring : dyingLink(ring, f.killStep)),
+    peerLink: (link) => (f.killStep === undefined ? link : dyingPeerLink(link, f.killStep)),
     reduce: (reduce) => (f.nanStep === undefined ? reduce : (step, phase, grads, times) => {
       if (step === f.nanStep && phase === 'd') grads[0] = Number.NaN;
       return reduce(step, phase, grads, times);
@@ -50,6 +54,17 @@ function dyingLink(ring: RingLink, step: number): RingLink {
       return ring.sendNext(tag, data);
     },
     recvPrev: (tag) => ring.recvPrev(tag),
+  };
+}
+
+/** dyingLink's twin for the peer-to-peer all-reduces: the second message of step `step`'s generator all-reduce never leaves. */
+function dyingPeerLink(link: PeerLink, step: number): PeerLink {
+  return {
+    send(to, tag, data) {
+      if (tag.step === step && tag.phase === 'g' && tag.seq >= 1) process.kill(process.pid, 'SIGKILL');
+      return link.send(to, tag, data);
+    },
+    recv: (from, tag) => link.recv(from, tag),
   };
 }
 

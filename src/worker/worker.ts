@@ -14,6 +14,7 @@ import { type Reduce, trainStep } from '../shared/gan/trainStep.js';
 import type { Logger } from '../shared/logger.js';
 import { PROTOCOL_VERSION, type Shutdown, type Start } from '../shared/protocol.js';
 import { RING_ZAP_DOMAIN, ZmqRingLink } from '../shared/transport/zmqRingLink.js';
+import { PeerReduce } from './peerReduce.js';
 import { startZapHandler } from '../shared/transport/zapHandler.js';
 import type { CurveClient } from '../shared/security/curveKeys.js';
 import type { HeartbeatOptions, HeartbeatReport } from './heartbeatThread.js';
@@ -88,7 +89,9 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
   const ring = new ZmqRingLink(logger, 60_000, opts.curve?.own);
   // Only the predecessor the coordinator names may connect to the ring port (known at start).
   let predecessorKey: string | undefined;
-  const zap = opts.curve ? await startZapHandler((key, domain) => domain === RING_ZAP_DOMAIN && key === predecessorKey, logger, (key) => {
+  // rhd and auto: any rank of the roster may send (to halving-doubling partners, to the probe's neighbour).
+  let peerKeys = new Set<string>();
+  const zap = opts.curve ? await startZapHandler((key, domain) => domain === RING_ZAP_DOMAIN && (key === predecessorKey || peerKeys.has(key)), logger, (key) => {
     logger.log('warn', `refused a CURVE client on the ring port: ${key ? `key ${key} is not this worker's predecessor` : 'no CURVE key'}`, { key });
   }) : undefined;
   const registry = new Registry();
@@ -140,7 +143,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     health.set(false, 'waiting for the run to start');
 
     replica = new GanReplica(tf, config);
-    ring.expect({ lengths: replica.reduceSizes, segmentElements: DEFAULT_SEGMENT_ELEMENTS, maxWorld: config.world });
+    const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log);
+    ring.expect(peer.layout(config.world, DEFAULT_SEGMENT_ELEMENTS));
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });
     control.onAbort = (gen) => ring.abort(gen);
 
@@ -176,12 +180,14 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
 
     const faults = faultHooks(opts.faults);
     const link = faults.link(ring);
+    const peerLink = faults.peerLink(ring);
     const stats = new StepStats();
     let starSent = 0;
     const codec = wireCodec(config.compression ?? 'none');
     const averaged: Reduce = (step, phase, grads, times) => {
       if (world === 1) return Promise.resolve(grads);
       if (config.allreduce === 'ring') return ringAllReduce(grads, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times, codec);
+      if (peer.peerToPeer) return peer.reduce(grads, rank, world, peerLink, step, phase, times);
       return (async () => {
         const wire = toWire(grads, codec);
         await control.send({ t: 'grad', v: PROTOCOL_VERSION, gen, step, phase, data: wire });
@@ -213,6 +219,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       const prev = (rank - 1 + world) % world;
       predecessorKey = s.ringKeys?.[prev];
       ring.begin(gen, s.step, world, prev, world > 1 ? { endpoint: s.ring[next]!, key: s.ringKeys?.[next] } : undefined);
+      if (peer.peerToPeer && world > 1) ring.roster(rank, peer.roster(s));
+      peerKeys = new Set(peer.peerToPeer ? (s.ringKeys ?? []).filter((_, i) => i !== rank) : []);
       log = logger.child({ worker: id, rank });
       metrics.joined(rank, backend.name, backend.device ?? '');
       log.log('info', `generation ${gen}: rank ${rank} of ${world}, continuing after step ${s.step}${s.generator ? ' from the state sent' : ''}`, { gen, rank, world, step: s.step });
@@ -252,7 +260,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
         checkNow = false;
         if (last) finalHash = hash;
         const taken = spans.take();
-        await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, dataWaitMs, ...(hash ? { hash } : {}), ...(taken.length > 0 ? { spans: taken } : {}) });
+        await control.send({ t: 'stepDone', v: PROTOCOL_VERSION, step, ...r, dataWaitMs, ...(hash ? { hash } : {}), ...(taken.length > 0 ? { spans: taken } : {}), ...peer.takeReport() });
         // Rank 0 lends the coordinator its weights for sample grids, with the optimizers' state for checkpoints (the final ones go below).
         if (next.state) await sendState(step, next.state.forCheckpoint);
         if (step === 2 || last) log.log('debug', 'tensors held', { step, numTensors: tf.memory().numTensors });

@@ -74,7 +74,7 @@ test('a 2-worker run exports moving metrics, health, samples and a timeline; the
     // Names, types and labels.
     const ct = types(coordinatorText);
     for (const [name, type] of Object.entries(COORDINATOR_METRICS)) assert.equal(ct.get(name), type, `coordinator exports ${name} as a ${type}`);
-    assert.equal(sample(coordinatorText, 'trainer_info', { backend: 'wasm', arch: 'mlp', allreduce: 'ring', compression: 'none', world_size: '2' }), 1, 'trainer_info carries the run');
+    assert.equal(sample(coordinatorText, 'trainer_info', { backend: 'wasm', arch: 'mlp', allreduce: 'auto', compression: 'none', world_size: '2' }), 1, 'trainer_info carries the run');
     assert.equal(sample(coordinatorText, 'trainer_workers_connected'), 2);
     // Ranks are given in registration order, so either port may hold either rank; across the two workers they must be 0 and 1.
     const ranks = workerTexts.map((text, i) => {

@@ -36,7 +36,10 @@ test('coordinator and 2 worker processes train 20 steps over TCP loopback', asyn
   assert.equal(summary.steps, 20);
   assert.equal(summary.workers, 2);
   assert.equal(summary.globalBatchSize, 32);
-  assert.equal(summary.allreduce, 'ring');
+  // The default: auto measured the link and chose an algorithm per phase; summary.json says which.
+  assert.equal(summary.allreduce, 'auto');
+  assert.ok(summary.allreduceChoice && ['ring', 'rhd'].includes(summary.allreduceChoice.d) && ['ring', 'rhd'].includes(summary.allreduceChoice.g), JSON.stringify(summary.allreduceChoice));
+  assert.ok(summary.allreduceChoice.alphaS > 0 && summary.allreduceChoice.betaBytesPerS > 0);
   assert.match(summary.replicaHash, /^[0-9a-f]{64}$/);
   assert.ok(Number.isFinite(summary.final.dLoss) && Number.isFinite(summary.final.gLoss));
   assert.ok(summary.imagesPerSecond > 0 && summary.wallSeconds > 0);
@@ -55,15 +58,15 @@ test('coordinator and 2 worker processes train 20 steps over TCP loopback', asyn
   g.dispose();
 });
 
-test('star all-reduce through the coordinator trains to the same replicas as the ring, bit for bit with 2 workers', async () => {
+test('star, halving-doubling and auto train to the same replicas as the ring, bit for bit with 2 workers', async () => {
   const flags = ['--steps', '6', '--limit', '256', '--batch-size', '8', '--check-every', '2'];
   const runs = [];
-  for (const allreduce of ['star', 'ring']) {
+  for (const allreduce of ['star', 'ring', 'rhd', 'auto']) {
     const { out, code, log } = await distributedRun(2, [...flags, '--allreduce', allreduce]);
     assert.equal(code, 0, log.slice(-3000));
     runs.push(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary);
   }
-  const [star, ring] = runs as [Summary, Summary];
+  const [star, ring, rhd, auto] = runs as [Summary, Summary, Summary, Summary];
   assert.equal(star.allreduce, 'star');
   assert.equal(ring.allreduce, 'ring');
   // Both average as fround(fround(g0 + g1) * 0.5): the hub in rank order, the ring's chunk owner as own + predecessor's.
@@ -72,6 +75,13 @@ test('star all-reduce through the coordinator trains to the same replicas as the
   // would agree only to rounding.)
   assert.equal(star.replicaHash, ring.replicaHash, 'star and ring end with the same replica');
   assert.deepEqual(star.final, ring.final);
+  // Halving-doubling over two ranks adds the same two numbers once, as the ring does; auto runs one of them after its probe.
+  for (const other of [rhd, auto]) {
+    assert.equal(other.replicaHash, ring.replicaHash, `${other.allreduce} ends with the ring's replica`);
+    assert.deepEqual(other.final, ring.final);
+  }
+  assert.equal(rhd.allreduce, 'rhd');
+  assert.ok(auto.allreduceChoice, 'auto reports its choice');
 });
 
 test('16-bit gradients on the wire, fp16 through the ring and bf16 through the star: replicas stay identical (hash-checked every 2 steps), half the bytes go out, the mode is in summary.json', async () => {

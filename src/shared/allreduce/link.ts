@@ -1,5 +1,6 @@
 import type { Phase } from '../protocol.js';
 import type { WireData } from './compression.js';
+import { halvingDoublingLimits } from './halvingDoublingPlan.js';
 
 /** Identifies one transfer of one collective, so a stray or late chunk is never mistaken for the expected one. */
 export interface ChunkTag {
@@ -73,6 +74,10 @@ export interface RingLayout {
   segmentElements: number;
   /** The most ranks a generation can have. */
   maxWorld: number;
+  /** Halving-doubling may run too (--allreduce rhd or auto): its sequence numbers and message sizes are admitted as well. */
+  peerToPeer?: boolean;
+  /** --allreduce auto: the start-up probe's messages, which come before the chunks of a generation's first all-reduce. */
+  probe?: { messages: number; elements: number };
 }
 
 /** Segments per chunk when `length` floats are reduced over `world` ranks (as ringAllReduce cuts them). */
@@ -92,8 +97,12 @@ export function chunkLimits(length: number, world: number, segmentElements: numb
 /** The chunk limits of a phase for `world` ranks, or for any world of the layout when unknown (a later generation). */
 function limitsFor(layout: RingLayout, phase: Phase, world: number | undefined): { count: number; elements: number } {
   const worlds = world === undefined ? Array.from({ length: Math.max(0, layout.maxWorld - 1) }, (_, i) => i + 2) : [world];
-  const all = worlds.map((w) => chunkLimits(layout.lengths[phase], w, layout.segmentElements));
-  return { count: Math.max(0, ...all.map((l) => l.count)), elements: Math.max(0, ...all.map((l) => l.elements)) };
+  const all = worlds.flatMap((w) => [
+    chunkLimits(layout.lengths[phase], w, layout.segmentElements),
+    ...(layout.peerToPeer ? [halvingDoublingLimits(layout.lengths[phase], w, layout.segmentElements)] : []),
+  ]);
+  const probe = layout.probe ?? { messages: 0, elements: 0 };
+  return { count: probe.messages + Math.max(0, ...all.map((l) => l.count)), elements: Math.max(probe.elements, ...all.map((l) => l.elements)) };
 }
 
 /**

@@ -9,9 +9,11 @@ import { KeyedInbox } from '../keyedInbox.js';
 import { PROTOCOL_VERSION, type Chunk, parseChunk } from '../protocol.js';
 import { type ChunkTag, type RingLayout, type RingLink, chunkRefusal, describeTag } from '../allreduce/link.js';
 import type { WireData } from '../allreduce/compression.js';
+import type { PeerLink } from '../allreduce/peerLink.js';
 import type { KeyPair } from '../security/curveKeys.js';
 import { DropCounter } from './dropCounter.js';
 import { SerialSender, receiveLoop } from './zmqFrames.js';
+import { PeerSenders, openPush } from './peerSenders.js';
 
 export const RING_ZAP_DOMAIN = 'trainer-ring';
 
@@ -37,7 +39,7 @@ const genAndStep = (key: Key): [number, number] => {
  * layout (expect()) can send, up to one window's bytes for this generation and
  * one for all later ones together. The rest is dropped and counted.
  */
-export class ZmqRingLink implements RingLink {
+export class ZmqRingLink implements RingLink, PeerLink {
   private readonly pull: zmq.Pull | zmq.Router;
   private push: zmq.Push | zmq.Dealer | undefined;
   private sender: SerialSender | undefined;
@@ -57,6 +59,8 @@ export class ZmqRingLink implements RingLink {
   private loop: Promise<void> | undefined;
   private prevRank = -1;
   private ipcDir: string | undefined;
+  /** Peer-to-peer algorithms: this generation's roster and the sockets opened to its ranks so far (peerSenders.ts). */
+  private peers: PeerSenders | undefined;
   bytesSent = 0;
   bytesReceived = 0;
 
@@ -122,16 +126,20 @@ export class ZmqRingLink implements RingLink {
     this.push?.close();
     this.push = undefined;
     this.sender = undefined;
+    this.peers?.close();
+    this.peers = undefined;
     if (!next) return;
-    const push = this.curve ? new zmq.Dealer({ linger: 1000 }) : new zmq.Push({ linger: 1000 });
-    if (this.curve && next.key) {
-      push.curveServerKey = next.key;
-      push.curvePublicKey = this.curve.publicKey;
-      push.curveSecretKey = this.curve.secretKey;
-    }
-    push.connect(next.endpoint);
-    this.push = push;
-    this.sender = new SerialSender(push);
+    this.push = openPush(next, this.curve);
+    this.sender = new SerialSender(this.push);
+  }
+
+  /**
+   * For peer-to-peer algorithms: the endpoints (and CURVE keys) of every rank of
+   * the generation begin() started, this rank being `rank`. Sockets to ranks
+   * other than the successor open on first use and close with the generation.
+   */
+  roster(rank: number, peers: readonly { endpoint: string; key?: string | undefined }[]): void {
+    this.peers = new PeerSenders(rank, peers, this.curve);
   }
 
   /** Abandons generation `gen`: its current and later waits fail with GenerationAborted until begin() moves on. */
@@ -169,9 +177,22 @@ export class ZmqRingLink implements RingLink {
   }
 
   async recvPrev(tag: ChunkTag): Promise<WireData> {
+    return this.recv(this.prevRank, tag);
+  }
+
+  /** PeerLink: to the successor over its ring socket, to other ranks of the roster over their own. */
+  async send(to: number, tag: ChunkTag, data: WireData): Promise<void> {
+    if (to === this.peers?.successor || !this.peers) return this.sendNext(tag, data);
+    const frames = encode({ t: 'chunk', v: PROTOCOL_VERSION, gen: this.gen, ...tag, data });
+    for (const f of frames) this.bytesSent += f.byteLength;
+    await this.peers.sender(to).send(frames);
+  }
+
+  /** PeerLink: chunks are keyed by tag, whoever sent them (PeerLink's contract makes tags unique per receiver). */
+  async recv(from: number, tag: ChunkTag): Promise<WireData> {
     if (this.closedWith) throw this.closedWith;
     if (this.abortedGen >= this.gen) throw new GenerationAborted(this.gen);
-    const chunk = await this.inbox.take(keyOf(this.gen, tag), this.timeoutMs, () => new TimeoutError(`all-reduce: no ${describeTag(tag)} from rank ${this.prevRank} within ${this.timeoutMs} ms`));
+    const chunk = await this.inbox.take(keyOf(this.gen, tag), this.timeoutMs, () => new TimeoutError(`all-reduce: no ${describeTag(tag)} from rank ${from} within ${this.timeoutMs} ms`));
     this.lastTaken = tag;
     return chunk.data;
   }
@@ -185,6 +206,7 @@ export class ZmqRingLink implements RingLink {
   async close(): Promise<void> {
     this.fail(new Error('ring link closed'));
     this.push?.close();
+    this.peers?.close();
     this.pull.close();
     if (this.ipcDir) rmSync(this.ipcDir, { recursive: true, force: true });
     await this.loop?.catch((err: unknown) => this.logger.log('debug', `ring receive loop ended: ${errorMessage(err)}`));
