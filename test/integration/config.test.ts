@@ -29,6 +29,12 @@ test('a flag given twice takes its last value', async () => {
   assert.equal(r.stderr.trim(), 'trainer: --workers must be a positive integer, got 0');
 });
 
+test('16-bit gradients with halving-doubling are refused in one line (it carries float32 only)', async () => {
+  const r = await runCli(['coordinator', '--workers', '2', '--compression', 'fp16', '--allreduce', 'rhd', '--out', tempDir('config-rhd-fp16')], 30_000);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), 'trainer: --compression fp16 needs --allreduce ring, star or auto: halving-doubling carries float32 only');
+});
+
 test('bad configuration from outside is a one-line usage error', async () => {
   const dir = tempDir('config-bad');
   const cases: Array<[Record<string, string>, string, RegExp]> = [
