@@ -1,3 +1,5 @@
+// One class, a little over 300 lines: the phases, the update, rollback and the hash all work on the same
+// models, optimizers and statistics snapshots, and splitting it would pass that state around instead.
 import { createHash } from 'node:crypto';
 import type { Tf } from './tf.js';
 import type { TrainConfig } from '../config.js';
@@ -5,11 +7,11 @@ import { paramShapes } from './architecture.js';
 import { archSpecs } from './archs.js';
 import { buildModel } from './models.js';
 import { type AdamSnapshot, FlatAdam } from './flatAdam.js';
-import { GAN_LOSS_KERNEL, ganLoss, sigmoidCrossEntropyMean } from './webgpuLoss.js';
+import { GAN_LOSS_KERNEL, sigmoidCrossEntropyMean } from './webgpuLoss.js';
 import { hasWebgpuDense } from './webgpuDense.js';
-import { applyFused } from './fusedForward.js';
+import { type FusedModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './fusedPhases.js';
+import { ParamGroup, VarList, asFloat32 } from './paramGroup.js';
 import type { GanSpecs } from './archs.js';
-import { IMAGE_SIZE } from '../data/dataset.js';
 
 type Tensor = ReturnType<Tf['tensor']>;
 type Variable = ReturnType<Tf['variable']>;
@@ -26,50 +28,6 @@ export interface DiscriminatorResult {
 export interface GeneratorResult {
   loss: number;
   grads: Float32Array;
-}
-
-/**
- * `data()` already hands back a buffer of our own, disposed tensor or not;
- * copying it again would cost megabytes of garbage per step.
- */
-function asFloat32(data: ArrayLike<number>): Float32Array {
-  return data instanceof Float32Array ? data : Float32Array.from(data);
-}
-
-/** Pixel v in [0, 255] as the tfjs path scales it, v / 127.5 − 1 in float32: the fused path uploads them scaled. */
-const PIXELS = Float32Array.from({ length: 256 }, (_, v) => Math.fround(Math.fround(v / 127.5) - 1));
-
-/** The backward pass's seed for ganLoss's [loss, D(x), D(G(z))]: the gradient of the loss alone. */
-const LOSS_ONLY = (tf: Tf): Tensor => tf.tensor1d([1, 0, 0]);
-
-function byName(vars: Variable[], grads: Tensor[]): Record<string, Tensor> {
-  return Object.fromEntries(vars.map((v, i) => [v.name, grads[i]!]));
-}
-
-/** Some of a model's variables, in a fixed order, and how to (un)fuse them. */
-class VarList {
-  readonly shapes: number[][];
-  readonly sizes: number[];
-  readonly total: number;
-
-  constructor(readonly vars: Variable[]) {
-    this.shapes = vars.map((v) => v.shape as number[]);
-    this.sizes = this.shapes.map((s) => s.reduce((a, b) => a * b, 1));
-    this.total = this.sizes.reduce((a, b) => a + b, 0);
-  }
-}
-
-/** A model's parameters (trained by Adam) and state (batch-norm moving statistics), in tfjs's `weights` order. */
-class ParamGroup {
-  readonly params: VarList;
-  readonly stats: VarList;
-  readonly all: VarList;
-
-  constructor(readonly model: LayersModel) {
-    this.params = new VarList(model.trainableWeights.map((w) => w.read() as Variable));
-    this.stats = new VarList(model.nonTrainableWeights.map((w) => w.read() as Variable));
-    this.all = new VarList([...this.params.vars, ...this.stats.vars]);
-  }
 }
 
 export type ParamShape = { name: string; shape: number[]; trainable: boolean };
@@ -216,7 +174,10 @@ export class GanReplica {
     const tf = this.tf;
     this.keepStats();
     const n = z.length / this.config.latentDim;
-    const flat = this.fused() ? tf.tidy(() => this.fusedDiscriminatorBuffer(images, z, n)) : tf.tidy(() => {
+    const flat = this.fused() ? tf.tidy(() => {
+      const { value, grads } = fusedDiscriminatorLoss(tf, this.models(), this.d.params.vars, images, z);
+      return this.reduceBuffer(this.d.params.vars, grads, [value]);
+    }) : tf.tidy(() => {
       const real = this.scaleImages(images, n);
       const noise = tf.tensor2d(z, [n, this.config.latentDim]);
       const fake = this.generator.apply(noise, { training: true }) as Tensor;
@@ -249,7 +210,10 @@ export class GanReplica {
     const n = z.length / this.config.latentDim;
     // The fused buffer ends in [loss, mean D(G(z)), 0]; tfjs's in the loss alone.
     const extras = this.fused() ? 3 : 1;
-    const flat = extras === 3 ? tf.tidy(() => this.fusedGeneratorBuffer(z, n)) : tf.tidy(() => {
+    const flat = extras === 3 ? tf.tidy(() => {
+      const { value, grads } = fusedGeneratorLoss(tf, this.models(), this.g.params.vars, z);
+      return this.reduceBuffer(this.g.params.vars, grads, [value]);
+    }) : tf.tidy(() => {
       const noise = tf.tensor2d(z, [n, this.config.latentDim]);
       const { value, grads } = tf.variableGrads(() => {
         const logits = this.discriminator.apply(this.generator.apply(noise, { training: true }) as Tensor, { training: true }) as Tensor;
@@ -261,35 +225,13 @@ export class GanReplica {
     return { loss: all[all.length - extras]!, grads: all.subarray(0, all.length - extras) };
   }
 
+  private models(): FusedModels {
+    return { generator: this.generator, discriminator: this.discriminator, specs: this.specs, latentDim: this.config.latentDim };
+  }
+
   /** Whether the active backend has the trainer's own forward, backward and loss kernels (webgpu, unless turned off). */
   private fused(): boolean {
     return hasWebgpuDense(this.tf) && this.tf.getKernel(GAN_LOSS_KERNEL, this.tf.getBackend()) !== undefined;
-  }
-
-  /**
-   * The discriminator phase on the trainer's kernels: D sees the real and the
-   * fake half as one batch (D has no batch norm, so every logit is what two
-   * passes give), and one kernel forms both losses and both mean outputs.
-   * Same buffer layout as the tfjs path: gradients, statistics, [loss, D(x), D(G(z))].
-   */
-  private fusedDiscriminatorBuffer(images: Uint8Array, z: Float32Array, n: number): Tensor {
-    const tf = this.tf;
-    const real = tf.tensor2d(Float32Array.from(images, (v) => PIXELS[v]!), [n, IMAGE_SIZE]);
-    const fake = applyFused(tf, this.generator, this.specs.generator, tf.tensor2d(z, [n, this.config.latentDim]));
-    const both = tf.concat([real, fake]);
-    const { value, grads } = tf.engine().gradients(() => ganLoss(tf, applyFused(tf, this.discriminator, this.specs.discriminator, both), n), this.d.params.vars, LOSS_ONLY(tf), true);
-    return this.reduceBuffer(this.d.params.vars, byName(this.d.params.vars, grads), [value]);
-  }
-
-  /** The generator phase on the trainer's kernels: gradients, statistics, [loss, D(G(z)), 0]. */
-  private fusedGeneratorBuffer(z: Float32Array, n: number): Tensor {
-    const tf = this.tf;
-    const noise = tf.tensor2d(z, [n, this.config.latentDim]);
-    const { value, grads } = tf.engine().gradients(() => {
-      const fake = applyFused(tf, this.generator, this.specs.generator, noise);
-      return ganLoss(tf, applyFused(tf, this.discriminator, this.specs.discriminator, fake), n);
-    }, this.g.params.vars, LOSS_ONLY(tf), true);
-    return this.reduceBuffer(this.g.params.vars, byName(this.g.params.vars, grads), [value]);
   }
 
   /** One read-back, then the tensor goes. */

@@ -1,0 +1,60 @@
+import type { Tf } from './tf.js';
+import type { GanSpecs } from './archs.js';
+import type { buildModel } from './models.js';
+import { applyFused } from './fusedForward.js';
+import { ganLoss } from './webgpuLoss.js';
+import { IMAGE_SIZE } from '../data/dataset.js';
+
+type Tensor = ReturnType<Tf['tensor']>;
+type Variable = ReturnType<Tf['variable']>;
+type LayersModel = ReturnType<typeof buildModel>;
+
+/** What the fused phases run: the replica's two models, their specs, and the latent size. */
+export interface FusedModels {
+  generator: LayersModel;
+  discriminator: LayersModel;
+  specs: GanSpecs;
+  latentDim: number;
+}
+
+/** A phase's loss vector [loss, D(x) or D(G(z)), …] and the gradients of its first entry, by variable name. */
+export interface FusedLoss {
+  value: Tensor;
+  grads: Record<string, Tensor>;
+}
+
+/** Pixel v in [0, 255] as the tfjs path scales it, v / 127.5 − 1 in float32: the fused path uploads them scaled. */
+const PIXELS = Float32Array.from({ length: 256 }, (_, v) => Math.fround(Math.fround(v / 127.5) - 1));
+
+/** The backward pass's seed for ganLoss's [loss, D(x), D(G(z))]: the gradient of the loss alone. */
+const LOSS_ONLY = (tf: Tf): Tensor => tf.tensor1d([1, 0, 0]);
+
+function byName(vars: Variable[], grads: Tensor[]): Record<string, Tensor> {
+  return Object.fromEntries(vars.map((v, i) => [v.name, grads[i]!]));
+}
+
+/**
+ * The discriminator phase on the trainer's kernels: D sees the real and the
+ * fake half as one batch (D has no batch norm, so every logit is what two
+ * passes give), and one kernel forms both losses and both mean outputs:
+ * value is [loss, D(x), D(G(z))], as the tfjs path's statistics.
+ */
+export function fusedDiscriminatorLoss(tf: Tf, m: FusedModels, dVars: Variable[], images: Uint8Array, z: Float32Array): FusedLoss {
+  const n = z.length / m.latentDim;
+  const real = tf.tensor2d(Float32Array.from(images, (v) => PIXELS[v]!), [n, IMAGE_SIZE]);
+  const fake = applyFused(tf, m.generator, m.specs.generator, tf.tensor2d(z, [n, m.latentDim]));
+  const both = tf.concat([real, fake]);
+  const { value, grads } = tf.engine().gradients(() => ganLoss(tf, applyFused(tf, m.discriminator, m.specs.discriminator, both), n), dVars, LOSS_ONLY(tf), true);
+  return { value, grads: byName(dVars, grads) };
+}
+
+/** The generator phase on the trainer's kernels: value is [loss, D(G(z)), 0]. */
+export function fusedGeneratorLoss(tf: Tf, m: FusedModels, gVars: Variable[], z: Float32Array): FusedLoss {
+  const n = z.length / m.latentDim;
+  const noise = tf.tensor2d(z, [n, m.latentDim]);
+  const { value, grads } = tf.engine().gradients(() => {
+    const fake = applyFused(tf, m.generator, m.specs.generator, noise);
+    return ganLoss(tf, applyFused(tf, m.discriminator, m.specs.discriminator, fake), n);
+  }, gVars, LOSS_ONLY(tf), true);
+  return { value, grads: byName(gVars, grads) };
+}
