@@ -188,7 +188,7 @@ export function startGeneration(s: RunState, roster: Member[], step: number, nee
   s.star = new StarReducer(world, wireCodec(s.settings.config.compression ?? 'none'));
   for (const m of roster) s.liveness.track(m.id, now);
   const { endpoints: ring, kinds } = ringEndpoints(roster.map((m) => m.hello));
-  if (s.settings.config.allreduce === 'ring' && world > 1) log(s, 'info', `generation ${gen} ring links: ${describeLinks(kinds)}`, { gen, links: kinds });
+  if (s.settings.config.allreduce !== 'star' && world > 1) log(s, 'info', `generation ${gen} ring links: ${describeLinks(kinds)}`, { gen, links: kinds });
   const ringKeys = s.settings.curve ? { ringKeys: roster.map((m) => m.hello.curvePublicKey ?? '') } : {};
   let bytes = 0;
   for (const m of roster) {
