@@ -145,6 +145,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
 
     replica = new GanReplica(tf, config);
     const ownData = localFeeder(config);
+    if (ownData) log.log('info', `--data local: this worker cuts its own slices from ${config.dataExamples} examples of the bundled MNIST`);
     const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log);
     ring.expect(peer.layout(config.world, DEFAULT_SEGMENT_ELEMENTS));
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });
