@@ -10,7 +10,7 @@
  * STEPS steps after WARMUP untimed ones; on webgpu also each timed step's GPU dispatches and read-backs.
  */
 import { ARCHS, type Arch, BACKENDS, type BackendName, type TrainConfig } from '../src/shared/config.js';
-import { DataFeeder } from '../src/coordinator/dataFeeder.js';
+import { DataFeeder } from '../src/shared/data/dataFeeder.js';
 import { loadTrainingSet } from '../src/shared/data/dataset.js';
 import { stepsPerEpoch } from '../src/shared/data/sharding.js';
 import { initialWeights } from '../src/shared/gan/architecture.js';

@@ -18,7 +18,7 @@ import { initialWeights } from '../src/shared/gan/architecture.js';
 import { archSpecs } from '../src/shared/gan/archs.js';
 import { GanReplica } from '../src/shared/gan/replica.js';
 import { type Reduce, trainStep } from '../src/shared/gan/trainStep.js';
-import { DataFeeder } from '../src/coordinator/dataFeeder.js';
+import { DataFeeder } from '../src/shared/data/dataFeeder.js';
 import { loadTrainingSet } from '../src/shared/data/dataset.js';
 import { stepsPerEpoch } from '../src/shared/data/sharding.js';
 import { trainConfig } from '../test/fixtures/trainConfig.js';

@@ -29,7 +29,9 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     beta2: inRange('beta2', a.beta2, 0, 1, false, true),
     epsilon: 1e-8,
     seed: nonNegInt('seed', a.seed),
-    dataDir: a.data === undefined ? undefined : path.resolve(String(a.data)),
+    // --data coordinator (the default) or local name the source; any other value is a directory (./local for one named so).
+    dataDir: a.data === undefined || a.data === 'coordinator' || a.data === 'local' ? undefined : path.resolve(String(a.data)),
+    dataSource: a.data === 'local' ? 'local' : 'coordinator',
     limit: a.limit === undefined ? undefined : positiveInt('limit', a.limit),
     out,
     backend: a.backend as BackendName,

@@ -48,7 +48,7 @@ const COORDINATOR = {
   beta1: { type: 'number', default: 0.5, describe: 'Adam beta1' },
   beta2: { type: 'number', default: 0.999, describe: 'Adam beta2' },
   seed: { type: 'number', default: 42, describe: 'seed for weights, data order and noise' },
-  data: { type: 'string', describe: 'directory with the four IDX files (default: bundled MNIST)' },
+  data: { type: 'string', describe: 'coordinator (default): the coordinator ships each worker its slice of every step, from the bundled MNIST; local: each worker reads the bundled MNIST (with --limit) and cuts its own slice, the same examples, and the coordinator ships none; any other value: a directory with the four IDX files, shipped by the coordinator (./local for a directory of that name)' },
   limit: { type: 'number', describe: 'use only the first N training images' },
   out: { type: 'string', describe: 'output directory (default: ./runs/<timestamp>)' },
   bind: { type: 'string', default: '0.0.0.0', describe: 'address the control socket binds' },

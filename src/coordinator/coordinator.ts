@@ -11,7 +11,8 @@ import { type CoordinatorMessage, PROTOCOL_VERSION } from '../shared/protocol.js
 import { startZapHandler } from '../shared/transport/zapHandler.js';
 import { CheckpointStore, loadLatestCheckpoint } from './checkpointStore.js';
 import { CONTROL_ZAP_DOMAIN, ControlServer } from './controlServer.js';
-import { DataFeeder } from './dataFeeder.js';
+import { DataFeeder } from '../shared/data/dataFeeder.js';
+import { Shipping } from './shipping.js';
 import { decide } from './decide.js';
 import type { CoordinatorOptions } from './options.js';
 import { type CoordinatorEvents, type Effect, type ReplicaState, type RunEvent, type RunState, initialRunState } from './runState.js';
@@ -94,7 +95,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
     registerTimeoutMs: opts.registerTimeoutMs, out: opts.out, curve: opts.curve !== undefined, initial,
   });
   events.members?.(() => state.membership.all());
-  const feeder = new DataFeeder(data, config);
+  const shipping = new Shipping(new DataFeeder(data, config), config);
   const progressLog = new ProgressLog(logger, { steps: config.steps, firstStep, stepsPerEpoch: config.stepsPerEpoch, globalBatch, logEvery: opts.logEvery });
 
   let fail!: (err: Error) => void;
@@ -116,7 +117,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
         else sendOrFail(fx.peer, fx.msg);
         return;
       case 'ship':
-        for (const m of fx.to) sendOrFail(m.peer, { t: 'batch', v: PROTOCOL_VERSION, gen: fx.gen, ...feeder.batchFor(fx.step, m.rank, fx.to.length) });
+        for (const m of fx.to) sendOrFail(m.peer, shipping.messageFor(fx.gen, fx.step, m.rank, fx.to.length));
         return;
       case 'drop':
         server.drop(fx.peer, fx.reason);
@@ -200,6 +201,8 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       backend: roster[0]?.hello.backend ?? '',
       allreduce: config.allreduce,
       compression: config.compression ?? 'none',
+      data: config.data ?? 'coordinator',
+      shipped: { batches: shipping.batches, bytes: shipping.bytes },
       ...(state.allreduceChoice ? { allreduceChoice: state.allreduceChoice } : {}),
       final: { dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake },
       replicaHash: done.hash!,

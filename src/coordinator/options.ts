@@ -1,4 +1,4 @@
-import type { AllreduceMode, Arch, BackendName, Compression } from '../shared/config.js';
+import type { AllreduceMode, Arch, BackendName, Compression, DataSource } from '../shared/config.js';
 import type { KeyPair } from '../shared/security/curveKeys.js';
 
 /** Everything the coordinator needs, validated and frozen by the CLI. */
@@ -24,6 +24,8 @@ export interface CoordinatorOptions {
   seed: number;
   /** Directory of IDX files; undefined means the bundled MNIST. */
   dataDir: string | undefined;
+  /** --data local: workers read the bundled set themselves and the coordinator ships no batches; absent: 'coordinator'. */
+  dataSource?: DataSource;
   limit: number | undefined;
   out: string;
   backend: BackendName;

@@ -30,6 +30,10 @@ export interface Summary {
   allreduce: string;
   /** What gradients travelled as (--compression). */
   compression: string;
+  /** Where workers got their examples (--data): 'coordinator' (shipped) or 'local' (read by each worker). */
+  data: string;
+  /** Batch messages the coordinator sent and the bytes of images in them (none with --data local). */
+  shipped: { batches: number; bytes: number };
   /** --allreduce auto: the last generation's α and β (measured between neighbours) and the algorithm chosen per phase. */
   allreduceChoice?: AllreduceChoice;
   final: { dLoss: number; gLoss: number; dReal: number; dFake: number };

@@ -7,6 +7,9 @@ export type AllreduceMode = (typeof ALLREDUCE_MODES)[number];
 /** What gradients travel as in the all-reduce (--compression): float32, or 16-bit (allreduce/compression.ts). */
 export const COMPRESSIONS = ['none', 'fp16', 'bf16'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
+/** Where workers get their training examples (--data): shipped by the coordinator, or read from their own bundled MNIST. */
+export const DATA_SOURCES = ['coordinator', 'local'] as const;
+export type DataSource = (typeof DATA_SOURCES)[number];
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
@@ -30,6 +33,10 @@ export interface TrainConfig {
   allreduce: AllreduceMode;
   /** What gradients travel as in the all-reduce; absent: 'none' (float32). */
   compression?: Compression;
+  /** Where workers get their examples; absent: 'coordinator' (it ships each step's slices). */
+  data?: DataSource;
+  /** With data 'local': the first this many examples of the bundled training set (the coordinator's --limit, or all of them). */
+  dataExamples?: number;
   /** Replica hashes are compared every this many steps (and at the end). */
   checkEvery: number;
   /** Any wait on a peer longer than this is an error. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ProtocolError } from './errors.js';
-import { ALLREDUCE_MODES, ARCHS, COMPRESSIONS } from './config.js';
+import { ALLREDUCE_MODES, ARCHS, COMPRESSIONS, DATA_SOURCES } from './config.js';
 import { SPAN_NAMES } from './timeline.js';
 
 /** Bumped on any change to a message's meaning or shape. */
@@ -45,6 +45,9 @@ export const trainConfigSchema = z.object({
   allreduce: z.enum(ALLREDUCE_MODES),
   /** Absent: 'none' (and in checkpoints written before --compression existed). */
   compression: z.enum(COMPRESSIONS).optional(),
+  /** Absent: 'coordinator' (and in checkpoints written before --data local existed). */
+  data: z.enum(DATA_SOURCES).optional(),
+  dataExamples: z.number().int().positive().optional(),
   checkEvery: z.number().int().positive(),
   timeoutMs: z.number().int().positive(),
   sampleEvery: nonNegInt,
@@ -130,6 +133,8 @@ export const startSchema = z.object({
 export const batchSchema = z.object({
   t: z.literal('batch'), v, gen, step, epoch: nonNegInt, position: nonNegInt, images: u8,
 }).strict();
+/** --data local: step `step` of generation `gen` may start; the worker cuts its slice from its own copy of the data. */
+export const goSchema = z.object({ t: z.literal('go'), v, gen, step }).strict();
 export const reducedSchema = z.object({ t: z.literal('reduced'), v, gen, step, phase, data: gradData }).strict();
 /** Send your full state once step `step` is done (for a checkpoint on a signal, or for a joining worker). */
 export const checkpointRequestSchema = z.object({ t: z.literal('checkpoint'), v, step }).strict();
@@ -142,7 +147,7 @@ export const chunkSchema = z.object({ t: z.literal('chunk'), v, gen, step, phase
 
 export const workerToCoordinator = z.discriminatedUnion('t', [helloSchema, readySchema, stepDoneSchema, gradSchema, weightsSchema, workerHeartbeatSchema, abortedSchema, failureSchema]);
 export const coordinatorToWorker = z.discriminatedUnion('t', [
-  welcomeSchema, rejectSchema, startSchema, batchSchema, reducedSchema, checkpointRequestSchema, abortSchema, coordinatorHeartbeatSchema, shutdownSchema,
+  welcomeSchema, rejectSchema, startSchema, batchSchema, goSchema, reducedSchema, checkpointRequestSchema, abortSchema, coordinatorHeartbeatSchema, shutdownSchema,
 ]);
 
 export type Hello = z.infer<typeof helloSchema>;
@@ -157,6 +162,7 @@ export type Welcome = z.infer<typeof welcomeSchema>;
 export type Reject = z.infer<typeof rejectSchema>;
 export type Start = z.infer<typeof startSchema>;
 export type Batch = z.infer<typeof batchSchema>;
+export type Go = z.infer<typeof goSchema>;
 export type Reduced = z.infer<typeof reducedSchema>;
 export type Shutdown = z.infer<typeof shutdownSchema>;
 export type CheckpointRequest = z.infer<typeof checkpointRequestSchema>;

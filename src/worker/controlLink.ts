@@ -5,7 +5,7 @@ import { Mailbox } from '../shared/mailbox.js';
 import { KeyedInbox } from '../shared/keyedInbox.js';
 import type { Logger } from '../shared/logger.js';
 import {
-  type Batch, type CoordinatorMessage, type Phase, type Reduced, type Reject, type Shutdown, type Start, type Welcome,
+  type Batch, type CoordinatorMessage, type Go, type Phase, type Reduced, type Reject, type Shutdown, type Start, type Welcome,
   type WorkerMessage, parseCoordinatorMessage,
 } from '../shared/protocol.js';
 import { type CurveClient, curveClientOptions } from '../shared/security/curveKeys.js';
@@ -39,7 +39,7 @@ export class ControlLink {
   private readonly welcome = new KeyedInbox<'welcome', Welcome>();
   private readonly starts = new Mailbox<Start>();
   /** Keyed by `gen/step`. */
-  private readonly batches = new KeyedInbox<string, Batch>();
+  private readonly batches = new KeyedInbox<string, Batch | Go>();
   /** Keyed by `gen/step/phase`. */
   private readonly reduced = new KeyedInbox<string, Reduced>();
   /** The newest generation the coordinator abandoned. */
@@ -95,6 +95,7 @@ export class ControlLink {
         this.closeAll(new RejectedError(msg));
         break;
       case 'batch':
+      case 'go':
         if (msg.gen <= this.abortedGen) this.drops.drop('coordinator', `batch of abandoned generation ${msg.gen}`);
         else if (!this.batches.put(`${msg.gen}/${msg.step}`, msg)) this.drops.drop('coordinator', `duplicate batch for step ${msg.step}`);
         break;
@@ -174,7 +175,8 @@ export class ControlLink {
     }
   }
 
-  waitBatch(gen: number, step: number, timeoutMs: number): Promise<Batch> {
+  /** Step `step`'s batch, or with --data local the coordinator's go-ahead for it (the worker then cuts its own slice). */
+  waitBatch(gen: number, step: number, timeoutMs: number): Promise<Batch | Go> {
     if (this.aborted(gen)) return Promise.reject(new GenerationAborted(gen));
     return this.batches.take(`${gen}/${step}`, timeoutMs, () => new TimeoutError(`no batch for step ${step} from the coordinator within ${timeoutMs} ms`));
   }

@@ -15,6 +15,7 @@ import type { Logger } from '../shared/logger.js';
 import { PROTOCOL_VERSION, type Shutdown, type Start } from '../shared/protocol.js';
 import { RING_ZAP_DOMAIN, ZmqRingLink } from '../shared/transport/zmqRingLink.js';
 import { PeerReduce } from './peerReduce.js';
+import { localFeeder, stepBatch } from './localData.js';
 import { startZapHandler } from '../shared/transport/zapHandler.js';
 import type { CurveClient } from '../shared/security/curveKeys.js';
 import type { HeartbeatOptions, HeartbeatReport } from './heartbeatThread.js';
@@ -143,6 +144,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     health.set(false, 'waiting for the run to start');
 
     replica = new GanReplica(tf, config);
+    const ownData = localFeeder(config);
+    if (ownData) log.log('info', `--data local: this worker cuts its own slices from ${config.dataExamples} examples of the bundled MNIST`);
     const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log);
     ring.expect(peer.layout(config.world, DEFAULT_SEGMENT_ELEMENTS));
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });
@@ -234,7 +237,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       let checkNow = true;
       for (let step = completed + 1; step <= config.steps; step++) {
         const waitStart = performance.now();
-        const batch = await control.waitBatch(gen, step, config.timeoutMs);
+        const shipped = await control.waitBatch(gen, step, config.timeoutMs);
+        const batch = stepBatch(shipped, ownData, rank, world);
         faults.stepStarted(step);
         const dataWaitMs = performance.now() - waitStart;
         if (dataWaitMs > 0.05) spans.add('data wait', waitStart, waitStart + dataWaitMs);

@@ -240,3 +240,28 @@ test('a worker whose main thread hangs (its heartbeat thread beating on) is lost
     for (const p of [c, ...workers]) p.child.kill('SIGKILL');
   }
 });
+
+test('--data local in an elastic run: after a worker is lost, the survivors cut the global batch unevenly among the new world, bit for bit as the coordinator does', async () => {
+  // 3 workers × batch 7: after the loss at step 6, 21 examples split 10/11 between the two survivors.
+  const steps = 14;
+  const runs: Summary[] = [];
+  for (const data of ['coordinator', 'local']) {
+    const out = tempDir(`elastic-data-${data}`);
+    const port = testPort();
+    const c = coordinator(out, port, ['--workers', '3', '--min-workers', '2', '--batch-size', '7', '--steps', String(steps), '--allreduce', 'ring', '--data', data]);
+    const workers = [0, 1, 2].map((w) => worker(port, w === 1 ? ['--fault-kill-step', '6'] : []));
+    try {
+      runs.push(await assertRecovered(c, workers, workers[1]!, out, steps, 2));
+    } finally {
+      for (const p of [c, ...workers]) p.child.kill('SIGKILL');
+    }
+  }
+  const [shipped, local] = runs as [Summary, Summary];
+  assert.equal(local.data, 'local');
+  assert.equal(local.globalBatchSize, 21);
+  assert.equal(local.shipped.batches, 0);
+  assert.ok(shipped.shipped.batches > 0);
+  assert.equal(local.membership.changes[0]!.step, shipped.membership.changes[0]!.step, 'both runs lost the worker at the same step');
+  assert.equal(local.replicaHash, shipped.replicaHash, 'the same trajectory through the membership change');
+  assert.deepEqual(local.final, shipped.final);
+});

@@ -84,6 +84,28 @@ test('star, halving-doubling and auto train to the same replicas as the ring, bi
   assert.ok(auto.allreduceChoice, 'auto reports its choice');
 });
 
+test('--data local: each worker reads its own slices, the coordinator ships no batch, and 20 steps end at the replica of --data coordinator', async () => {
+  const flags = ['--steps', '20', '--limit', '512', '--batch-size', '16', '--check-every', '5', '--allreduce', 'ring'];
+  const runs = [];
+  for (const data of ['coordinator', 'local']) {
+    const { out, code, log, workerLogs } = await distributedRun(2, [...flags, '--data', data]);
+    assert.equal(code, 0, log.slice(-3000));
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
+    const finals = workerLogs.flatMap((w) => jsonLines(w).filter((l) => l.msg === 'training finished').map((l) => l.hash));
+    assert.deepEqual(finals, [summary.replicaHash, summary.replicaHash], `${data}: both workers end at the summary's replica`);
+    runs.push(summary);
+  }
+  const [shipped, local] = runs as [Summary, Summary];
+  assert.equal(shipped.data, 'coordinator');
+  assert.equal(local.data, 'local');
+  // 20 steps × 2 workers, each a slice of 16 images of 784 bytes.
+  assert.deepEqual(shipped.shipped, { batches: 40, bytes: 40 * 16 * 784 });
+  assert.deepEqual(local.shipped, { batches: 0, bytes: 0 });
+  assert.match(local.replicaHash, /^[0-9a-f]{64}$/);
+  assert.equal(local.replicaHash, shipped.replicaHash, 'the same trajectory, bit for bit');
+  assert.deepEqual(local.final, shipped.final);
+});
+
 test('16-bit gradients on the wire, fp16 through the ring and bf16 through the star: replicas stay identical (hash-checked every 2 steps), half the bytes go out, the mode is in summary.json', async () => {
   const flags = ['--steps', '6', '--limit', '256', '--batch-size', '8', '--check-every', '2'];
   await selectBackend('cpu', silentLogger);

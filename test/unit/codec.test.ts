@@ -62,6 +62,9 @@ test('messages are validated by type, and another protocol version is named', ()
   // Generations start at 1; an abort answer names the generation and the step rolled back to.
   assert.equal(parseCoordinatorMessage({ t: 'abort', v: PROTOCOL_VERSION, gen: 2 }).t, 'abort');
   assert.throws(() => parseCoordinatorMessage({ t: 'abort', v: PROTOCOL_VERSION, gen: 0 }), /at gen/);
+  // --data local's go-ahead carries no examples: one with images is not a go-ahead.
+  assert.equal(parseCoordinatorMessage({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 4 }).t, 'go');
+  assert.throws(() => parseCoordinatorMessage({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 4, images: new Uint8Array(4) }), /images/);
   assert.throws(() => parseWorkerMessage({ t: 'aborted', v: PROTOCOL_VERSION, gen: 1, completed: -1 }), /at completed/);
   // A reject is readable whatever version sent it, so an outdated worker still learns why.
   assert.equal(parseCoordinatorMessage({ t: 'reject', v: 0, reason: 'old' }).t, 'reject');

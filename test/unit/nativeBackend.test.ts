@@ -18,7 +18,7 @@ import type { Logger } from '../../src/shared/logger.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
 import { type Reduce, trainStep } from '../../src/shared/gan/trainStep.js';
-import { DataFeeder } from '../../src/coordinator/dataFeeder.js';
+import { DataFeeder } from '../../src/shared/data/dataFeeder.js';
 import { ROOT, tempDir } from '../helpers.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
 import { allFiniteJs } from '../../src/shared/gan/finite.js';

@@ -11,7 +11,7 @@ import { GanReplica } from '../../src/shared/gan/replica.js';
 import { tf } from '../../src/shared/gan/tf.js';
 import { type Reduce, trainStep } from '../../src/shared/gan/trainStep.js';
 import { silentLogger } from '../../src/shared/logger.js';
-import { DataFeeder } from '../../src/coordinator/dataFeeder.js';
+import { DataFeeder } from '../../src/shared/data/dataFeeder.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
 

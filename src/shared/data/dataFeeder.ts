@@ -1,7 +1,7 @@
-import type { TrainConfig } from '../shared/config.js';
-import { IMAGE_SIZE, type ImageSet } from '../shared/data/dataset.js';
-import { batchPosition, epochPermutation, gatherExamples, sliceGlobalBatch } from '../shared/data/sharding.js';
-import type { LocalBatch } from '../shared/gan/trainStep.js';
+import type { TrainConfig } from '../config.js';
+import { IMAGE_SIZE, type ImageSet } from './dataset.js';
+import { batchPosition, epochPermutation, gatherExamples, sliceGlobalBatch } from './sharding.js';
+import type { LocalBatch } from '../gan/trainStep.js';
 
 /** Cuts each global batch (always `world × batchSize` examples) into the per-rank slices the coordinator ships. */
 export class DataFeeder {

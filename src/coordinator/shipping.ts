@@ -1,0 +1,25 @@
+import type { TrainConfig } from '../shared/config.js';
+import type { DataFeeder } from '../shared/data/dataFeeder.js';
+import { type Batch, type Go, PROTOCOL_VERSION } from '../shared/protocol.js';
+
+/**
+ * What a `ship` effect sends each member: its slice of the step (--data coordinator), or with
+ * --data local only the go-ahead, so the pacing (prefetch, a join's or a stop's boundary) stays
+ * the coordinator's while the examples come from the worker's own copy. Counts what it shipped.
+ */
+export class Shipping {
+  /** Batch messages sent (none with --data local). */
+  batches = 0;
+  /** Bytes of images in them. */
+  bytes = 0;
+
+  constructor(private readonly feeder: DataFeeder, private readonly config: TrainConfig) {}
+
+  messageFor(gen: number, step: number, rank: number, parts: number): Batch | Go {
+    if (this.config.data === 'local') return { t: 'go', v: PROTOCOL_VERSION, gen, step };
+    const batch = this.feeder.batchFor(step, rank, parts);
+    this.batches++;
+    this.bytes += batch.images.byteLength;
+    return { t: 'batch', v: PROTOCOL_VERSION, gen, ...batch };
+  }
+}
