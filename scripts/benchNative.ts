@@ -10,13 +10,10 @@
  * One JSON line per architecture.
  */
 import { ARCHS, type Arch } from '../src/shared/config.js';
-import { initialWeights } from '../src/shared/gan/architecture.js';
-import { archSpecs } from '../src/shared/gan/archs.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
-import { GanReplica } from '../src/shared/gan/replica.js';
+import { seededReplica } from './seededReplica.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
-import { Rng } from '../src/shared/rng.js';
 import { trainConfig } from '../test/fixtures/trainConfig.js';
 
 const archs = (process.env.BENCH_ARCHS ?? 'mlp,dcgan').split(',') as Arch[];
@@ -39,12 +36,7 @@ for (const arch of archs) {
   const steps = Number(process.env.BENCH_STEPS ?? (arch === 'mlp' ? 20 : 5));
   const config = trainConfig({ arch, batchSize: BATCH, steps, stepsPerEpoch: 1 });
   await selectBackend('wasm', silentLogger);
-  const replica = new GanReplica(tf, config);
-  const specs = archSpecs(arch, 100);
-  replica.setWeights(initialWeights(specs.generator, 1), initialWeights(specs.discriminator, 1));
-  const rng = new Rng(1);
-  const z = Float32Array.from({ length: BATCH * 100 }, () => rng.normal());
-  const images = Uint8Array.from({ length: BATCH * 784 }, () => rng.int(256));
+  const { replica, z, images } = seededReplica(tf, config);
   const step = async (): Promise<void> => {
     replica.applyDiscriminator((await replica.discriminatorGradients(images, z)).grads);
     replica.applyGenerator((await replica.generatorGradients(z)).grads);

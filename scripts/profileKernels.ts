@@ -8,13 +8,10 @@
  */
 import { ARCHS, type Arch } from '../src/shared/config.js';
 import { trainConfig } from '../test/fixtures/trainConfig.js';
-import { initialWeights } from '../src/shared/gan/architecture.js';
-import { archSpecs } from '../src/shared/gan/archs.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
-import { GanReplica } from '../src/shared/gan/replica.js';
+import { seededReplica } from './seededReplica.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
-import { Rng } from '../src/shared/rng.js';
 
 const ARCH = (process.env.PROFILE_ARCH ?? 'dcgan') as Arch;
 if (!ARCHS.includes(ARCH)) throw new Error(`PROFILE_ARCH must be one of ${ARCHS.join(', ')}`);
@@ -32,12 +29,7 @@ const now = CLOCK === 'wall' ? () => performance.now() : () => {
 
 await selectBackend(BACKEND, silentLogger, { wasmFastPath: FAST });
 const config = trainConfig({ arch: ARCH, batchSize: BATCH, steps: STEPS, stepsPerEpoch: 1 });
-const replica = new GanReplica(tf, config);
-const specs = archSpecs(ARCH, 100);
-replica.setWeights(initialWeights(specs.generator, 1), initialWeights(specs.discriminator, 1));
-const rng = new Rng(1);
-const z = Float32Array.from({ length: BATCH * 100 }, () => rng.normal());
-const images = Uint8Array.from({ length: BATCH * 784 }, () => rng.int(256));
+const { replica, z, images } = seededReplica(tf, config);
 
 // Nested kernel calls (ours call BatchMatMul and Transpose) count toward the outer kernel only.
 const totals = new Map<string, { ms: number; calls: number }>();

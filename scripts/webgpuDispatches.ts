@@ -9,14 +9,11 @@
  * Prints one JSON line: total dispatches and, per phase, the count per kernel.
  */
 import { trainConfig } from '../test/fixtures/trainConfig.js';
-import { initialWeights } from '../src/shared/gan/architecture.js';
-import { archSpecs } from '../src/shared/gan/archs.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
-import { GanReplica } from '../src/shared/gan/replica.js';
+import { seededReplica } from './seededReplica.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { countGpuWork } from '../src/shared/gan/gpuWork.js';
 import { silentLogger } from '../src/shared/logger.js';
-import { Rng } from '../src/shared/rng.js';
 
 const ARCH = process.argv[2] as 'mlp' | 'dcgan';
 if (ARCH !== 'mlp' && ARCH !== 'dcgan') {
@@ -26,12 +23,7 @@ if (ARCH !== 'mlp' && ARCH !== 'dcgan') {
 const BATCH = 64;
 await selectBackend('webgpu', silentLogger, { webgpuKernels: !process.argv.includes('--no-webgpu-kernels') });
 const config = trainConfig({ arch: ARCH, batchSize: BATCH, steps: 3, stepsPerEpoch: 1 });
-const replica = new GanReplica(tf, config);
-const specs = archSpecs(ARCH, 100);
-replica.setWeights(initialWeights(specs.generator, 1), initialWeights(specs.discriminator, 1));
-const rng = new Rng(1);
-const z = Float32Array.from({ length: BATCH * 100 }, () => rng.normal());
-const images = Uint8Array.from({ length: BATCH * 784 }, () => rng.int(256));
+const { replica, z, images } = seededReplica(tf, config);
 const counts = countGpuWork(tf.backend())!;
 const totals = new Map<string, number>();
 let depth = 0;
