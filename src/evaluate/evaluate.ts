@@ -5,7 +5,7 @@ import { initialWeights, paramShapes } from '../shared/gan/architecture.js';
 import { archSpecs } from '../shared/gan/archs.js';
 import { buildModel, setFlatWeights } from '../shared/gan/models.js';
 import { loadModelDir } from '../shared/gan/modelFiles.js';
-import type { Tf } from '../shared/gan/tf.js';
+import type { Tensor, Tf } from '../shared/gan/tf.js';
 import { ARCHS, type Arch } from '../shared/config.js';
 import { sampleNoise } from '../shared/sampleGrid.js';
 import { CLASSES, FEATURE_SIZE, classify, loadClassifier, scaleBytes } from '../shared/eval/classifier.js';
@@ -13,7 +13,6 @@ import { type Gaussian, fitGaussian, frechetDistance } from '../shared/eval/frec
 import { type ModeCoverage, inceptionScore, modeCoverage } from '../shared/eval/scores.js';
 
 type LayersModel = Awaited<ReturnType<Tf['loadLayersModel']>>;
-type Tensor = ReturnType<Tf['tensor']>;
 
 /** Every score of one set of images against the MNIST test set. */
 export interface Scores {

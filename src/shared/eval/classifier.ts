@@ -5,10 +5,9 @@ import path from 'node:path';
 import { DataFormatError } from '../errors.js';
 import { IMAGE_SIDE, IMAGE_SIZE } from '../data/dataset.js';
 import { directoryLoadHandler } from '../gan/modelFiles.js';
-import type { Tf } from '../gan/tf.js';
+import type { Tf, Tensor } from '../gan/tf.js';
 
 type LayersModel = ReturnType<Tf['sequential']>;
-type Tensor = ReturnType<Tf['tensor']>;
 
 /** Size of the penultimate layer: the features MNIST-FID compares. */
 export const FEATURE_SIZE = 128;

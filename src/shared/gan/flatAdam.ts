@@ -1,8 +1,6 @@
-import type { Tf } from './tf.js';
+import type { Tf, Tensor, Variable } from './tf.js';
 import { FUSED_ADAM, type FusedAdamAttrs, hasFusedAdam } from '../compute/fusedAdam.js';
 
-type Tensor = ReturnType<Tf['tensor']>;
-type Variable = ReturnType<Tf['variable']>;
 
 export interface AdamSnapshot {
   tensors: Tensor[];

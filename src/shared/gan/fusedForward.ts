@@ -1,10 +1,9 @@
-import type { Tf } from './tf.js';
+import type { Tf, Tensor } from './tf.js';
 import type { ModelSpec } from './architecture.js';
 import { BN_EPSILON, BN_MOMENTUM } from './architecture.js';
 import { type DenseActivation, denseLayer } from './webgpuDense.js';
 import { batchNormLayer } from './webgpuBatchNorm.js';
 
-type Tensor = ReturnType<Tf['tensor']>;
 type LayersModel = ReturnType<Tf['sequential']>;
 
 /**

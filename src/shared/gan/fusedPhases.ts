@@ -1,12 +1,10 @@
-import type { Tf } from './tf.js';
+import type { Tf, Tensor, Variable } from './tf.js';
 import type { GanSpecs } from './archs.js';
 import type { buildModel } from './models.js';
 import { applyFused } from './fusedForward.js';
 import { ganLoss } from './webgpuLoss.js';
 import { IMAGE_SIZE } from '../data/dataset.js';
 
-type Tensor = ReturnType<Tf['tensor']>;
-type Variable = ReturnType<Tf['variable']>;
 type LayersModel = ReturnType<typeof buildModel>;
 
 /** What the fused phases run: the replica's two models, their specs, and the latent size. */

@@ -1,7 +1,6 @@
-import type { Tf } from './tf.js';
+import type { Variable } from './tf.js';
 import type { buildModel } from './models.js';
 
-type Variable = ReturnType<Tf['variable']>;
 type LayersModel = ReturnType<typeof buildModel>;
 
 /**

@@ -1,7 +1,7 @@
 // One class, a little over 300 lines: the phases, the update, rollback and the hash all work on the same
 // models, optimizers and statistics snapshots, and splitting it would pass that state around instead.
 import { createHash } from 'node:crypto';
-import type { Tf } from './tf.js';
+import type { Tf, Tensor, Variable } from './tf.js';
 import type { TrainConfig } from '../config.js';
 import { paramShapes } from './architecture.js';
 import { archSpecs } from './archs.js';
@@ -13,8 +13,6 @@ import { type FusedModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './
 import { ParamGroup, VarList, asFloat32 } from './paramGroup.js';
 import type { GanSpecs } from './archs.js';
 
-type Tensor = ReturnType<Tf['tensor']>;
-type Variable = ReturnType<Tf['variable']>;
 type LayersModel = ReturnType<typeof buildModel>;
 
 export interface DiscriminatorResult {

@@ -6,3 +6,6 @@ tf.enableProdMode();
 
 export { tf };
 export type Tf = typeof tf;
+/** A tfjs tensor and variable, as the engine above makes them. */
+export type Tensor = ReturnType<Tf['tensor']>;
+export type Variable = ReturnType<Tf['variable']>;

@@ -1,6 +1,5 @@
-import type { Tf } from './tf.js';
+import type { Tf, Tensor } from './tf.js';
 
-type Tensor = ReturnType<Tf['tensor']>;
 type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 interface WebgpuBackend {
   runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: string, uniforms: Array<{ type: string; data: number[] }>): TensorInfo;

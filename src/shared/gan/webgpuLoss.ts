@@ -1,6 +1,5 @@
-import type { Tf } from './tf.js';
+import type { Tf, Tensor } from './tf.js';
 
-type Tensor = ReturnType<Tf['tensor']>;
 type Scalar = ReturnType<Tf['scalar']>;
 type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 interface WebgpuBackend {
