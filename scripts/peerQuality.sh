@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# The quality runs of docs/results.md: the DCGAN trained by PyTorch (scripts/peerTrain.py), by the
-# trainer with 1 worker (batch 32) and with 2 workers (2 × 16: the same global batch), for the same
-# number of images, in the trainer's data order; every run evaluated every EVAL_EVERY steps on 2000
-# samples, the final generators on 10,000; then the three FID histories on one plot.
-#   scripts/peerQuality.sh OUT_DIR [IMAGES=6400] [EVAL_EVERY=50]
+# The quality runs of docs/results.md: the DCGAN trained by PyTorch (scripts/peerTrain.py) and by the
+# trainer with each worker count of WORKERS (default "1 2"; the global batch BATCH, default 32, split
+# among them), for the same number of images, in the trainer's data order; every run evaluated every
+# EVAL_EVERY steps on 2000 samples, the final generators on 10,000; then the FID histories on one
+# plot, with any run directories named in EXTRA_RUNS ("NAME=DIR;NAME=DIR", e.g. a longer run of the
+# same global batch) drawn beside them.
+#   [BATCH=32] [WORKERS="1 2"] [EXTRA_RUNS=...] scripts/peerQuality.sh OUT_DIR [IMAGES=6400] [EVAL_EVERY=50]
 # Run it after `npm run build`; CPU-heavy: prefix with `nice -n 10` on a shared machine.
 set -euo pipefail
 OUT=${1:?usage: peerQuality.sh OUT_DIR [IMAGES] [EVAL_EVERY]}
 IMAGES=${2:-6400}
 EVERY=${3:-50}
-BATCH=32
+BATCH=${BATCH:-32}
+WORKERS=${WORKERS:-1 2}
 STEPS=$((IMAGES / BATCH))
 PY=${PEER_PYTHON:-/usr/bin/python3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLI="node $ROOT/dist/src/cli.js"
 MNIST=$(node -e "import('$ROOT/dist/src/shared/data/dataset.js').then(m => console.log(m.bundledMnistDir()))")
-mkdir -p "$OUT"
+mkdir -p "$OUT/pytorch"
 # The trainer's data order (seed 42), epoch after epoch, as little-endian uint32 indices.
 node -e "
 import('$ROOT/dist/src/shared/data/sharding.js').then((m) => {
@@ -33,9 +36,13 @@ for f in $(ls "$OUT"/pytorch/samples-*.npy | sort -t- -k2 -n); do
     >> "$OUT/pytorch/history.jsonl"
 done
 $CLI evaluate --images "$OUT/pytorch/final.npy" --json --log-format json > "$OUT/pytorch/evaluate.json"
-for w in 1 2; do
+for w in $WORKERS; do
+  if (( BATCH % w != 0 )); then echo "peerQuality.sh: BATCH $BATCH does not split among $w workers" >&2; exit 2; fi
   $CLI coordinator --workers $w --spawn --arch dcgan --steps $STEPS --batch-size $((BATCH / w)) --eval-every "$EVERY" --eval-count 2000 \
     --sample-every 0 --port 0 --bind 127.0.0.1 --out "$OUT/trainer-${w}w" --log-format json > "$OUT/trainer-${w}w.log" 2>&1
   $CLI evaluate --model "$OUT/trainer-${w}w/generator" --json --log-format json > "$OUT/trainer-${w}w/evaluate.json"
 done
-node "$ROOT/dist/scripts/qualityPlot.js" "$OUT/fid-vs-images.svg" "trainer, 1 worker=$OUT/trainer-1w" "trainer, 2 workers=$OUT/trainer-2w" "PyTorch=peer:$OUT/pytorch/history.jsonl" | tee "$OUT/quality.json"
+SERIES=()
+for w in $WORKERS; do SERIES+=("trainer, $w worker$([ "$w" = 1 ] || echo s)=$OUT/trainer-${w}w"); done
+IFS=';' read -r -a EXTRA <<< "${EXTRA_RUNS:-}"
+node "$ROOT/dist/scripts/qualityPlot.js" "$OUT/fid-vs-images.svg" "${SERIES[@]}" ${EXTRA[@]+"${EXTRA[@]}"} "PyTorch=peer:$OUT/pytorch/history.jsonl" | tee "$OUT/quality.json"

@@ -69,10 +69,11 @@ export function tempDir(prefix: string): string {
 /** JSON log lines of a run with --log-format json. */
 export const jsonLines = jsonRecords;
 
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Polls `cond` until it holds; on a timeout the error carries `context()` (say, the processes' output) to diagnose it. */
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string, context?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${context ? `\n${context()}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -49,7 +49,8 @@ test('CURVE: authorized workers train over encrypted control and ring links; a k
   const workers = ['a', 'b'].map((name) => startCli(['worker', '--coordinator', endpoint, ...common, '--curve-keys', keys, '--curve-name', name]));
   const ringIntruders: zmq.Dealer[] = [];
   try {
-    await waitFor(() => jsonLines(coordinator.output()).some((l) => l.msg === 'step'), 60_000, 'training to start');
+    await waitFor(() => jsonLines(coordinator.output()).some((l) => l.msg === 'step'), 60_000, 'training to start',
+      () => [coordinator, ...workers].map((p, i) => `--- ${['coordinator', 'worker a', 'worker b'][i]}:\n${p.output().slice(-4000)}`).join('\n'));
     // At worker a's ring port: a plain client, and Mallory with a valid CURVE key that is not a's predecessor's.
     const ringPort = String(jsonLines(workers[0]!.output()).find((l) => typeof l.dataEndpoint === 'string')!.dataEndpoint);
     const chunk = encode({ t: 'chunk', v: PROTOCOL_VERSION, gen: 1, step: 3, phase: 'd', seq: 0, data: new Float32Array(8) });
