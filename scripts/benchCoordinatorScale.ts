@@ -25,11 +25,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { STEP_RECORDS_FILE } from '../src/coordinator/stepRecords.js';
 import type { Summary } from '../src/coordinator/summary.js';
 import { renderLineChart } from '../src/shared/plots/lineChart.js';
 import { FAKE_STATE_HASH, FakeWorkers } from '../test/fixtures/fakeWorkers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+// --cli PATH: another build's dist/src/cli.js, to compare coordinators against the same fakes.
+const CLI_ARG = process.argv.includes('--cli') ? process.argv[process.argv.indexOf('--cli') + 1] : undefined;
+const CLI = CLI_ARG ? path.resolve(CLI_ARG) : fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const DATA_MODES = ['coordinator', 'local'] as const;
 type DataMode = (typeof DATA_MODES)[number];
 const PREFETCH = 2;
@@ -109,9 +112,10 @@ async function measure(workers: number, data: DataMode): Promise<Cell> {
     const code = await exited;
     if (code !== 0 || !shutdowns.every((s) => s.ok)) throw new Error(`coordinator exited with ${code}:\n${log.slice(-2000)}`);
     const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
-    // A run that did not do what was asked is not a measurement.
-    if (summary.steps !== steps || summary.replicaHash !== FAKE_STATE_HASH || fakes.reported().some((n) => n !== steps)) {
-      throw new Error(`the run is not the one asked for: ${summary.steps} steps, hash ${summary.replicaHash}, reports ${fakes.reported().join(',')}`);
+    // A run that did not do what was asked is not a measurement: every step completed, in order, every report sent.
+    const completed = readFileSync(path.join(out, STEP_RECORDS_FILE), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+    if (completed.length !== steps || completed.some((s, i) => s !== i + 1) || summary.replicaHash !== FAKE_STATE_HASH || fakes.reported().some((n) => n !== steps)) {
+      throw new Error(`the run is not the one asked for: ${completed.length} of ${steps} steps completed, hash ${summary.replicaHash}, reports ${fakes.reported().join(',')}`);
     }
     return {
       workers, data, steps, windowSteps,
