@@ -150,8 +150,11 @@ const emit = (o: object): void => {
   lines.push(line);
   process.stdout.write(`${line}\n`);
 };
-const cells: Cell[] = [];
-for (const data of modes) {
+// --plot FILE: draw the charts from an earlier run's lines (--json) instead of measuring.
+const plotFrom = flag('--plot');
+const readCells = (file: string | undefined): Cell[] => (file === undefined ? [] : readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{"bench":"scale-coordinator"')).map((l) => JSON.parse(l) as Cell));
+const cells: Cell[] = readCells(plotFrom);
+for (const data of plotFrom === undefined ? modes : []) {
   for (const workers of worlds) {
     const cell = await measure(workers, data);
     cells.push(cell);
@@ -160,7 +163,7 @@ for (const data of modes) {
   }
 }
 
-const growth = modes.map((data) => {
+const growth = (plotFrom === undefined ? modes : []).map((data) => {
   const at = cells.filter((c) => c.data === data).sort((a, b) => a.workers - b.workers);
   const pts = at.map((c): [number, number] => [c.workers, c.cpuMsPerStep]);
   // Exponent between successive N: log(c2/c1) / log(N2/N1); at most 1 is at most linear.
@@ -168,7 +171,7 @@ const growth = modes.map((data) => {
   return { data, logLogSlope: pts.length > 1 ? logLogSlope(pts) : undefined, exponents, cpuMsPerStepPerWorker: at.map((c) => ({ workers: c.workers, ms: c.cpuMsPerStep / c.workers })) };
 });
 const local256 = cells.find((c) => c.data === 'local' && c.workers === 256);
-emit({
+if (plotFrom === undefined) emit({
   bench: 'scale-coordinator-summary', command: `node dist/scripts/benchCoordinatorScale.js ${args.join(' ')}`.trim(), cpu: '/proc/PID/stat utime+stime of the coordinator process', batchSize: BATCH, prefetch: PREFETCH, warmup,
   growth,
   target: { localMsPerStepAt256: TARGET_LOCAL_MS_AT_256, measured: local256?.cpuMsPerStep, met: local256 ? local256.cpuMsPerStep < TARGET_LOCAL_MS_AT_256 : undefined },
@@ -176,15 +179,20 @@ emit({
 });
 
 const jsonFile = flag('--json');
-if (jsonFile) writeFileSync(jsonFile, `${lines.join('\n')}\n`);
+if (jsonFile && plotFrom === undefined) writeFileSync(jsonFile, `${lines.join('\n')}\n`);
 const svgDir = flag('--svg');
+const baseline = readCells(flag('--baseline'));
 if (svgDir) {
   mkdirSync(svgDir, { recursive: true });
   const series = (name: string, data: DataMode, y: (c: Cell) => number): { name: string; points: Array<[number, number]> } =>
     ({ name, points: cells.filter((c) => c.data === data).map((c) => [c.workers, y(c)]) });
   writeFileSync(path.join(svgDir, 'coordinator-cpu.svg'), await renderLineChart({
     title: 'Coordinator CPU per step, N fake workers on loopback (measured)', xTitle: 'workers N', yTitle: 'CPU ms per step', xLog: true, yLog: true, points: true,
-    series: modes.map((m) => series(`--data ${m}`, m, (c) => c.cpuMsPerStep)),
+    series: [
+      ...modes.map((m) => series(`--data ${m}`, m, (c) => c.cpuMsPerStep)),
+      // --baseline FILE: another run's lines (--json), drawn beside, e.g. the coordinator before a change.
+      ...modes.flatMap((m) => (baseline.some((c) => c.data === m) ? [{ name: `--data ${m}, baseline`, points: baseline.filter((c) => c.data === m).map((c): [number, number] => [c.workers, c.cpuMsPerStep]) }] : [])),
+    ],
   }));
   writeFileSync(path.join(svgDir, 'coordinator-bytes.svg'), await renderLineChart({
     title: 'Coordinator bytes per step, N fake workers on loopback (measured)', xTitle: 'workers N', yTitle: 'bytes per step', xLog: true, yLog: true, points: true,
