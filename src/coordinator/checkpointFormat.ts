@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { z } from 'zod/v4';
 import type { TrainConfig } from '../shared/config.js';
 import { TrainerError } from '../shared/errors.js';
 import { trainConfigSchema } from '../shared/protocol.js';

@@ -84,9 +84,18 @@ export class ControlServer {
   }
 
   send(peer: string, msg: CoordinatorMessage): Promise<void> {
+    return this.sendFrames(peer, encode(msg));
+  }
+
+  /** The same message to each of `peers`, encoded once (a go-ahead goes to every worker each step); one promise per peer. */
+  sendToEach(peers: readonly string[], msg: CoordinatorMessage): Array<Promise<void>> {
+    const frames = encode(msg);
+    return peers.map((peer) => this.sendFrames(peer, frames));
+  }
+
+  private sendFrames(peer: string, frames: Buffer[]): Promise<void> {
     const id = this.ids.get(peer);
     if (!id) return Promise.reject(new Error(`unknown peer ${peer}`));
-    const frames = encode(msg);
     for (const f of frames) this.bytesSent += f.byteLength;
     return this.sender.send([id, ...frames]);
   }

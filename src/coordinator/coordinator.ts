@@ -107,8 +107,9 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
   let watchdog: NodeJS.Timeout | undefined;
   let progress: NodeJS.Timeout | undefined;
 
+  const failedSend = (peer: string) => (err: unknown): void => fail(new TrainerError('E_TRANSPORT', `send to ${peer} failed: ${errorMessage(err)}`));
   const sendOrFail = (peer: string, msg: CoordinatorMessage): void => {
-    server.send(peer, msg).catch((err: unknown) => fail(new TrainerError('E_TRANSPORT', `send to ${peer} failed: ${errorMessage(err)}`)));
+    server.send(peer, msg).catch(failedSend(peer));
   };
   const carryOut = (fx: Effect): void => {
     switch (fx.kind) {
@@ -116,9 +117,12 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
         if (fx.bestEffort) void server.send(fx.peer, fx.msg).catch(() => undefined);
         else sendOrFail(fx.peer, fx.msg);
         return;
-      case 'ship':
-        for (const m of fx.to) sendOrFail(m.peer, shipping.messageFor(fx.gen, fx.step, m.rank, fx.to.length));
+      case 'ship': {
+        const go = shipping.goAhead(fx.gen, fx.step);
+        if (go) server.sendToEach(fx.to.map((m) => m.peer), go).forEach((sent, i) => sent.catch(failedSend(fx.to[i]!.peer)));
+        else for (const m of fx.to) sendOrFail(m.peer, shipping.messageFor(fx.gen, fx.step, m.rank, fx.to.length));
         return;
+      }
       case 'drop':
         server.drop(fx.peer, fx.reason);
         return;

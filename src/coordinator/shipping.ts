@@ -15,8 +15,14 @@ export class Shipping {
 
   constructor(private readonly feeder: DataFeeder, private readonly config: TrainConfig) {}
 
+  /** With --data local, the one message every member gets for step `step` (so it can be encoded once for all); else undefined. */
+  goAhead(gen: number, step: number): Go | undefined {
+    return this.config.data === 'local' ? { t: 'go', v: PROTOCOL_VERSION, gen, step } : undefined;
+  }
+
   messageFor(gen: number, step: number, rank: number, parts: number): Batch | Go {
-    if (this.config.data === 'local') return { t: 'go', v: PROTOCOL_VERSION, gen, step };
+    const go = this.goAhead(gen, step);
+    if (go) return go;
     const batch = this.feeder.batchFor(step, rank, parts);
     this.batches++;
     this.bytes += batch.images.byteLength;

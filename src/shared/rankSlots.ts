@@ -8,6 +8,8 @@ import { ProtocolError } from './errors.js';
  */
 export class RankSlots<K, V> {
   private readonly pending = new Map<K, Array<V | undefined>>();
+  /** Values in per key: the last arrival is found by a count, not a scan of every slot (O(world) per value, O(world²) per key). */
+  private readonly filled = new Map<K, number>();
 
   /** `what` names a value in errors ("gradient", "step report"); `label` names a key. */
   constructor(readonly world: number, private readonly what: string, private readonly label: (key: K) => string) {}
@@ -22,8 +24,13 @@ export class RankSlots<K, V> {
     }
     if (slots[rank] !== undefined) throw new ProtocolError(`duplicate ${this.what} from rank ${rank} for ${this.label(key)}`);
     slots[rank] = value;
-    if (slots.some((s) => s === undefined)) return undefined;
+    const filled = (this.filled.get(key) ?? 0) + 1;
+    if (filled < this.world) {
+      this.filled.set(key, filled);
+      return undefined;
+    }
     this.pending.delete(key);
+    this.filled.delete(key);
     return slots as V[];
   }
 
@@ -36,6 +43,7 @@ export class RankSlots<K, V> {
   take(key: K): Array<{ rank: number; value: V }> {
     const slots = this.pending.get(key) ?? [];
     this.pending.delete(key);
+    this.filled.delete(key);
     return slots.flatMap((value, rank) => (value === undefined ? [] : [{ rank, value }]));
   }
 

@@ -56,6 +56,7 @@ test('messages are validated by type, and another protocol version is named', ()
   assert.throws(() => parseWorkerMessage({ ...done, dLoss: 'x' }), /at dLoss/);
   // A step whose gradients blew up reports its NaN loss rather than vanishing; timings must still be finite.
   assert.ok(Number.isNaN((parseWorkerMessage({ ...done, dLoss: NaN }) as { dLoss: number }).dLoss));
+  assert.equal((parseWorkerMessage({ ...done, gLoss: Infinity, dReal: -Infinity }) as { gLoss: number }).gLoss, Infinity);
   assert.throws(() => parseWorkerMessage({ ...done, computeMs: Infinity }), /at computeMs/);
   assert.throws(() => parseWorkerMessage('text'), /not a message object/);
   assert.throws(() => parseChunk({ t: 'chunk', v: PROTOCOL_VERSION, gen: 1, step: 1, phase: 'g', seq: 0, data: new Float32Array(1), extra: 1 }), ProtocolError);

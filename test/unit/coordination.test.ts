@@ -85,6 +85,9 @@ test('a step completes when every rank reported, with mean losses', () => {
   assert.equal(c.hash, undefined);
   assert.throws(() => { t.report(0, done(2, 1)); t.report(0, done(2, 1)); }, /duplicate step report from rank 0 for step 2/);
   assert.throws(() => t.report(3, done(2, 1)), /step report from rank 3 outside world of 3/);
+  // Neither refused report counted: step 2 completes with ranks 1 and 2, not before.
+  assert.equal(t.report(1, done(2, 1)), undefined);
+  assert.equal(t.report(2, done(2, 1))?.step, 2);
 });
 
 test('a step a lost rank never reported completes from the survivors\' reports', () => {
