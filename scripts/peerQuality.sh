@@ -39,7 +39,7 @@ $CLI evaluate --images "$OUT/pytorch/final.npy" --json --log-format json > "$OUT
 for w in $WORKERS; do
   if (( BATCH % w != 0 )); then echo "peerQuality.sh: BATCH $BATCH does not split among $w workers" >&2; exit 2; fi
   $CLI coordinator --workers $w --spawn --arch dcgan --steps $STEPS --batch-size $((BATCH / w)) --eval-every "$EVERY" --eval-count 2000 \
-    --sample-every 0 --port 0 --bind 127.0.0.1 --out "$OUT/trainer-${w}w" --log-format json > "$OUT/trainer-${w}w.log" 2>&1
+    --sample-every 0 --port 0 --metrics-port 0 --bind 127.0.0.1 --out "$OUT/trainer-${w}w" --log-format json > "$OUT/trainer-${w}w.log" 2>&1
   $CLI evaluate --model "$OUT/trainer-${w}w/generator" --json --log-format json > "$OUT/trainer-${w}w/evaluate.json"
 done
 SERIES=()

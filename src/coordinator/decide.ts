@@ -143,7 +143,7 @@ function onMessage(s: RunState, peer: string, msg: Extract<RunEvent, { t: 'messa
     }
     case 'stepDone': {
       if (m.rank === undefined) return drop(s, peer, `step report from ${describe(m)}, which is not training`);
-      const refused = stepReportRefusal(msg.step, s.lastCompleted, s.nextShipped - 1);
+      const refused = stepReportRefusal(msg.step, s.lastCompleted, s.nextShipped - 1) ?? s.tracker.orderRefusal(m.rank, msg.step);
       if (refused) return fail(s, new TrainerError('E_PROTOCOL', `rank ${m.rank} reported ${refused}`));
       if (msg.spans) notify(s, 'spans', m.rank, msg.step, msg.spans);
       if (msg.allreduceChoice) s.allreduceChoice = msg.allreduceChoice;

@@ -184,7 +184,7 @@ export function startGeneration(s: RunState, roster: Member[], step: number, nee
   const gen = s.gen;
   s.membership.form(roster);
   const world = roster.length;
-  s.tracker = newTracker(s, world);
+  s.tracker = newTracker(s, world, step);
   s.star = new StarReducer(world, wireCodec(s.settings.config.compression ?? 'none'));
   for (const m of roster) s.liveness.track(m.id, now);
   const { endpoints: ring, kinds } = ringEndpoints(roster.map((m) => m.hello));

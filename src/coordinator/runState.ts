@@ -194,7 +194,8 @@ export function initialRunState(settings: RunSettings): RunState {
 }
 
 /** Whichever path finds a replica mismatch (a report, or a flush after a loss), the metric counts it. */
-export const newTracker = (s: RunState, world: number): StepTracker => new StepTracker(world, () => notify(s, 'replicaMismatch'));
+/** A generation's step tracker; its ranks' first reports are of step `after` + 1. */
+export const newTracker = (s: RunState, world: number, after = 0): StepTracker => new StepTracker(world, () => notify(s, 'replicaMismatch'), after);
 
 export { AbortRound };
 

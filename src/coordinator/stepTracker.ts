@@ -27,12 +27,28 @@ export interface CompletedStep {
  */
 export class StepTracker {
   private readonly slots: RankSlots<number, StepDone>;
+  /** Each rank's last reported step: a rank computes its steps one after another from the generation's start. */
+  private readonly last: number[];
 
-  constructor(world: number, private readonly onMismatch: () => void = () => undefined) {
+  constructor(world: number, private readonly onMismatch: () => void = () => undefined, after = 0) {
     this.slots = new RankSlots(world, 'step report', (step) => `step ${step}`);
+    this.last = new Array<number>(world).fill(after);
+  }
+
+  /**
+   * Why `rank`'s report of `step` is out of order, if it is. Ranks' reports reach
+   * the coordinator in any order among ranks, but one rank's come over one
+   * connection in the order it computed them; a gap would leave a step that
+   * never completes while later ones do.
+   */
+  orderRefusal(rank: number, step: number): string | undefined {
+    const last = this.last[rank];
+    if (last === undefined || step === last + 1) return undefined;
+    return `step ${step} after its report of step ${last} (a rank reports every step, in order)`;
   }
 
   report(rank: number, done: StepDone): CompletedStep | undefined {
+    if (rank < this.last.length) this.last[rank] = done.step;
     const all = this.slots.add(done.step, rank, done);
     return all && this.summarize(done.step, all.map((d, r) => ({ rank: r, done: d })));
   }

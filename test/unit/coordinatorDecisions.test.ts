@@ -148,6 +148,25 @@ test('training: a report of a step never shipped fails the run; a stranger\'s me
   assert.deepEqual(fx.map((e) => e.kind), ['drop']);
 });
 
+test('training: a rank that skips a step in its reports fails the run, though the step after it is complete on every rank', () => {
+  const run = Run.training(2);
+  run.report(1, ['p0', 'p1']);
+  assert.equal(run.s.lastCompleted, 1);
+  run.report(2, ['p1']);
+  run.report(3, ['p0']);
+  const err = failure(run.fx) as TrainerError;
+  assert.equal(err.code, 'E_PROTOCOL');
+  assert.match(err.message, /rank 0 reported step 3 after its report of step 1/);
+  // In order, a rank may run ahead of the others (within the prefetch window).
+  const ok = Run.training(2);
+  ok.report(1, ['p0']);
+  ok.report(2, ['p0']);
+  assert.equal(failure(ok.fx), undefined);
+  ok.report(1, ['p1']);
+  ok.report(2, ['p1']);
+  assert.equal(ok.s.lastCompleted, 2);
+});
+
 test('a loss in training: the roster aborts, and the survivors form the next generation where they stand', () => {
   const run = Run.training(3, { minWorkers: 2 });
   run.report(1, ['p0', 'p1', 'p2']);
