@@ -1,0 +1,75 @@
+import type { Phase } from '../protocol.js';
+import type { Logger } from '../logger.js';
+import { errorMessage } from '../errors.js';
+import { NATIVE_ADDON_PATH, requireNativeAddon } from '../compute/nativeAddon.js';
+import type { PeerLink } from '../allreduce/peerLink.js';
+import type { RingTimes } from '../allreduce/ring.js';
+import { type SharedSlots, peerBarrier, sharedMemoryAllReduce, sharedSegmentBytes, sharedSlots } from '../allreduce/sharedMemoryReduce.js';
+
+/** The addon's POSIX shared memory (native/src/shm.c). */
+export interface SharedMemoryAddon {
+  /** The segment `name` ("/NAME"), created zero-filled with mode 0600 if absent, mapped MAP_SHARED; unmapped when the buffer is collected. */
+  shmMap(name: string, bytes: number): ArrayBuffer;
+  /** Removes the name (mappings stay valid): true if it existed. */
+  shmUnlink(name: string): boolean;
+}
+
+/** Loads the addon's shared-memory functions, or throws one line saying why not. */
+export function loadSharedMemory(file = NATIVE_ADDON_PATH): SharedMemoryAddon {
+  return requireNativeAddon<SharedMemoryAddon>(file, ['shmMap', 'shmUnlink']);
+}
+
+/** The addon if it loads and can map a segment here, else why not: what a worker tells the coordinator in its hello. */
+export function probeSharedMemory(load: () => SharedMemoryAddon = loadSharedMemory, name = `/trainer-probe-${process.pid}`): { addon: SharedMemoryAddon } | { why: string } {
+  try {
+    const addon = load();
+    // A host without /dev/shm (or with it full) loads the addon and still cannot map.
+    addon.shmMap(name, 4096);
+    addon.shmUnlink(name);
+    return { addon };
+  } catch (err) {
+    return { why: errorMessage(err) };
+  }
+}
+
+/** Segment names of a run: one per generation, so a new roster never reads an old one's bytes. */
+export function segmentName(run: string, gen: number): string {
+  return `/trainer-${run}-g${gen}`;
+}
+
+/**
+ * One generation's shared-memory all-reduces: the segment mapped by every rank
+ * of one host, the barriers over the generation's peer link. The name is
+ * unlinked once every rank has mapped it (past the first barrier: every rank
+ * wrote its slot), so a worker killed later leaves nothing in /dev/shm; the
+ * mapping lives on until the buffer is collected.
+ */
+export class SharedMemoryGeneration {
+  private readonly slots: SharedSlots;
+  private calls = 0;
+  private unlinked = false;
+
+  constructor(private readonly addon: SharedMemoryAddon, readonly name: string, private readonly rank: number, readonly world: number, capacity: number, private readonly logger: Logger) {
+    this.slots = sharedSlots(addon.shmMap(name, sharedSegmentBytes(world, capacity)), world, capacity);
+  }
+
+  /** Averages `buf` in place across the generation's ranks; every rank calls it for the same buffers in the same order. */
+  async reduce(buf: Float32Array, link: PeerLink, step: number, phase: Phase, times?: RingTimes): Promise<Float32Array> {
+    const bank = (this.calls++ % 2) as 0 | 1;
+    return sharedMemoryAllReduce(buf, this.rank, this.slots, bank, async (round) => {
+      await peerBarrier(link, this.rank, this.world, step, phase, round);
+      if (round === 0) this.unlink();
+    }, times);
+  }
+
+  /** Removes the name if nobody did yet (any rank may: the first one wins, the others find it gone). */
+  unlink(): void {
+    if (this.unlinked) return;
+    this.unlinked = true;
+    try {
+      this.addon.shmUnlink(this.name);
+    } catch (err) {
+      this.logger.log('warn', `could not unlink shared memory ${this.name}: ${errorMessage(err)}`);
+    }
+  }
+}
