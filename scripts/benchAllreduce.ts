@@ -24,7 +24,8 @@ import { PROTOCOL_VERSION } from '../src/shared/protocol.js';
 import { startStarHub } from '../test/fixtures/starHub.js';
 import { startZapHandler } from '../src/shared/transport/zapHandler.js';
 import { wireCodec } from '../src/shared/allreduce/compression.js';
-import { SharedMemoryGeneration, loadSharedMemory, segmentName } from '../src/shared/transport/sharedMemory.js';
+import { SharedMemoryGeneration, loadSharedMemory } from '../src/shared/transport/sharedMemory.js';
+import { segmentName } from '../src/shared/allreduce/sharedMemoryPlan.js';
 import type { Compression } from '../src/shared/config.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -133,7 +134,7 @@ async function runChild(role: string, a: Msg): Promise<void> {
     let shm: SharedMemoryGeneration | undefined;
     if (a.shm) {
       link.roster(rank, endpoints.map((endpoint) => ({ endpoint })));
-      shm = new SharedMemoryGeneration(loadSharedMemory(), segmentName(`bench${process.ppid}-${world}-${bytes}`, 1), rank, world, buf.length, silentLogger);
+      shm = new SharedMemoryGeneration(loadSharedMemory(), segmentName(`${process.ppid.toString(16)}${world}${bytes.toString(16)}`, 1), rank, world, buf.length, silentLogger);
     }
     // Two buffers in turn: the last segments of one call may still be in flight during the next (see ringAllReduce).
     const bufs = [buf, Float32Array.from(buf)];

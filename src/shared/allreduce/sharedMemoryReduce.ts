@@ -55,15 +55,15 @@ export type Barrier = (round: 0 | 1) => Promise<void>;
  * ring's. For N > 2 the ring adds each chunk in another order (starting after
  * its owner), so the bits may differ from the ring's in the last place.
  *
- * Why two banks, used by call parity. A rank leaves call k after barrier 1 and
- * its own copy-out, while a slower rank may still be copying bank(k)'s result.
- * Call k+1 works in the other bank, so nothing the fast rank writes there can
- * touch what the slow one reads. Call k+2 returns to bank(k); the fast rank can
- * only get there past barrier 0 of call k+1, which the slow rank enters after
- * finishing call k: bank(k) is free again. (The barriers alone would already
- * order these accesses; the parity keeps a rank's writes of the next call out
- * of the regions the previous call reads even if a barrier is ever relaxed to
- * let a rank write its slot before the others finish reading.)
+ * Why two banks, used by call parity (the caller alternates `bank`). Call k
+ * touches only bank(k). A rank that leaves call k early writes its slot of
+ * call k+1 in the other bank, so it cannot overwrite a slot or the result that
+ * a slower rank is still reading for call k. It comes back to bank(k) only in
+ * call k+2, past barrier 0 of call k+1, which every rank enters only after it
+ * has copied out call k's result: by then nobody reads bank(k). (Barrier 1 of
+ * call k alone already keeps slot writes of call k+1 behind every read of call
+ * k's slots; the banks make a call's regions independent of the next call's
+ * barriers, at the price of twice the memory.)
  */
 export async function sharedMemoryAllReduce(buf: Float32Array, rank: number, slots: SharedSlots, bank: 0 | 1, barrier: Barrier, times?: RingTimes): Promise<Float32Array> {
   const n = slots.world;

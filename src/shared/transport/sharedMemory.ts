@@ -32,11 +32,6 @@ export function probeSharedMemory(load: () => SharedMemoryAddon = loadSharedMemo
   }
 }
 
-/** Segment names of a run: one per generation, so a new roster never reads an old one's bytes. */
-export function segmentName(run: string, gen: number): string {
-  return `/trainer-${run}-g${gen}`;
-}
-
 /**
  * One generation's shared-memory all-reduces: the segment mapped by every rank
  * of one host, the barriers over the generation's peer link. The name is
