@@ -4,8 +4,8 @@ export interface RingPort {
   /** An ipc:// endpoint of the same port, and the host id that says who can reach it. */
   ipcEndpoint?: string | undefined;
   hostId?: string | undefined;
-  /** It can map POSIX shared memory. */
-  sharedMemory?: boolean | undefined;
+  /** It can map POSIX shared memory, and which /dev/shm it sees. */
+  sharedMemory?: string | undefined;
 }
 
 export type LinkKind = 'ipc' | 'tcp';
@@ -33,8 +33,8 @@ export function describeLinks(kinds: readonly LinkKind[]): string {
 
 /**
  * Why the ranks of a generation cannot all-reduce through one shared-memory
- * segment, if so: they must all have registered the same host id (hostId.ts)
- * and all be able to map shared memory.
+ * segment, if so: they must all have registered the same host id (hostId.ts),
+ * be able to map shared memory and see the same /dev/shm (sharedMemoryDomain).
  */
 export function sharedMemoryRefusal(ranks: readonly RingPort[]): string | undefined {
   if (ranks.length < 2) return 'a single rank';
@@ -44,5 +44,6 @@ export function sharedMemoryRefusal(ranks: readonly RingPort[]): string | undefi
   if (hosts.size > 1) return `the ranks are on ${hosts.size} hosts`;
   const unable = ranks.flatMap((r, i) => (r.sharedMemory ? [] : [i]));
   if (unable.length > 0) return `rank ${unable.join(', ')} cannot map shared memory (its log says why)`;
+  if (new Set(ranks.map((r) => r.sharedMemory)).size > 1) return 'the ranks see different /dev/shm (mount namespaces)';
   return undefined;
 }

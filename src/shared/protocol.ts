@@ -85,8 +85,8 @@ export const helloSchema = z.object({
   /** The same ring port on a Unix socket, for a predecessor that registered the same host id (hostId.ts). */
   ipcEndpoint: z.string().startsWith('ipc://').max(512).optional(),
   hostId: z.string().max(512).optional(),
-  /** It can map POSIX shared memory (the addon's shmMap works on its host): ranks of one host may all-reduce through it. */
-  sharedMemory: z.boolean().optional(),
+  /** It can map POSIX shared memory (the addon's shmMap works here), and which /dev/shm it sees (sharedMemoryDomain): ranks that see the same one may all-reduce through it. */
+  sharedMemory: z.string().max(1024).optional(),
 }).strict();
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 const peerAlgorithm = z.enum(['ring', 'rhd']);

@@ -126,7 +126,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       ...(opts.curve ? { curvePublicKey: opts.curve.own.publicKey } : {}),
       ...(opts.rank !== undefined ? { rank: opts.rank } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
-      ...ipc, sharedMemory: 'addon' in shm,
+      ...ipc, ...('addon' in shm ? { sharedMemory: shm.domain } : {}),
     });
     const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
     const { config, id } = welcome;

@@ -1,4 +1,6 @@
+import { readlinkSync } from 'node:fs';
 import type { Phase } from '../protocol.js';
+import { hostId } from '../hostId.js';
 import type { Logger } from '../logger.js';
 import { errorMessage } from '../errors.js';
 import { NATIVE_ADDON_PATH, requireNativeAddon } from '../compute/nativeAddon.js';
@@ -19,14 +21,32 @@ export function loadSharedMemory(file = NATIVE_ADDON_PATH): SharedMemoryAddon {
   return requireNativeAddon<SharedMemoryAddon>(file, ['shmMap', 'shmUnlink']);
 }
 
-/** The addon if it loads and can map a segment here, else why not: what a worker tells the coordinator in its hello. */
-export function probeSharedMemory(load: () => SharedMemoryAddon = loadSharedMemory, name = `/trainer-probe-${process.pid}`): { addon: SharedMemoryAddon } | { why: string } {
+/**
+ * Which /dev/shm this process sees: the host id (host name and network
+ * namespace) with the mount namespace. Containers that share a network
+ * namespace may still have /dev/shm of their own; two ranks that see different
+ * ones would each read zeros for the other's slots, so they must not be taken
+ * for one host here. (Containers that do share /dev/shm across mount
+ * namespaces are refused too: they use their ipc links, which is safe.)
+ */
+export function sharedMemoryDomain(): string {
+  let mnt = '';
+  try {
+    mnt = readlinkSync('/proc/self/ns/mnt');
+  } catch {
+    // Not Linux: the host id alone.
+  }
+  return mnt ? `${hostId()} ${mnt}` : hostId();
+}
+
+/** The addon if it loads and can map a segment here, and the domain to tell the coordinator in the hello; else why not. */
+export function probeSharedMemory(load: () => SharedMemoryAddon = loadSharedMemory, name = `/trainer-probe-${process.pid}`): { addon: SharedMemoryAddon; domain: string } | { why: string } {
   try {
     const addon = load();
     // A host without /dev/shm (or with it full) loads the addon and still cannot map.
     addon.shmMap(name, 4096);
     addon.shmUnlink(name);
-    return { addon };
+    return { addon, domain: sharedMemoryDomain() };
   } catch (err) {
     return { why: errorMessage(err) };
   }
