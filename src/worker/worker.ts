@@ -115,9 +115,9 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     }
     const port = await ring.bind(`tcp://${opts.bindHost}:${opts.dataPort === 0 ? '*' : opts.dataPort}`);
     const dataEndpoint = `tcp://${opts.advertise}:${port}`;
-    // A predecessor on this host connects here instead (the coordinator decides); without it, TCP as always.
     // Ranks of one host may all-reduce through shared memory (--allreduce shm, auto) where this maps.
     const shm = probeSharedMemory(opts.faults?.noSharedMemory ? () => { throw new Error('disabled by --fault-no-shm'); } : undefined);
+    // A predecessor on this host connects here instead (the coordinator decides); without it, TCP as always.
     const ipc = await ring.bindIpc().then((ipcEndpoint) => ({ ipcEndpoint, hostId: hostId() }), (err: unknown) => logger.log('warn', `ring over TCP only: no ipc endpoint (${errorMessage(err)})`));
     control.connect(opts.coordinator);
     await control.send({

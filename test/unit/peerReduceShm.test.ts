@@ -33,8 +33,7 @@ const start = (rank: number, world: number, gen: number, sharedMemory?: string):
 async function reduceAll(reducers: PeerReduce[], world: number, step: number, len: number): Promise<{ inputs: Float32Array[]; outputs: Float32Array[] }> {
   const links = memoryPeers(world);
   const inputs = randomBuffers(world, len, step);
-  const outputs = inputs.map((b) => Float32Array.from(b));
-  await Promise.all(outputs.map((b, r) => reducers[r]!.reduce(b, r, world, links[r]!, step, 'd', {})));
+  const outputs = await Promise.all(inputs.map((b, r) => reducers[r]!.reduce(Float32Array.from(b), r, world, links[r]!, step, 'd', {})));
   return { inputs, outputs };
 }
 

@@ -30,10 +30,10 @@ test('shared-memory all-reduce equals the naive average with identical bits on e
     for (const len of LENGTHS) {
       const inputs = randomBuffers(world, len, world * 31 + len);
       const bufs = inputs.map((b) => Float32Array.from(b));
-      await sharedRanks(world, Math.max(len, 1)).reduce(bufs, 1, 'd', 0, bufs.map((_, r) => (r === world - 1 ? 5 : 0)));
+      const outs = await sharedRanks(world, Math.max(len, 1)).reduce(bufs, 1, 'd', 0, bufs.map((_, r) => (r === world - 1 ? 5 : 0)));
       const what = `world ${world} length ${len}`;
-      assertAverages(inputs, bufs, what);
-      for (const b of bufs) assert.deepEqual(b, bufs[0], `every rank ends with identical bits (${what})`);
+      assertAverages(inputs, outs, what);
+      for (const b of outs) assert.deepEqual(b, outs[0], `every rank ends with identical bits (${what})`);
     }
   }
 });
@@ -42,13 +42,13 @@ test('shared-memory all-reduce sums slot 0 + 1 + … + N−1 left to right, 1/N 
   const world = 4;
   const inputs = randomBuffers(world, 257, 7);
   const bufs = inputs.map((b) => Float32Array.from(b));
-  await sharedRanks(world, 257).reduce(bufs, 1, 'g', 1);
+  const outs = await sharedRanks(world, 257).reduce(bufs, 1, 'g', 1);
   const expected = Float32Array.from({ length: 257 }, (_, i) => {
     let acc = Math.fround(inputs[0]![i]! + inputs[1]![i]!);
     acc = Math.fround(acc + inputs[2]![i]!);
     return Math.fround(acc + inputs[3]![i]!) * (1 / world);
   });
-  for (const b of bufs) assert.deepEqual(b, expected);
+  for (const b of outs) assert.deepEqual(b, expected);
 });
 
 test('for N = 2 the shared-memory all-reduce gives the ring\'s bits', async () => {
@@ -57,22 +57,25 @@ test('for N = 2 the shared-memory all-reduce gives the ring\'s bits', async () =
     const viaRing = inputs.map((b) => Float32Array.from(b));
     const links = memoryRing(2);
     await Promise.all(viaRing.map((b, r) => ringAllReduce(b, r, 2, links[r]!, 1, 'd')));
-    const viaShm = inputs.map((b) => Float32Array.from(b));
-    await sharedRanks(2, Math.max(len, 1)).reduce(viaShm, 1, 'd', 0);
+    const viaShm = await sharedRanks(2, Math.max(len, 1)).reduce(inputs.map((b) => Float32Array.from(b)), 1, 'd', 0);
     for (let r = 0; r < 2; r++) assert.deepEqual(viaShm[r], viaRing[r], `length ${len} rank ${r}`);
   }
 });
 
-test('consecutive calls in alternating banks, ranks at different speeds, buffers of two sizes: each call averages its own inputs', async () => {
+test('consecutive calls in alternating banks, ranks at different speeds, buffers of two sizes: each call averages its own inputs, and its result holds through the next call', async () => {
   const world = 3;
   const ranks = sharedRanks(world, 50);
+  let previous: { inputs: Float32Array[]; outs: Float32Array[]; what: string } | undefined;
   for (let step = 1; step <= 4; step++) {
     for (const [phase, len] of [['d', 50], ['g', 29]] as const) {
       const inputs = randomBuffers(world, len, step * 10 + len);
-      const bufs = inputs.map((b) => Float32Array.from(b));
       const bank = (((step - 1) * 2 + (phase === 'g' ? 1 : 0)) % 2) as 0 | 1;
-      await ranks.reduce(bufs, step, phase, bank, [0, step % 2 === 0 ? 3 : 0, step % 2 === 1 ? 3 : 0]);
-      assertAverages(inputs, bufs, `step ${step} phase ${phase}`);
+      const outs = await ranks.reduce(inputs.map((b) => Float32Array.from(b)), step, phase, bank, [0, step % 2 === 0 ? 3 : 0, step % 2 === 1 ? 3 : 0]);
+      const what = `step ${step} phase ${phase}`;
+      assertAverages(inputs, outs, what);
+      // The average returned by the call before still holds: the next call worked in the other bank.
+      if (previous) assertAverages(previous.inputs, previous.outs, `${previous.what}, read after ${what}`);
+      previous = { inputs, outs, what };
     }
   }
 });

@@ -37,15 +37,15 @@ function sumScaledInto(out: Float32Array, a: Float32Array, b: Float32Array, fact
 export type Barrier = (round: 0 | 1) => Promise<void>;
 
 /**
- * All-reduce through shared memory, averaging `buf` in place across the ranks
- * of `slots` (NCCL's way within a node): no byte of gradient goes through a
+ * All-reduce through shared memory, averaging `buf` across the ranks of
+ * `slots` (NCCL's way within a node): no byte of gradient goes through a
  * socket. Each rank
  *   1. copies `buf` into its slot of bank `bank`;
  *   2. barrier 0: every slot of the bank is written;
  *   3. averages its own chunk (chunkBounds, as the ring cuts them) over all
  *      slots into the bank's result area;
  *   4. barrier 1: every chunk is averaged;
- *   5. copies the whole result into `buf`.
+ *   5. returns the bank's result area itself, not a copy (`buf` is left as it was).
  * Every rank reads the same result bytes, so replicas stay bit-identical.
  *
  * Summation order: slot 0 + slot 1 + … + slot N−1, left to right, rounded to
@@ -55,15 +55,15 @@ export type Barrier = (round: 0 | 1) => Promise<void>;
  * ring's. For N > 2 the ring adds each chunk in another order (starting after
  * its owner), so the bits may differ from the ring's in the last place.
  *
- * Why two banks, used by call parity (the caller alternates `bank`). Call k
- * touches only bank(k). A rank that leaves call k early writes its slot of
- * call k+1 in the other bank, so it cannot overwrite a slot or the result that
- * a slower rank is still reading for call k. It comes back to bank(k) only in
- * call k+2, past barrier 0 of call k+1, which every rank enters only after it
- * has copied out call k's result: by then nobody reads bank(k). (Barrier 1 of
- * call k alone already keeps slot writes of call k+1 behind every read of call
- * k's slots; the banks make a call's regions independent of the next call's
- * barriers, at the price of twice the memory.)
+ * Why two banks, used by call parity (the caller alternates `bank`): the
+ * result returned by call k must not change while this rank still reads it,
+ * and other ranks may run ahead. Call k touches only bank(k). A faster rank
+ * can be in call k+1 while this one still reads call k's result: it works in
+ * the other bank. It writes bank(k) again only in call k+2, past barrier 0 of
+ * that call, which this rank enters only when it starts call k+2 itself. So the
+ * average of call k stays valid until this rank starts its call after next:
+ * the discriminator's average survives the generator's all-reduce. (With one
+ * bank it would be overwritten as soon as this rank made its next call.)
  */
 export async function sharedMemoryAllReduce(buf: Float32Array, rank: number, slots: SharedSlots, bank: 0 | 1, barrier: Barrier, times?: RingTimes): Promise<Float32Array> {
   const n = slots.world;
@@ -84,8 +84,7 @@ export async function sharedMemoryAllReduce(buf: Float32Array, rank: number, slo
   }
   if (times) times.reduceScatterEnd = performance.now();
   await barrier(1);
-  buf.set(slots.result(bank).subarray(0, len));
-  return buf;
+  return slots.result(bank).subarray(0, len);
 }
 
 const NOTHING = new Float32Array(0);

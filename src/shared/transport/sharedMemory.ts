@@ -68,7 +68,7 @@ export class SharedMemoryGeneration {
     this.slots = sharedSlots(addon.shmMap(name, sharedSegmentBytes(world, capacity)), world, capacity);
   }
 
-  /** Averages `buf` in place across the generation's ranks; every rank calls it for the same buffers in the same order. */
+  /** The average of `buf` across the generation's ranks, a view of the segment valid until this rank's call after next (sharedMemoryAllReduce); every rank calls it for the same buffers in the same order. */
   async reduce(buf: Float32Array, link: PeerLink, step: number, phase: Phase, times?: RingTimes): Promise<Float32Array> {
     const bank = (this.calls++ % 2) as 0 | 1;
     return sharedMemoryAllReduce(buf, this.rank, this.slots, bank, async (round) => {
