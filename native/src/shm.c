@@ -36,8 +36,9 @@ static napi_value fail_errno(napi_env env, const char *what, const char *name, i
 }
 
 static void unmap(napi_env env, void *data, void *hint) {
-  (void)env;
+  int64_t ignored;
   munmap(data, (size_t)(uintptr_t)hint);
+  napi_adjust_external_memory(env, -(int64_t)(uintptr_t)hint, &ignored);
 }
 
 /*
@@ -76,6 +77,9 @@ napi_value shm_map(napi_env env, napi_callback_info info) {
     munmap(data, (size_t)bytes);
     return fail(env, "trainer_native shmMap: cannot wrap the mapping in an ArrayBuffer");
   }
+  /* V8 cannot see the mapping's size: tell it, so that the mappings of old generations are collected in time. */
+  int64_t ignored;
+  napi_adjust_external_memory(env, bytes, &ignored);
   return out;
 }
 
