@@ -5,8 +5,12 @@
  * again with CURVE encryption and authentication (what --curve-keys costs), over
  * ipc:// Unix sockets (what workers on one host use; next to a raw ipc stream),
  * and with 16-bit values on the wire (--compression fp16; bus bandwidth counts the
- * float32 bytes averaged, so it can exceed the raw stream).
- * BENCH_SIZES (MiB, default 1,4,16) and BENCH_WORLDS (default 2,4) choose the runs.
+ * float32 bytes averaged, so it can exceed the raw stream), and through POSIX
+ * shared memory (shm: --allreduce shm, barriers over the ipc ring link; its
+ * bus/raw is against the raw ipc stream).
+ * BENCH_SIZES (MiB, default 1,4,16; fractions allowed: the MLP's gradients are
+ * 2.035 (D) and 2.135 (G)), BENCH_WORLDS (default 2,4) and BENCH_ALGORITHMS
+ * (default all) choose the runs.
  * Prints one JSON line on stdout (a table goes to stderr).
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -20,6 +24,8 @@ import { PROTOCOL_VERSION } from '../src/shared/protocol.js';
 import { startStarHub } from '../test/fixtures/starHub.js';
 import { startZapHandler } from '../src/shared/transport/zapHandler.js';
 import { wireCodec } from '../src/shared/allreduce/compression.js';
+import { SharedMemoryGeneration, loadSharedMemory } from '../src/shared/transport/sharedMemory.js';
+import { segmentName } from '../src/shared/allreduce/sharedMemoryPlan.js';
 import type { Compression } from '../src/shared/config.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -29,7 +35,9 @@ const SELF = fileURLToPath(import.meta.url);
 const MIB = 1024 * 1024;
 const SIZES_MIB = (process.env.BENCH_SIZES ?? '1,4,16').split(',').map(Number);
 const WORLDS = (process.env.BENCH_WORLDS ?? '2,4').split(',').map(Number);
-const ALGORITHMS = ['ring', 'ring+ipc', 'ring+fp16', 'star', 'ring+curve'] as const;
+const ALL_ALGORITHMS = ['ring', 'ring+ipc', 'ring+fp16', 'star', 'ring+curve', 'shm'] as const;
+const ALGORITHMS = process.env.BENCH_ALGORITHMS ? process.env.BENCH_ALGORITHMS.split(',') : ALL_ALGORITHMS;
+for (const a of ALGORITHMS) if (!(ALL_ALGORITHMS as readonly string[]).includes(a)) throw new Error(`BENCH_ALGORITHMS: ${a} is not one of ${ALL_ALGORITHMS.join(', ')}`);
 const WARMUP = 3;
 const itersFor = (mib: number): number => Math.max(10, Math.round(80 / mib));
 
@@ -62,7 +70,7 @@ async function rawStream(bytes: number, iters: number, ipc = false): Promise<num
 /** CPU time (user + system, ZeroMQ's I/O threads included) of all ranks per all-reduce in the last ringBench. */
 let lastRingCpuSeconds = 0;
 
-async function ringBench(world: number, bytes: number, iters: number, variant: { curve?: boolean; ipc?: boolean; compression?: string } = {}): Promise<number> {
+async function ringBench(world: number, bytes: number, iters: number, variant: { curve?: boolean; ipc?: boolean; compression?: string; shm?: boolean } = {}): Promise<number> {
   const kids = Array.from({ length: world }, (_, rank) => child('ring', { rank, world, bytes, iters, ...variant }));
   const hellos = await Promise.all(kids.map((k) => k.next()));
   kids.forEach((k) => k.proc.send({ endpoints: hellos.map((h) => h.endpoint), keys: hellos.map((h) => h.publicKey) }));
@@ -120,9 +128,14 @@ async function runChild(role: string, a: Msg): Promise<void> {
     const port = await link.bind('tcp://127.0.0.1:*');
     send({ endpoint: a.ipc ? await link.bindIpc() : `tcp://127.0.0.1:${port}`, publicKey: keys?.publicKey });
     const { endpoints, keys: publicKeys } = (await next()) as { endpoints: string[]; keys: Array<string | undefined> };
-    link.expect({ lengths: { d: buf.length, g: buf.length }, segmentElements: DEFAULT_SEGMENT_ELEMENTS, maxWorld: world });
+    link.expect({ lengths: { d: buf.length, g: buf.length }, segmentElements: DEFAULT_SEGMENT_ELEMENTS, maxWorld: world, ...(a.shm ? { peerToPeer: true, sharedMemory: true } : {}) });
     link.begin(1, 0, world, (rank - 1 + world) % world, { endpoint: endpoints[(rank + 1) % world]!, key: publicKeys[(rank + 1) % world] });
     const codec = wireCodec((a.compression ?? 'none') as Compression);
+    let shm: SharedMemoryGeneration | undefined;
+    if (a.shm) {
+      link.roster(rank, endpoints.map((endpoint) => ({ endpoint })));
+      shm = new SharedMemoryGeneration(loadSharedMemory(), segmentName(`${process.ppid.toString(16)}${world}${bytes.toString(16)}`, 1), rank, world, buf.length, silentLogger);
+    }
     // Two buffers in turn: the last segments of one call may still be in flight during the next (see ringAllReduce).
     const bufs = [buf, Float32Array.from(buf)];
     let t0 = 0;
@@ -132,7 +145,8 @@ async function runChild(role: string, a: Msg): Promise<void> {
         t0 = performance.now();
         cpu0 = process.cpuUsage();
       }
-      await ringAllReduce(bufs[i % 2]!, rank, world, link, i + 1, 'd', DEFAULT_SEGMENT_ELEMENTS, undefined, codec);
+      if (shm) await shm.reduce(bufs[i % 2]!, link, i + 1, 'd');
+      else await ringAllReduce(bufs[i % 2]!, rank, world, link, i + 1, 'd', DEFAULT_SEGMENT_ELEMENTS, undefined, codec);
     }
     const cpu = process.cpuUsage(cpu0);
     send({ seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
@@ -159,7 +173,7 @@ async function main(): Promise<void> {
   const raw: Array<{ mib: number; gbPerSecond: number; ipcGbPerSecond: number }> = [];
   const results: Array<Record<string, number | string>> = [];
   for (const mib of SIZES_MIB) {
-    const bytes = mib * MIB;
+    const bytes = Math.round((mib * MIB) / 4) * 4;
     const iters = itersFor(mib);
     const rawBps = await rawStream(bytes, iters);
     const rawIpcBps = await rawStream(bytes, iters, true);
@@ -167,19 +181,19 @@ async function main(): Promise<void> {
     for (const world of WORLDS) {
       for (const algorithm of ALGORITHMS) {
         const seconds = algorithm === 'star' ? await starBench(world, bytes, iters)
-          : await ringBench(world, bytes, iters, { curve: algorithm === 'ring+curve', ipc: algorithm === 'ring+ipc', compression: algorithm === 'ring+fp16' ? 'fp16' : 'none' });
+          : await ringBench(world, bytes, iters, { curve: algorithm === 'ring+curve', ipc: algorithm === 'ring+ipc' || algorithm === 'shm', compression: algorithm === 'ring+fp16' ? 'fp16' : 'none', shm: algorithm === 'shm' });
         const alg = bytes / seconds;
         const bus = (alg * 2 * (world - 1)) / world;
         // Against the raw stream of the same transport.
-        const rawSame = algorithm === 'ring+ipc' ? rawIpcBps : rawBps;
+        const rawSame = algorithm === 'ring+ipc' || algorithm === 'shm' ? rawIpcBps : rawBps;
         // The ranks' CPU time per all-reduce, and the bus bandwidth that CPU cost per byte allows when all of this machine's cores do nothing else.
         const cpu: Record<string, number> = algorithm === 'star' ? {} : { cpuSecondsPerAllreduce: lastRingCpuSeconds, cpuBoundBusGBs: (bus * seconds * os.cpus().length) / lastRingCpuSeconds / 1e9 };
         results.push({ algorithm, world, mib, msPerAllreduce: seconds * 1000, algBandwidthGBs: alg / 1e9, busBandwidthGBs: bus / 1e9, busOverRaw: bus / rawSame, ...cpu });
-        process.stderr.write(`${algorithm.padEnd(10)} N=${world} ${String(mib).padStart(2)} MiB  ${(seconds * 1000).toFixed(2).padStart(8)} ms  alg ${(alg / 1e9).toFixed(2)} GB/s  bus ${(bus / 1e9).toFixed(2)} GB/s  raw stream ${(rawSame / 1e9).toFixed(2)} GB/s  bus/raw ${(bus / rawSame).toFixed(2)}\n`);
+        process.stderr.write(`${algorithm.padEnd(10)} N=${world} ${String(mib).padStart(2)} MiB  ${(seconds * 1000).toFixed(2).padStart(8)} ms  alg ${(alg / 1e9).toFixed(2)} GB/s  bus ${(bus / 1e9).toFixed(2)} GB/s  raw stream ${(rawSame / 1e9).toFixed(2)} GB/s  bus/raw ${(bus / rawSame).toFixed(2)}${lastRingCpuSeconds && algorithm !== 'star' ? `  cpu ${(lastRingCpuSeconds * 1000).toFixed(2)} ms` : ''}\n`);
       }
     }
   }
-  console.log(JSON.stringify({ bench: 'allreduce', transport: 'zeromq tcp loopback (ring+ipc: ipc://)', cpus: os.cpus().length, raw, results }));
+  console.log(JSON.stringify({ bench: 'allreduce', transport: 'zeromq tcp loopback (ring+ipc: ipc://; shm: POSIX shared memory, barriers over ipc://)', cpus: os.cpus().length, raw, results }));
 }
 
 if (process.argv[2] === 'child') await runChild(process.argv[3]!, JSON.parse(process.argv[4]!) as Msg);

@@ -4,6 +4,7 @@
  * (the replica's own, on the same data) in a bare loop (no coordinator, sockets or all-reduce), and the
  * peak resident memory of the coordinator (full 60k training set) and workers,
  * and what metrics, timeline and sample grids cost (2 workers with and without).
+ * BENCH_ALLREDUCE passes --allreduce to the distributed runs (default: the coordinator's, auto).
  * Prints one JSON line on stdout; progress goes to stderr.
  *
  * Throughput is counted the same way everywhere: images over the wall time of
@@ -39,6 +40,7 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 64);
 const BACKEND_ENV = process.env.BENCH_BACKEND ?? 'wasm';
 const BACKEND = (BACKEND_ENV === 'wasm-default' ? 'wasm' : BACKEND_ENV) as BackendName;
 const ARCH = (process.env.BENCH_ARCH ?? 'mlp') as Arch;
+const ALLREDUCE = process.env.BENCH_ALLREDUCE ? ['--allreduce', process.env.BENCH_ALLREDUCE] : [];
 if (!ARCHS.includes(ARCH)) throw new Error(`BENCH_ARCH must be one of ${ARCHS.join(', ')}`);
 const LATENT = 100;
 const MB = 1e6;
@@ -99,7 +101,7 @@ async function distributed(workers: number, dir: string, observe = false): Promi
   const out = path.join(dir, `w${workers}${observe ? '-observed' : ''}`);
   const observability = observe ? ['--metrics-port', '0', '--timeline', path.join(out, 'trace.json'), '--sample-every', '200'] : ['--no-metrics', '--sample-every', '0'];
   const r = await run([CLI, 'coordinator', '--workers', String(workers), '--spawn', '--steps', String(STEPS), '--batch-size', String(BATCH),
-    '--arch', ARCH, '--backend', BACKEND, '--port', '0', '--log-format', 'json', '--out', out, ...observability]);
+    '--arch', ARCH, '--backend', BACKEND, '--port', '0', '--log-format', 'json', '--out', out, ...ALLREDUCE, ...observability]);
   if (r.code !== 0) throw new Error(`coordinator with ${workers} workers exited with ${r.code}:\n${r.stderr.slice(-2000)}`);
   const records = jsonRecords(r.stdout + r.stderr);
   const coordinator = records.find((x) => x.component === 'coordinator' && typeof x.peakRssBytes === 'number');
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
     const mb = (b: number): number => Math.round(b / MB);
     const [bareM, oneM, twoM, observedM] = [median(bare), median(rate(one)), median(rate(two)), median(rate(twoObserved))];
     console.log(JSON.stringify({
-      bench: 'train', arch: ARCH, backend, batchPerWorker: BATCH, steps: STEPS, rounds: ROUNDS, cpus: os.cpus().length,
+      bench: 'train', arch: ARCH, backend, allreduce: process.env.BENCH_ALLREDUCE ?? 'auto', batchPerWorker: BATCH, steps: STEPS, rounds: ROUNDS, cpus: os.cpus().length,
       bareImagesPerSecond: bareM,
       oneWorkerImagesPerSecond: oneM,
       twoWorkersImagesPerSecond: twoM,

@@ -1,4 +1,4 @@
-/* The addon's registration: one JS function per kernel, plus the BLAS thread count. */
+/* The addon's registration: one JS function per kernel, plus the BLAS thread count and shared memory. */
 #include <cblas.h>
 #include <node_api.h>
 
@@ -6,6 +6,7 @@
 #include "conv.h"
 #include "elementwise.h"
 #include "matmul.h"
+#include "shm.h"
 
 /* setThreads(n): OpenBLAS threads for every later product. */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
@@ -40,6 +41,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"allFinite", NULL, all_finite, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getThreads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"shmMap", NULL, shm_map, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"shmUnlink", NULL, shm_unlink_name, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;
   /* Each worker owns one core: one BLAS thread unless asked for more. */

@@ -42,7 +42,7 @@ const COORDINATOR = {
   epochs: { type: 'number', describe: 'training epochs, instead of --steps' },
   'batch-size': { type: 'number', default: 64, describe: 'examples per worker per step (global batch = workers × this)' },
   arch: { choices: ARCHS, default: 'mlp' as const, describe: 'model architecture' },
-  allreduce: { choices: ALLREDUCE_MODES, default: 'auto' as const, describe: 'ring or rhd (recursive halving-doubling) among workers; auto: whichever the α-β model finds faster for the world and gradient size, from α and β measured at start-up (the ring when --compression is set); star: through the coordinator' },
+  allreduce: { choices: ALLREDUCE_MODES, default: 'auto' as const, describe: 'ring or rhd (recursive halving-doubling) among workers; auto: whichever the α-β model finds faster for the world and gradient size, from α and β measured at start-up (the ring when --compression is set); star: through the coordinator; shm: through POSIX shared memory when every worker is on one host and can map it (auto chooses it then too), else the ring' },
   compression: { choices: COMPRESSIONS, default: 'none' as const, describe: 'gradients on the wire: float32, or 16-bit fp16/bf16 (summed in float32, the average rounded once)' },
   lr: { type: 'number', default: 2e-4, describe: 'Adam learning rate' },
   beta1: { type: 'number', default: 0.5, describe: 'Adam beta1' },
@@ -95,6 +95,7 @@ const WORKER = {
   'fault-nan-step': { type: 'number', hidden: true },
   'fault-kill-step': { type: 'number', hidden: true },
   'fault-hang-step': { type: 'number', hidden: true },
+  'fault-no-shm': { type: 'boolean', hidden: true },
   'curve-keys': { type: 'string', describe: 'directory made by trainer keygen: encrypt and authenticate with CURVE (uses NAME.key/.pub and coordinator.pub)' },
   'curve-name': { type: 'string', default: 'worker', describe: 'which key pair in --curve-keys is this worker\'s' },
 } satisfies OptionTable;

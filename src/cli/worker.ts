@@ -48,6 +48,7 @@ async function runWorkerCommand(a: Args): Promise<number> {
       ...(a.faultNanStep !== undefined ? { nanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
       ...(a.faultKillStep !== undefined ? { killStep: positiveInt('fault-kill-step', a.faultKillStep) } : {}),
       ...(a.faultHangStep !== undefined ? { hangStep: positiveInt('fault-hang-step', a.faultHangStep) } : {}),
+      ...(a.faultNoShm === true ? { noSharedMemory: true } : {}),
     },
     ...(keys !== undefined ? { curve: { own: readKeyPair(keys, String(a.curveName)), serverPublicKey: readKey(path.join(keys, 'coordinator.pub')) } } : {}),
     metrics: metricsEndpoint(a, String(a.bindHost), WORKER_METRICS_PORTS),

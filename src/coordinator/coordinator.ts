@@ -92,7 +92,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
 
   let state: RunState = initialRunState({
     config, expectedHash: modelHash(config, GanReplica.expectedParamShapes(config)), prefetch: opts.prefetch, maxBadSteps: opts.maxBadSteps,
-    registerTimeoutMs: opts.registerTimeoutMs, out: opts.out, curve: opts.curve !== undefined, initial,
+    registerTimeoutMs: opts.registerTimeoutMs, out: opts.out, curve: opts.curve !== undefined, initial, segmentToken: randomBytes(6).toString('hex'),
   });
   events.members?.(() => state.membership.all());
   const shipping = new Shipping(new DataFeeder(data, config), config);
@@ -208,6 +208,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       data: config.data ?? 'coordinator',
       shipped: { batches: shipping.batches, bytes: shipping.bytes },
       ...(state.allreduceChoice ? { allreduceChoice: state.allreduceChoice } : {}),
+      ...(state.sharedMemory !== undefined ? { sharedMemory: state.sharedMemory } : {}),
       final: { dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake },
       replicaHash: done.hash!,
       imagesPerSecond: (globalBatch * (config.steps - firstStep + 1)) / trainSeconds,

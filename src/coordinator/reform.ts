@@ -1,6 +1,7 @@
 import { StarReducer } from '../shared/allreduce/star.js';
 import { wireCodec } from '../shared/allreduce/compression.js';
-import { describeLinks, ringEndpoints } from './ringEndpoints.js';
+import { describeLinks, ringEndpoints, sharedMemoryRefusal } from './ringEndpoints.js';
+import { segmentName } from '../shared/allreduce/sharedMemoryPlan.js';
 import { TrainerError } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { AbortRound } from './abortRound.js';
@@ -177,6 +178,23 @@ export function maybeScheduleJoin(s: RunState, now: number): void {
   if (s.lastCompleted >= boundary) beginAbort(s, now);
 }
 
+/**
+ * --allreduce shm or auto: the segment generation `gen` all-reduces through when
+ * every rank is on one host and can map shared memory (a fresh name per
+ * generation); undefined otherwise, and the generation uses its links. Logged
+ * either way, and kept for summary.json.
+ */
+function sharedMemoryFor(s: RunState, roster: Member[], gen: number): string | undefined {
+  const { allreduce, compression } = s.settings.config;
+  if ((allreduce !== 'shm' && allreduce !== 'auto') || roster.length < 2) return undefined;
+  const refusal = sharedMemoryRefusal(roster.map((m) => m.hello));
+  const name = refusal === undefined ? segmentName(s.settings.segmentToken ?? '0', gen) : undefined;
+  s.sharedMemory = name !== undefined;
+  const wire = compression && compression !== 'none' ? ` (float32: --compression ${compression} applies to the links only)` : '';
+  log(s, 'info', `generation ${gen} all-reduce: ${name ? `shared memory ${name}${wire}, all ${roster.length} ranks on one host` : `over the links, not shared memory: ${refusal}`}`, { gen, sharedMemory: name ?? false });
+  return name;
+}
+
 /** Starts generation gen+1 with this roster after `step`; `needState` get the state in their start message. */
 export function startGeneration(s: RunState, roster: Member[], step: number, needState: Member[], now: number): void {
   const previous = new Set(s.membership.roster().map((m) => m.id));
@@ -190,12 +208,13 @@ export function startGeneration(s: RunState, roster: Member[], step: number, nee
   const { endpoints: ring, kinds } = ringEndpoints(roster.map((m) => m.hello));
   if (s.settings.config.allreduce !== 'star' && world > 1) log(s, 'info', `generation ${gen} ring links: ${describeLinks(kinds)}`, { gen, links: kinds });
   const ringKeys = s.settings.curve ? { ringKeys: roster.map((m) => m.hello.curvePublicKey ?? '') } : {};
+  const sharedMemory = sharedMemoryFor(s, roster, gen);
   let bytes = 0;
   for (const m of roster) {
     const r = needState.includes(m) ? s.resumeState! : undefined;
     if (r) bytes += stateBytes(r);
     send(s, m.peer, {
-      t: 'start', v: PROTOCOL_VERSION, gen, rank: m.rank!, world, ring, step, ...ringKeys,
+      t: 'start', v: PROTOCOL_VERSION, gen, rank: m.rank!, world, ring, step, ...ringKeys, ...(sharedMemory ? { sharedMemory } : {}),
       ...(r ? { generator: r.generator, discriminator: r.discriminator } : {}),
       ...(r?.optimizer ? { generatorOptimizer: r.optimizer.generator, discriminatorOptimizer: r.optimizer.discriminator } : {}),
     });

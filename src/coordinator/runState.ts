@@ -78,6 +78,8 @@ export interface RunSettings {
   out: string;
   /** CURVE: workers must name their ring key, and the start message carries them. */
   curve: boolean;
+  /** Hex that names this run's shared-memory segments (the shell draws it; absent: "0"). */
+  segmentToken?: string;
   /** The newest state the coordinator holds at the start: the initial weights, or the resumed checkpoint. */
   initial: ReplicaState;
 }
@@ -121,6 +123,8 @@ export interface RunState {
   stopReason: string;
   /** --allreduce auto: the choice the workers last reported (α, β and the algorithm per phase). */
   allreduceChoice: AllreduceChoice | undefined;
+  /** --allreduce shm or auto: whether the last generation all-reduced through shared memory (undefined: not asked). */
+  sharedMemory?: boolean;
   /** Set while a waiting worker is to be admitted after this step (shipping stops there). */
   joinAt: number | undefined;
   /** The generation whose first completed step is still awaited, to time the recovery. */

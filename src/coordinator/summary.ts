@@ -36,6 +36,8 @@ export interface Summary {
   shipped: { batches: number; bytes: number };
   /** --allreduce auto: the last generation's α and β (measured between neighbours) and the algorithm chosen per phase. */
   allreduceChoice?: AllreduceChoice;
+  /** --allreduce shm or auto: whether the last generation all-reduced through shared memory (every rank on one host). */
+  sharedMemory?: boolean;
   final: { dLoss: number; gLoss: number; dReal: number; dFake: number };
   replicaHash: string;
   imagesPerSecond: number;

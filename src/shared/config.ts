@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 export const ARCHS = ['mlp', 'dcgan'] as const;
 export type Arch = (typeof ARCHS)[number];
-export const ALLREDUCE_MODES = ['auto', 'ring', 'rhd', 'star'] as const;
+export const ALLREDUCE_MODES = ['auto', 'ring', 'rhd', 'star', 'shm'] as const;
 export type AllreduceMode = (typeof ALLREDUCE_MODES)[number];
 /** What gradients travel as in the all-reduce (--compression): float32, or 16-bit (allreduce/compression.ts). */
 export const COMPRESSIONS = ['none', 'fp16', 'bf16'] as const;

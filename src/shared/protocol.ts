@@ -4,9 +4,10 @@ import { z } from 'zod/v4';
 import { ProtocolError } from './errors.js';
 import { ALLREDUCE_MODES, ARCHS, COMPRESSIONS, DATA_SOURCES } from './config.js';
 import { SPAN_NAMES } from './timeline.js';
+import { SEGMENT_NAME } from './allreduce/sharedMemoryPlan.js';
 
 /** Bumped on any change to a message's meaning or shape. */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
 
 /** Larger frames are refused before decoding (a 16-MiB gradient buffer fits with room). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -86,6 +87,8 @@ export const helloSchema = z.object({
   /** The same ring port on a Unix socket, for a predecessor that registered the same host id (hostId.ts). */
   ipcEndpoint: z.string().startsWith('ipc://').max(512).optional(),
   hostId: z.string().max(512).optional(),
+  /** It can map POSIX shared memory (the addon's shmMap works here), and which /dev/shm it sees (sharedMemoryDomain): ranks that see the same one may all-reduce through it. */
+  sharedMemory: z.string().max(1024).optional(),
 }).strict();
 export const readySchema = z.object({ t: z.literal('ready'), v, modelHash: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 const peerAlgorithm = z.enum(['ring', 'rhd']);
@@ -131,6 +134,8 @@ export const startSchema = z.object({
   /** With CURVE: each rank's ring public key, in rank order. */
   ringKeys: z.array(z.string().length(40)).optional(),
   generatorOptimizer: f32.optional(), discriminatorOptimizer: f32.optional(),
+  /** Every rank is on one host and can map shared memory: the generation all-reduces through the segment of this name (sharedMemoryPlan.ts). */
+  sharedMemory: z.string().regex(SEGMENT_NAME).optional(),
 }).strict();
 export const batchSchema = z.object({
   t: z.literal('batch'), v, gen, step, epoch: nonNegInt, position: nonNegInt, images: u8,

@@ -14,6 +14,8 @@ export interface FaultOptions {
   killStep?: number;
   /** This worker's main thread spins forever at this step, its heartbeat thread going on (elastic training). */
   hangStep?: number;
+  /** This worker's shared-memory loader fails, as where the addon is missing (the fallback to the links). */
+  noSharedMemory?: boolean;
 }
 
 export interface FaultHooks {

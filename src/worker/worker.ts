@@ -15,6 +15,7 @@ import type { Logger } from '../shared/logger.js';
 import { PROTOCOL_VERSION, type Shutdown, type Start } from '../shared/protocol.js';
 import { RING_ZAP_DOMAIN, ZmqRingLink } from '../shared/transport/zmqRingLink.js';
 import { PeerReduce } from './peerReduce.js';
+import { probeSharedMemory } from '../shared/transport/sharedMemory.js';
 import { localFeeder, stepBatch } from './localData.js';
 import { startZapHandler } from '../shared/transport/zapHandler.js';
 import type { CurveClient } from '../shared/security/curveKeys.js';
@@ -101,6 +102,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
   health.set(false, 'joining the coordinator');
   let http: ObservabilityServer | undefined;
   let replica: GanReplica | undefined;
+  /** Its shared-memory segment's name is unlinked on the way out. */
+  let peerReduce: PeerReduce | undefined;
   let heartbeats: { stop(): Promise<void> } | undefined;
   let metricsAddress: string | undefined;
   try {
@@ -112,6 +115,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     }
     const port = await ring.bind(`tcp://${opts.bindHost}:${opts.dataPort === 0 ? '*' : opts.dataPort}`);
     const dataEndpoint = `tcp://${opts.advertise}:${port}`;
+    // Ranks of one host may all-reduce through shared memory (--allreduce shm, auto) where this maps.
+    const shm = probeSharedMemory(opts.faults?.noSharedMemory ? () => { throw new Error('disabled by --fault-no-shm'); } : undefined);
     // A predecessor on this host connects here instead (the coordinator decides); without it, TCP as always.
     const ipc = await ring.bindIpc().then((ipcEndpoint) => ({ ipcEndpoint, hostId: hostId() }), (err: unknown) => logger.log('warn', `ring over TCP only: no ipc endpoint (${errorMessage(err)})`));
     control.connect(opts.coordinator);
@@ -121,7 +126,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       ...(opts.curve ? { curvePublicKey: opts.curve.own.publicKey } : {}),
       ...(opts.rank !== undefined ? { rank: opts.rank } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
-      ...ipc,
+      ...ipc, ...('addon' in shm ? { sharedMemory: shm.domain } : {}),
     });
     const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
     const { config, id } = welcome;
@@ -146,7 +151,10 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     replica = new GanReplica(tf, config);
     const ownData = localFeeder(config);
     if (ownData) log.log('info', `--data local: this worker cuts its own slices from ${config.dataExamples} examples of the bundled MNIST`);
-    const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log);
+    const codec = wireCodec(config.compression ?? 'none');
+    if ((config.allreduce === 'shm' || config.allreduce === 'auto') && 'why' in shm) log.log('info', `no shared-memory all-reduce from this worker (${shm.why}): ranks on this host use their links`, { sharedMemory: false });
+    const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log, 'addon' in shm ? shm.addon : undefined, codec);
+    peerReduce = peer;
     ring.expect(peer.layout(config.world, DEFAULT_SEGMENT_ELEMENTS));
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });
     control.onAbort = (gen) => ring.abort(gen);
@@ -186,7 +194,6 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     const peerLink = faults.peerLink(ring);
     const stats = new StepStats();
     let starSent = 0;
-    const codec = wireCodec(config.compression ?? 'none');
     const averaged: Reduce = (step, phase, grads, times) => {
       if (world === 1) return Promise.resolve(grads);
       if (config.allreduce === 'ring') return ringAllReduce(grads, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times, codec);
@@ -222,7 +229,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       const prev = (rank - 1 + world) % world;
       predecessorKey = s.ringKeys?.[prev];
       ring.begin(gen, s.step, world, prev, world > 1 ? { endpoint: s.ring[next]!, key: s.ringKeys?.[next] } : undefined);
-      if (peer.peerToPeer && world > 1) ring.roster(rank, peer.roster(s));
+      const peers = peer.roster(s);
+      if (peer.peerToPeer && world > 1) ring.roster(rank, peers);
       peerKeys = new Set(peer.peerToPeer ? (s.ringKeys ?? []).filter((_, i) => i !== rank) : []);
       log = logger.child({ worker: id, rank });
       metrics.joined(rank, backend.name, backend.device ?? '');
@@ -314,6 +322,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     zap?.close();
     await http?.close();
     replica?.dispose();
+    peerReduce?.close();
     await ring.close();
     await control.close();
   }

@@ -1,6 +1,7 @@
 import type { Phase } from '../protocol.js';
 import type { WireData } from './compression.js';
 import { halvingDoublingLimits } from './halvingDoublingPlan.js';
+import { sharedMemoryLimits } from './sharedMemoryPlan.js';
 
 /** Identifies one transfer of one collective, so a stray or late chunk is never mistaken for the expected one. */
 export interface ChunkTag {
@@ -76,6 +77,8 @@ export interface RingLayout {
   maxWorld: number;
   /** Halving-doubling may run too (--allreduce rhd or auto): its sequence numbers and message sizes are admitted as well. */
   peerToPeer?: boolean;
+  /** --allreduce shm or auto: the shared-memory all-reduce's barrier messages are admitted as well (sharedMemoryReduce.ts). */
+  sharedMemory?: boolean;
   /** --allreduce auto: the start-up probe's messages, which come before the chunks of a generation's first all-reduce. */
   probe?: { messages: number; elements: number };
 }
@@ -100,6 +103,7 @@ function limitsFor(layout: RingLayout, phase: Phase, world: number | undefined):
   const all = worlds.flatMap((w) => [
     chunkLimits(layout.lengths[phase], w, layout.segmentElements),
     ...(layout.peerToPeer ? [halvingDoublingLimits(layout.lengths[phase], w, layout.segmentElements)] : []),
+    ...(layout.sharedMemory ? [sharedMemoryLimits(w)] : []),
   ]);
   const probe = layout.probe ?? { messages: 0, elements: 0 };
   return { count: probe.messages + Math.max(0, ...all.map((l) => l.count)), elements: Math.max(probe.elements, ...all.map((l) => l.elements)) };

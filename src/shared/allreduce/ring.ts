@@ -26,12 +26,12 @@ const mod = (a: number, n: number): number => ((a % n) + n) % n;
 
 // The hot loops live in small synchronous functions: V8 optimizes these far
 // better than the same loop inside an async function's resumable frame.
-function addInto(target: Float32Array, incoming: Float32Array): void {
+export function addInto(target: Float32Array, incoming: Float32Array): void {
   for (let i = 0; i < target.length; i++) target[i]! += incoming[i]!;
 }
 
 /** target = (target + incoming) × factor, rounded to float32 after each operation as the two separate loops do: one pass instead of two. */
-function addScaledInto(target: Float32Array, incoming: Float32Array, factor: number): void {
+export function addScaledInto(target: Float32Array, incoming: Float32Array, factor: number): void {
   for (let i = 0; i < target.length; i++) target[i] = Math.fround(target[i]! + incoming[i]!) * factor;
 }
 

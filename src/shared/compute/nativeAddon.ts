@@ -44,18 +44,23 @@ export const NATIVE_BUILD_HINT = 'install g++ make libopenblas-dev, then npm run
 
 const require = createRequire(import.meta.url);
 
-/** Loads the addon, or throws one line saying why not and what to do. */
-export function loadNativeAddon(file = NATIVE_ADDON_PATH): NativeAddon {
+/** Loads the addon and checks that it has the functions `fns`, or throws one line saying why not and what to do. */
+export function requireNativeAddon<T>(file: string, fns: ReadonlyArray<keyof T & string>): T {
   if (!existsSync(file)) throw new Error(`addon not built (${NATIVE_BUILD_HINT})`);
-  let addon: NativeAddon;
+  let addon: T;
   try {
-    addon = require(file) as NativeAddon;
+    addon = require(file) as T;
   } catch (err) {
     // Typically libopenblas.so.0 missing at run time, or a build for another Node ABI.
     throw new Error(`addon does not load: ${errorMessage(err).split('\n')[0]} (${NATIVE_BUILD_HINT})`);
   }
-  for (const fn of ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'sumRows', 'leakyRelu', 'greater', 'select', 'tanh', 'allFinite', 'setThreads', 'getThreads'] as const) {
+  for (const fn of fns) {
     if (typeof addon[fn] !== 'function') throw new Error(`addon at ${file} lacks ${fn}: rebuild it (npm run build:native)`);
   }
   return addon;
+}
+
+/** Loads the addon, or throws one line saying why not and what to do. */
+export function loadNativeAddon(file = NATIVE_ADDON_PATH): NativeAddon {
+  return requireNativeAddon<NativeAddon>(file, ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'sumRows', 'leakyRelu', 'greater', 'select', 'tanh', 'allFinite', 'setThreads', 'getThreads']);
 }

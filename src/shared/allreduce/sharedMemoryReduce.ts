@@ -1,0 +1,110 @@
+import type { Phase } from '../protocol.js';
+import type { PeerLink } from './peerLink.js';
+import { type RingTimes, addInto, addScaledInto, chunkBounds } from './ring.js';
+import { barrierSeq } from './sharedMemoryPlan.js';
+
+/**
+ * Where each rank's gradients and the averaged result live in a segment shared
+ * by the `world` ranks of one host: two banks (call parity), each with one slot
+ * per rank and one result area, every region `capacity` floats.
+ */
+export interface SharedSlots {
+  readonly world: number;
+  readonly capacity: number;
+  slot(bank: 0 | 1, rank: number): Float32Array;
+  result(bank: 0 | 1): Float32Array;
+}
+
+/** Bytes of a segment for `world` ranks reducing buffers of up to `capacity` floats. */
+export function sharedSegmentBytes(world: number, capacity: number): number {
+  return 2 * (world + 1) * Math.max(1, capacity) * Float32Array.BYTES_PER_ELEMENT;
+}
+
+/** The regions of a segment of sharedSegmentBytes(world, capacity) bytes. */
+export function sharedSlots(segment: ArrayBuffer, world: number, capacity: number): SharedSlots {
+  const need = sharedSegmentBytes(world, capacity);
+  if (segment.byteLength < need) throw new RangeError(`shared segment has ${segment.byteLength} bytes, ${world} ranks of ${capacity} floats need ${need}`);
+  const region = (bank: 0 | 1, i: number): Float32Array => new Float32Array(segment, (bank * (world + 1) + i) * Math.max(1, capacity) * 4, capacity);
+  return { world, capacity, slot: (bank, rank) => region(bank, rank), result: (bank) => region(bank, world) };
+}
+
+/** out[i] = (a[i] + b[i]) × factor, rounded to float32 after the add as addScaledInto does: the N = 2 case in one pass. */
+function sumScaledInto(out: Float32Array, a: Float32Array, b: Float32Array, factor: number): void {
+  for (let i = 0; i < out.length; i++) out[i] = Math.fround(a[i]! + b[i]!) * factor;
+}
+
+/** Waits until every rank has called it with the same `round` (0: all slots written, 1: all chunks averaged). */
+export type Barrier = (round: 0 | 1) => Promise<void>;
+
+/**
+ * All-reduce through shared memory, averaging `buf` across the ranks of
+ * `slots` (NCCL's way within a node): no byte of gradient goes through a
+ * socket. Each rank
+ *   1. copies `buf` into its slot of bank `bank`;
+ *   2. barrier 0: every slot of the bank is written;
+ *   3. averages its own chunk (chunkBounds, as the ring cuts them) over all
+ *      slots into the bank's result area;
+ *   4. barrier 1: every chunk is averaged;
+ *   5. returns the bank's result area itself, not a copy (`buf` is left as it was).
+ * Every rank reads the same result bytes, so replicas stay bit-identical.
+ *
+ * Summation order: slot 0 + slot 1 + … + slot N−1, left to right, rounded to
+ * float32 after each add, the average's 1/N folded into the last add as the
+ * ring does (Math.fround(sum + last) × 1/N). For N = 2 that is the ring's own
+ * operation, (own + peer) × ½, and float addition commutes: the bits equal the
+ * ring's. For N > 2 the ring adds each chunk in another order (starting after
+ * its owner), so the bits may differ from the ring's in the last place.
+ *
+ * Why two banks, used by call parity (the caller alternates `bank`): the
+ * result returned by call k must not change while this rank still reads it,
+ * and other ranks may run ahead. Call k touches only bank(k). A faster rank
+ * can be in call k+1 while this one still reads call k's result: it works in
+ * the other bank. It writes bank(k) again only in call k+2, past barrier 0 of
+ * that call, which this rank enters only when it starts call k+2 itself. So the
+ * average of call k stays valid until this rank starts its call after next:
+ * the discriminator's average survives the generator's all-reduce. (With one
+ * bank it would be overwritten as soon as this rank made its next call.)
+ */
+export async function sharedMemoryAllReduce(buf: Float32Array, rank: number, slots: SharedSlots, bank: 0 | 1, barrier: Barrier, times?: RingTimes): Promise<Float32Array> {
+  const n = slots.world;
+  if (n === 1) return buf;
+  if (buf.length > slots.capacity) throw new RangeError(`buffer of ${buf.length} floats does not fit a shared slot of ${slots.capacity}`);
+  const len = buf.length;
+  slots.slot(bank, rank).set(buf);
+  await barrier(0);
+  if (times) times.firstArrival = performance.now();
+  const [a, b] = chunkBounds(len, n, rank);
+  const part = (r: number): Float32Array => slots.slot(bank, r).subarray(a, b);
+  const out = slots.result(bank).subarray(a, b);
+  if (n === 2) sumScaledInto(out, part(0), part(1), 1 / n);
+  else {
+    sumScaledInto(out, part(0), part(1), 1);
+    for (let r = 2; r < n - 1; r++) addInto(out, part(r));
+    addScaledInto(out, part(n - 1), 1 / n);
+  }
+  if (times) times.reduceScatterEnd = performance.now();
+  await barrier(1);
+  return slots.result(bank).subarray(0, len);
+}
+
+const NOTHING = new Float32Array(0);
+
+/**
+ * A barrier over a peer link: each rank sends an empty message to every other
+ * and waits for one from each, tagged by barrierSeq so that every message a
+ * rank receives carries its own tag (PeerLink's contract); a missing rank is
+ * named by the link's timeout, and an aborted generation ends the wait.
+ */
+export async function peerBarrier(link: PeerLink, rank: number, world: number, step: number, phase: Phase, round: 0 | 1): Promise<void> {
+  const sends: Promise<void>[] = [];
+  for (let to = 0; to < world; to++) {
+    if (to === rank) continue;
+    const sent = link.send(to, { step, phase, seq: barrierSeq(round, world, rank) }, NOTHING);
+    sent.catch(() => undefined); // observed below; this only keeps an early failure from being "unhandled"
+    sends.push(sent);
+  }
+  for (let from = 0; from < world; from++) {
+    if (from !== rank) await link.recv(from, { step, phase, seq: barrierSeq(round, world, from) });
+  }
+  await Promise.all(sends);
+}

@@ -1,0 +1,90 @@
+import { readlinkSync } from 'node:fs';
+import type { Phase } from '../protocol.js';
+import { hostId } from '../hostId.js';
+import type { Logger } from '../logger.js';
+import { errorMessage } from '../errors.js';
+import { NATIVE_ADDON_PATH, requireNativeAddon } from '../compute/nativeAddon.js';
+import type { PeerLink } from '../allreduce/peerLink.js';
+import type { RingTimes } from '../allreduce/ring.js';
+import { type SharedSlots, peerBarrier, sharedMemoryAllReduce, sharedSegmentBytes, sharedSlots } from '../allreduce/sharedMemoryReduce.js';
+
+/** The addon's POSIX shared memory (native/src/shm.c). */
+export interface SharedMemoryAddon {
+  /** The segment `name` ("/NAME"), created zero-filled with mode 0600 if absent, mapped MAP_SHARED; unmapped when the buffer is collected. */
+  shmMap(name: string, bytes: number): ArrayBuffer;
+  /** Removes the name (mappings stay valid): true if it existed. */
+  shmUnlink(name: string): boolean;
+}
+
+/** Loads the addon's shared-memory functions, or throws one line saying why not. */
+export function loadSharedMemory(file = NATIVE_ADDON_PATH): SharedMemoryAddon {
+  return requireNativeAddon<SharedMemoryAddon>(file, ['shmMap', 'shmUnlink']);
+}
+
+/**
+ * Which /dev/shm this process sees: the host id (host name and network
+ * namespace) with the mount namespace. Containers that share a network
+ * namespace may still have /dev/shm of their own; two ranks that see different
+ * ones would each read zeros for the other's slots, so they must not be taken
+ * for one host here. (Containers that do share /dev/shm across mount
+ * namespaces are refused too: they use their ipc links, which is safe.)
+ */
+export function sharedMemoryDomain(): string {
+  let mnt = '';
+  try {
+    mnt = readlinkSync('/proc/self/ns/mnt');
+  } catch {
+    // Not Linux: the host id alone.
+  }
+  return mnt ? `${hostId()} ${mnt}` : hostId();
+}
+
+/** The addon if it loads and can map a segment here, and the domain to tell the coordinator in the hello; else why not. */
+export function probeSharedMemory(load: () => SharedMemoryAddon = loadSharedMemory, name = `/trainer-probe-${process.pid}`): { addon: SharedMemoryAddon; domain: string } | { why: string } {
+  try {
+    const addon = load();
+    // A host without /dev/shm (or with it full) loads the addon and still cannot map.
+    addon.shmMap(name, 4096);
+    addon.shmUnlink(name);
+    return { addon, domain: sharedMemoryDomain() };
+  } catch (err) {
+    return { why: errorMessage(err) };
+  }
+}
+
+/**
+ * One generation's shared-memory all-reduces: the segment mapped by every rank
+ * of one host, the barriers over the generation's peer link. The name is
+ * unlinked once every rank has mapped it (past the first barrier: every rank
+ * wrote its slot), so a worker killed later leaves nothing in /dev/shm; the
+ * mapping lives on until the buffer is collected.
+ */
+export class SharedMemoryGeneration {
+  private readonly slots: SharedSlots;
+  private calls = 0;
+  private unlinked = false;
+
+  constructor(private readonly addon: SharedMemoryAddon, readonly name: string, private readonly rank: number, readonly world: number, capacity: number, private readonly logger: Logger) {
+    this.slots = sharedSlots(addon.shmMap(name, sharedSegmentBytes(world, capacity)), world, capacity);
+  }
+
+  /** The average of `buf` across the generation's ranks, a view of the segment valid until this rank's call after next (sharedMemoryAllReduce); every rank calls it for the same buffers in the same order. */
+  async reduce(buf: Float32Array, link: PeerLink, step: number, phase: Phase, times?: RingTimes): Promise<Float32Array> {
+    const bank = (this.calls++ % 2) as 0 | 1;
+    return sharedMemoryAllReduce(buf, this.rank, this.slots, bank, async (round) => {
+      await peerBarrier(link, this.rank, this.world, step, phase, round);
+      if (round === 0) this.unlink();
+    }, times);
+  }
+
+  /** Removes the name if nobody did yet (any rank may: the first one wins, the others find it gone). */
+  unlink(): void {
+    if (this.unlinked) return;
+    this.unlinked = true;
+    try {
+      this.addon.shmUnlink(this.name);
+    } catch (err) {
+      this.logger.log('warn', `could not unlink shared memory ${this.name}: ${errorMessage(err)}`);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PeerReduce } from '../../src/worker/peerReduce.js';
+import { memoryPeers } from '../../src/shared/allreduce/memoryLink.js';
+import type { SharedMemoryAddon } from '../../src/shared/transport/sharedMemory.js';
+import { PROTOCOL_VERSION, type Start } from '../../src/shared/protocol.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
+
+/** Segments by name in this process: what shm_open gives processes of one host. */
+function fakeShm(): SharedMemoryAddon & { mapped: string[]; unlinked: string[] } {
+  const segments = new Map<string, ArrayBuffer>();
+  const mapped: string[] = [];
+  const unlinked: string[] = [];
+  return {
+    mapped, unlinked,
+    shmMap(name, bytes) {
+      mapped.push(name);
+      if (!segments.has(name)) segments.set(name, new ArrayBuffer(bytes));
+      return segments.get(name)!;
+    },
+    shmUnlink(name) {
+      unlinked.push(name);
+      return segments.delete(name);
+    },
+  };
+}
+
+const start = (rank: number, world: number, gen: number, sharedMemory?: string): Start => ({
+  t: 'start', v: PROTOCOL_VERSION, gen, rank, world, ring: Array.from({ length: world }, (_, i) => `tcp://h:${i + 1}`), step: 0, ...(sharedMemory ? { sharedMemory } : {}),
+});
+
+async function reduceAll(reducers: PeerReduce[], world: number, step: number, len: number): Promise<{ inputs: Float32Array[]; outputs: Float32Array[] }> {
+  const links = memoryPeers(world);
+  const inputs = randomBuffers(world, len, step);
+  const outputs = await Promise.all(inputs.map((b, r) => reducers[r]!.reduce(Float32Array.from(b), r, world, links[r]!, step, 'd', {})));
+  return { inputs, outputs };
+}
+
+test('--allreduce shm: a generation whose start names a segment reduces through it (unlinked after the first barrier); one without runs the ring over the links', async () => {
+  const world = 3;
+  const lengths = { d: 101, g: 40 };
+  const shm = fakeShm();
+  const reducers = Array.from({ length: world }, () => new PeerReduce('shm', lengths, () => silentLogger, shm));
+  assert.deepEqual(reducers[0]!.layout(world), { lengths, segmentElements: 262_144, maxWorld: world, peerToPeer: true, sharedMemory: true });
+  reducers.forEach((p, r) => p.roster(start(r, world, 1, '/trainer-ab-g1')));
+  const viaShm = await reduceAll(reducers, world, 1, 101);
+  assertAverages(viaShm.inputs, viaShm.outputs, 'through shared memory');
+  assert.deepEqual(shm.mapped, ['/trainer-ab-g1', '/trainer-ab-g1', '/trainer-ab-g1']);
+  assert.ok(shm.unlinked.includes('/trainer-ab-g1'), 'unlinked once every rank has it');
+  // The next generation has no segment (a rank on another host): the ring over the peer links, same average.
+  reducers.forEach((p, r) => p.roster(start(r, world, 2)));
+  const viaLinks = await reduceAll(reducers, world, 2, 101);
+  assertAverages(viaLinks.inputs, viaLinks.outputs, 'over the links');
+  assert.equal(shm.mapped.length, world, 'no segment mapped for generation 2');
+});
+
+test('a start naming a segment for a worker that cannot map one is an error, not a silent fallback', () => {
+  const p = new PeerReduce('auto', { d: 8, g: 8 }, () => silentLogger, undefined);
+  assert.throws(() => p.roster(start(0, 2, 1, '/trainer-ab-g1')), /cannot map/);
+});

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { peerBarrier, sharedMemoryAllReduce, sharedSegmentBytes, sharedSlots } from '../../src/shared/allreduce/sharedMemoryReduce.js';
+import { memoryPeers, memoryRing } from '../../src/shared/allreduce/memoryLink.js';
+import { ringAllReduce } from '../../src/shared/allreduce/ring.js';
+import { chunkRefusal } from '../../src/shared/allreduce/link.js';
+import type { PeerLink } from '../../src/shared/allreduce/peerLink.js';
+import type { Phase } from '../../src/shared/protocol.js';
+import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
+
+const LENGTHS = [0, 1, 2, 7, 13, 1001];
+
+/** `world` ranks sharing one segment (one ArrayBuffer stands for the mapping), barriers over in-memory peers. */
+function sharedRanks(world: number, capacity: number): { reduce(bufs: Float32Array[], step: number, phase: Phase, bank: 0 | 1, delays?: number[]): Promise<Float32Array[]> } {
+  const segment = new ArrayBuffer(sharedSegmentBytes(world, capacity));
+  const links = memoryPeers(world);
+  const slots = sharedSlots(segment, world, capacity);
+  const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  return {
+    reduce: (bufs, step, phase, bank, delays) => Promise.all(bufs.map(async (b, r) => {
+      // A rank that arrives late: the others must wait for it at the barriers, not read its stale slot.
+      if (delays?.[r]) await pause(delays[r]);
+      return sharedMemoryAllReduce(b, r, slots, bank, (round) => peerBarrier(links[r] as PeerLink, r, world, step, phase, round));
+    })),
+  };
+}
+
+test('shared-memory all-reduce equals the naive average with identical bits on every rank, N = 1..5, odd lengths', async () => {
+  for (let world = 1; world <= 5; world++) {
+    for (const len of LENGTHS) {
+      const inputs = randomBuffers(world, len, world * 31 + len);
+      const bufs = inputs.map((b) => Float32Array.from(b));
+      const outs = await sharedRanks(world, Math.max(len, 1)).reduce(bufs, 1, 'd', 0, bufs.map((_, r) => (r === world - 1 ? 5 : 0)));
+      const what = `world ${world} length ${len}`;
+      assertAverages(inputs, outs, what);
+      for (const b of outs) assert.deepEqual(b, outs[0], `every rank ends with identical bits (${what})`);
+    }
+  }
+});
+
+test('shared-memory all-reduce sums slot 0 + 1 + … + N−1 left to right, 1/N folded into the last add', async () => {
+  const world = 4;
+  const inputs = randomBuffers(world, 257, 7);
+  const bufs = inputs.map((b) => Float32Array.from(b));
+  const outs = await sharedRanks(world, 257).reduce(bufs, 1, 'g', 1);
+  const expected = Float32Array.from({ length: 257 }, (_, i) => {
+    let acc = Math.fround(inputs[0]![i]! + inputs[1]![i]!);
+    acc = Math.fround(acc + inputs[2]![i]!);
+    return Math.fround(acc + inputs[3]![i]!) * (1 / world);
+  });
+  for (const b of outs) assert.deepEqual(b, expected);
+});
+
+test('for N = 2 the shared-memory all-reduce gives the ring\'s bits', async () => {
+  for (const len of LENGTHS) {
+    const inputs = randomBuffers(2, len, 100 + len);
+    const viaRing = inputs.map((b) => Float32Array.from(b));
+    const links = memoryRing(2);
+    await Promise.all(viaRing.map((b, r) => ringAllReduce(b, r, 2, links[r]!, 1, 'd')));
+    const viaShm = await sharedRanks(2, Math.max(len, 1)).reduce(inputs.map((b) => Float32Array.from(b)), 1, 'd', 0);
+    for (let r = 0; r < 2; r++) assert.deepEqual(viaShm[r], viaRing[r], `length ${len} rank ${r}`);
+  }
+});
+
+test('consecutive calls in alternating banks, ranks at different speeds, buffers of two sizes: each call averages its own inputs, and its result holds through the next call', async () => {
+  const world = 3;
+  const ranks = sharedRanks(world, 50);
+  let previous: { inputs: Float32Array[]; outs: Float32Array[]; what: string } | undefined;
+  for (let step = 1; step <= 4; step++) {
+    for (const [phase, len] of [['d', 50], ['g', 29]] as const) {
+      const inputs = randomBuffers(world, len, step * 10 + len);
+      const bank = (((step - 1) * 2 + (phase === 'g' ? 1 : 0)) % 2) as 0 | 1;
+      const outs = await ranks.reduce(inputs.map((b) => Float32Array.from(b)), step, phase, bank, [0, step % 2 === 0 ? 3 : 0, step % 2 === 1 ? 3 : 0]);
+      const what = `step ${step} phase ${phase}`;
+      assertAverages(inputs, outs, what);
+      // The average returned by the call before still holds: the next call worked in the other bank.
+      if (previous) assertAverages(previous.inputs, previous.outs, `${previous.what}, read after ${what}`);
+      previous = { inputs, outs, what };
+    }
+  }
+});
+
+test('a buffer larger than the shared slot is refused, and a segment too small for the ranks', async () => {
+  const slots = sharedSlots(new ArrayBuffer(sharedSegmentBytes(2, 4)), 2, 4);
+  await assert.rejects(sharedMemoryAllReduce(new Float32Array(5), 0, slots, 0, async () => undefined), /does not fit a shared slot of 4/);
+  assert.throws(() => sharedSlots(new ArrayBuffer(sharedSegmentBytes(2, 4)), 3, 4), /3 ranks of 4 floats need/);
+});
+
+test('a barrier waits for the missing rank and names it when it does not come', async () => {
+  const links = memoryPeers(3, 50);
+  // Rank 2 never arrives: ranks 0 and 1 time out naming it.
+  const waits = [0, 1].map((r) => peerBarrier(links[r]!, r, 3, 1, 'd', 0));
+  await assert.rejects(waits[0]!, /from rank 2/);
+  await assert.rejects(waits[1]!, /from rank 2/);
+});
+
+test('the ring link admits the barrier messages only where the layout says shared memory may run', () => {
+  const layout = { lengths: { d: 8, g: 8 }, segmentElements: 262_144, maxWorld: 4 };
+  const at = { gen: 1, world: 4, lastTaken: undefined, stepsDone: 0 };
+  // Barrier round 1 of rank 3 in a world of 4: sequence number 7, beyond the ring's 6 chunks.
+  const barrier = { gen: 1, step: 1, phase: 'd' as const, seq: 7, elements: 0 };
+  assert.match(chunkRefusal(barrier, at, layout, 0) ?? '', /only 6 chunks/);
+  assert.equal(chunkRefusal(barrier, at, { ...layout, sharedMemory: true }, 0), undefined);
+  assert.match(chunkRefusal({ ...barrier, seq: 8 }, at, { ...layout, sharedMemory: true }, 0) ?? '', /only 8 chunks/);
+});
