@@ -52,6 +52,8 @@ export interface WorkerOptions {
   faults?: FaultOptions;
   /** Overrides the protocol version sent in the handshake (tests of version refusal). */
   protocolVersionOverride?: number;
+  /** The shared-memory all-reduce's barriers as messages over the links even where the addon has the segment's barrier word (--shm-barrier message, to compare the two). */
+  messageBarrier?: boolean;
   /** Where to serve /metrics and /healthz (the first free port of a range when none was chosen); undefined: not at all. */
   metrics?: PortChoice;
 }
@@ -116,9 +118,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     const port = await ring.bind(`tcp://${opts.bindHost}:${opts.dataPort === 0 ? '*' : opts.dataPort}`);
     const dataEndpoint = `tcp://${opts.advertise}:${port}`;
     // Ranks of one host may all-reduce through shared memory (--allreduce shm, auto) where this maps.
-    // TRAINER_SHM_BARRIER=message: the barriers as messages over the links even where the addon has the segment's word (to compare the two).
     const shm = probeSharedMemory(opts.faults?.noSharedMemory ? () => { throw new Error('disabled by --fault-no-shm'); } : undefined, undefined,
-      process.env.TRAINER_SHM_BARRIER === 'message' ? 'TRAINER_SHM_BARRIER=message' : undefined);
+      opts.messageBarrier ? '--shm-barrier message' : undefined);
     // A predecessor on this host connects here instead (the coordinator decides); without it, TCP as always.
     const ipc = await ring.bindIpc().then((ipcEndpoint) => ({ ipcEndpoint, hostId: hostId() }), (err: unknown) => logger.log('warn', `ring over TCP only: no ipc endpoint (${errorMessage(err)})`));
     control.connect(opts.coordinator);
