@@ -6,8 +6,9 @@
  * ipc:// Unix sockets (what workers on one host use; next to a raw ipc stream),
  * and with 16-bit values on the wire (--compression fp16; bus bandwidth counts the
  * float32 bytes averaged, so it can exceed the raw stream), and through POSIX
- * shared memory (shm: --allreduce shm, barriers over the ipc ring link; its
- * bus/raw is against the raw ipc stream).
+ * shared memory (shm: --allreduce shm, barriers in the segment, a futex word;
+ * shm+msg: the same with its barriers as empty messages over the ipc ring link,
+ * as where the addon lacks the word; their bus/raw is against the raw ipc stream).
  * BENCH_SIZES (MiB, default 1,4,16; fractions allowed: the MLP's gradients are
  * 2.035 (D) and 2.135 (G)), BENCH_WORLDS (default 2,4) and BENCH_ALGORITHMS
  * (default all) choose the runs.
@@ -24,7 +25,7 @@ import { PROTOCOL_VERSION } from '../src/shared/protocol.js';
 import { startStarHub } from '../test/fixtures/starHub.js';
 import { startZapHandler } from '../src/shared/transport/zapHandler.js';
 import { wireCodec } from '../src/shared/allreduce/compression.js';
-import { SharedMemoryGeneration, loadSharedMemory } from '../src/shared/transport/sharedMemory.js';
+import { SharedMemoryGeneration, barrierWord, loadSharedMemory } from '../src/shared/transport/sharedMemory.js';
 import { segmentName } from '../src/shared/allreduce/sharedMemoryPlan.js';
 import type { Compression } from '../src/shared/config.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,7 +36,7 @@ const SELF = fileURLToPath(import.meta.url);
 const MIB = 1024 * 1024;
 const SIZES_MIB = (process.env.BENCH_SIZES ?? '1,4,16').split(',').map(Number);
 const WORLDS = (process.env.BENCH_WORLDS ?? '2,4').split(',').map(Number);
-const ALL_ALGORITHMS = ['ring', 'ring+ipc', 'ring+fp16', 'star', 'ring+curve', 'shm'] as const;
+const ALL_ALGORITHMS = ['ring', 'ring+ipc', 'ring+fp16', 'star', 'ring+curve', 'shm', 'shm+msg'] as const;
 const ALGORITHMS = process.env.BENCH_ALGORITHMS ? process.env.BENCH_ALGORITHMS.split(',') : ALL_ALGORITHMS;
 for (const a of ALGORITHMS) if (!(ALL_ALGORITHMS as readonly string[]).includes(a)) throw new Error(`BENCH_ALGORITHMS: ${a} is not one of ${ALL_ALGORITHMS.join(', ')}`);
 const WARMUP = 3;
@@ -70,7 +71,7 @@ async function rawStream(bytes: number, iters: number, ipc = false): Promise<num
 /** CPU time (user + system, ZeroMQ's I/O threads included) of all ranks per all-reduce in the last ringBench. */
 let lastRingCpuSeconds = 0;
 
-async function ringBench(world: number, bytes: number, iters: number, variant: { curve?: boolean; ipc?: boolean; compression?: string; shm?: boolean } = {}): Promise<number> {
+async function ringBench(world: number, bytes: number, iters: number, variant: { curve?: boolean; ipc?: boolean; compression?: string; shm?: boolean; messageBarrier?: boolean } = {}): Promise<number> {
   const kids = Array.from({ length: world }, (_, rank) => child('ring', { rank, world, bytes, iters, ...variant }));
   const hellos = await Promise.all(kids.map((k) => k.next()));
   kids.forEach((k) => k.proc.send({ endpoints: hellos.map((h) => h.endpoint), keys: hellos.map((h) => h.publicKey) }));
@@ -134,7 +135,10 @@ async function runChild(role: string, a: Msg): Promise<void> {
     let shm: SharedMemoryGeneration | undefined;
     if (a.shm) {
       link.roster(rank, endpoints.map((endpoint) => ({ endpoint })));
-      shm = new SharedMemoryGeneration(loadSharedMemory(), segmentName(`${process.ppid.toString(16)}${world}${bytes.toString(16)}`, 1), rank, world, buf.length, silentLogger);
+      const addon = loadSharedMemory();
+      const word = a.messageBarrier ? undefined : barrierWord(addon);
+      if (!a.messageBarrier && !word) throw new Error('shm: the native addon has no barrier word (npm run build:native)');
+      shm = new SharedMemoryGeneration(addon, segmentName(`${process.ppid.toString(16)}${world}${a.messageBarrier ? 0 : 1}${bytes.toString(16)}`, 1), rank, world, buf.length, silentLogger, word);
     }
     // Two buffers in turn: the last segments of one call may still be in flight during the next (see ringAllReduce).
     const bufs = [buf, Float32Array.from(buf)];
@@ -181,11 +185,11 @@ async function main(): Promise<void> {
     for (const world of WORLDS) {
       for (const algorithm of ALGORITHMS) {
         const seconds = algorithm === 'star' ? await starBench(world, bytes, iters)
-          : await ringBench(world, bytes, iters, { curve: algorithm === 'ring+curve', ipc: algorithm === 'ring+ipc' || algorithm === 'shm', compression: algorithm === 'ring+fp16' ? 'fp16' : 'none', shm: algorithm === 'shm' });
+          : await ringBench(world, bytes, iters, { curve: algorithm === 'ring+curve', ipc: algorithm === 'ring+ipc' || algorithm.startsWith('shm'), compression: algorithm === 'ring+fp16' ? 'fp16' : 'none', shm: algorithm.startsWith('shm'), messageBarrier: algorithm === 'shm+msg' });
         const alg = bytes / seconds;
         const bus = (alg * 2 * (world - 1)) / world;
         // Against the raw stream of the same transport.
-        const rawSame = algorithm === 'ring+ipc' || algorithm === 'shm' ? rawIpcBps : rawBps;
+        const rawSame = algorithm === 'ring+ipc' || algorithm.startsWith('shm') ? rawIpcBps : rawBps;
         // The ranks' CPU time per all-reduce, and the bus bandwidth that CPU cost per byte allows when all of this machine's cores do nothing else.
         const cpu: Record<string, number> = algorithm === 'star' ? {} : { cpuSecondsPerAllreduce: lastRingCpuSeconds, cpuBoundBusGBs: (bus * seconds * os.cpus().length) / lastRingCpuSeconds / 1e9 };
         results.push({ algorithm, world, mib, msPerAllreduce: seconds * 1000, algBandwidthGBs: alg / 1e9, busBandwidthGBs: bus / 1e9, busOverRaw: bus / rawSame, ...cpu });
@@ -193,7 +197,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log(JSON.stringify({ bench: 'allreduce', transport: 'zeromq tcp loopback (ring+ipc: ipc://; shm: POSIX shared memory, barriers over ipc://)', cpus: os.cpus().length, raw, results }));
+  console.log(JSON.stringify({ bench: 'allreduce', transport: 'zeromq tcp loopback (ring+ipc: ipc://; shm: POSIX shared memory, futex barriers in the segment; shm+msg: barriers over ipc://)', cpus: os.cpus().length, raw, results }));
 }
 
 if (process.argv[2] === 'child') await runChild(process.argv[3]!, JSON.parse(process.argv[4]!) as Msg);

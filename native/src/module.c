@@ -7,6 +7,7 @@
 #include "elementwise.h"
 #include "matmul.h"
 #include "shm.h"
+#include "shmBarrier.h"
 
 /* setThreads(n): OpenBLAS threads for every later product. */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
@@ -43,6 +44,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"getThreads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"shmMap", NULL, shm_map, NULL, NULL, NULL, napi_enumerable, NULL},
     {"shmUnlink", NULL, shm_unlink_name, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"shmArrive", NULL, shm_arrive, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"shmWait", NULL, shm_wait, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;
   /* Each worker owns one core: one BLAS thread unless asked for more. */

@@ -96,6 +96,8 @@ const WORKER = {
   'fault-kill-step': { type: 'number', hidden: true },
   'fault-hang-step': { type: 'number', hidden: true },
   'fault-no-shm': { type: 'boolean', hidden: true },
+  // To compare the two barrier kinds of the shared-memory all-reduce (the runs of a comparison set it on every worker, e.g. TRAINER_SHM_BARRIER=message).
+  'shm-barrier': { choices: ['segment', 'message'] as const, default: 'segment' as const, hidden: true },
   'curve-keys': { type: 'string', describe: 'directory made by trainer keygen: encrypt and authenticate with CURVE (uses NAME.key/.pub and coordinator.pub)' },
   'curve-name': { type: 'string', default: 'worker', describe: 'which key pair in --curve-keys is this worker\'s' },
 } satisfies OptionTable;

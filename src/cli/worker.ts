@@ -44,6 +44,7 @@ async function runWorkerCommand(a: Args): Promise<number> {
     ...(a.rank !== undefined ? { rank: nonNegInt('rank', a.rank) } : {}),
     connectTimeoutMs: Math.round(inRange('connect-timeout', a.connectTimeout, 0, 86400, true, false) * 1000),
     ...(a.protocolVersion !== undefined ? { protocolVersionOverride: nonNegInt('protocol-version', a.protocolVersion) } : {}),
+    ...(a.shmBarrier === 'message' ? { messageBarrier: true } : {}),
     faults: {
       ...(a.faultNanStep !== undefined ? { nanStep: positiveInt('fault-nan-step', a.faultNanStep) } : {}),
       ...(a.faultKillStep !== undefined ? { killStep: positiveInt('fault-kill-step', a.faultKillStep) } : {}),

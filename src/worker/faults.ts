@@ -1,5 +1,6 @@
-import type { RingLink } from '../shared/allreduce/link.js';
+import type { ChunkTag, RingLink } from '../shared/allreduce/link.js';
 import type { PeerLink } from '../shared/allreduce/peerLink.js';
+import type { BarrierGuard } from '../shared/allreduce/segmentBarrier.js';
 import type { Reduce } from '../shared/gan/trainStep.js';
 
 /**
@@ -22,7 +23,7 @@ export interface FaultHooks {
   /** The ring link to train over: `ring`, or one that dies mid all-reduce. */
   link(ring: RingLink): RingLink;
   /** The same for the peer-to-peer all-reduces (rhd, auto). */
-  peerLink(link: PeerLink): PeerLink;
+  peerLink(link: PeerLink & BarrierGuard): PeerLink & BarrierGuard;
   /** The all-reduce to train with: `reduce`, or one that poisons a gradient first. */
   reduce(reduce: Reduce): Reduce;
   /** Called once step `step`'s batch is in, before its compute. */
@@ -59,14 +60,22 @@ function dyingLink(ring: RingLink, step: number): RingLink {
   };
 }
 
-/** dyingLink's twin for the peer-to-peer all-reduces: the second message of step `step`'s generator all-reduce never leaves. */
-function dyingPeerLink(link: PeerLink, step: number): PeerLink {
+/** dyingLink's twin for the peer-to-peer all-reduces: the second message of step `step`'s generator all-reduce never leaves (nor does this rank arrive at the shared-memory barrier that message stands for). */
+function dyingPeerLink(link: PeerLink & BarrierGuard, step: number): PeerLink & BarrierGuard {
+  const die = (tag: ChunkTag): void => {
+    if (tag.step === step && tag.phase === 'g' && tag.seq >= 1) process.kill(process.pid, 'SIGKILL');
+  };
   return {
     send(to, tag, data) {
-      if (tag.step === step && tag.phase === 'g' && tag.seq >= 1) process.kill(process.pid, 'SIGKILL');
+      die(tag);
       return link.send(to, tag, data);
     },
     recv: (from, tag) => link.recv(from, tag),
+    get timeoutMs() {
+      return link.timeoutMs;
+    },
+    assertLive: () => link.assertLive(),
+    arriving: die,
   };
 }
 

@@ -9,6 +9,7 @@ import { type PeerLink, ringOverPeers } from '../shared/allreduce/peerLink.js';
 import { DEFAULT_PROBE, probeMessages } from '../shared/allreduce/probe.js';
 import { DEFAULT_SEGMENT_ELEMENTS, type RingTimes, ringAllReduce } from '../shared/allreduce/ring.js';
 import { type SharedMemoryAddon, SharedMemoryGeneration } from '../shared/transport/sharedMemory.js';
+import type { BarrierGuard, BarrierWordAddon } from '../shared/allreduce/segmentBarrier.js';
 
 /** One line for the log: what auto measured and chose. */
 export function describeChoice(c: AutoChoice): string {
@@ -31,8 +32,8 @@ export class PeerReduce {
   private unreported: AllreduceChoice | undefined;
   private shared: SharedMemoryGeneration | undefined;
 
-  /** `sharedMemory`: the addon's shared memory where it maps here; `codec`: --compression on the links (shared memory carries float32). */
-  constructor(readonly mode: AllreduceMode, private readonly lengths: Record<Phase, number>, private readonly logger: () => Logger, private readonly sharedMemory?: SharedMemoryAddon, private readonly codec?: WireCodec) {
+  /** `sharedMemory`: the addon's shared memory where it maps here; `codec`: --compression on the links (shared memory carries float32); `barrierWord`: barriers in the segment instead of messages. */
+  constructor(readonly mode: AllreduceMode, private readonly lengths: Record<Phase, number>, private readonly logger: () => Logger, private readonly sharedMemory?: SharedMemoryAddon, private readonly codec?: WireCodec, private readonly barrierWord?: BarrierWordAddon) {
     this.auto = mode === 'auto' ? new AutoAllreduce(lengths, () => performance.now() / 1000, (c) => {
       logger().log('info', describeChoice(c), { allreduce: c.phases.d.algorithm, allreduceG: c.phases.g.algorithm, alphaS: c.alphaS, betaBytesPerS: c.betaBytesPerS });
       this.unreported = { alphaS: c.alphaS, betaBytesPerS: c.betaBytesPerS, d: c.phases.d.algorithm, g: c.phases.g.algorithm };
@@ -65,12 +66,12 @@ export class PeerReduce {
     if (start.sharedMemory !== undefined) {
       // The coordinator names a segment only when this worker said it can map one.
       if (!this.sharedMemory) throw new Error(`generation ${start.gen} all-reduces through shared memory, which this worker cannot map`);
-      this.shared = new SharedMemoryGeneration(this.sharedMemory, start.sharedMemory, start.rank, start.world, Math.max(this.lengths.d, this.lengths.g), this.logger());
+      this.shared = new SharedMemoryGeneration(this.sharedMemory, start.sharedMemory, start.rank, start.world, Math.max(this.lengths.d, this.lengths.g), this.logger(), this.barrierWord);
     }
     return start.ring.map((endpoint, i) => ({ endpoint, key: start.ringKeys?.[i] }));
   }
 
-  reduce(buf: Float32Array, rank: number, world: number, link: PeerLink, step: number, phase: Phase, times: RingTimes): Promise<Float32Array> {
+  reduce(buf: Float32Array, rank: number, world: number, link: PeerLink & BarrierGuard, step: number, phase: Phase, times: RingTimes): Promise<Float32Array> {
     if (this.shared) return this.shared.reduce(buf, link, step, phase, times);
     if (this.auto) return this.auto.reduce(buf, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times);
     if (this.mode === 'shm') return ringAllReduce(buf, rank, world, ringOverPeers(link, rank, world), step, phase, DEFAULT_SEGMENT_ELEMENTS, times, this.codec);

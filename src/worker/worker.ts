@@ -52,6 +52,8 @@ export interface WorkerOptions {
   faults?: FaultOptions;
   /** Overrides the protocol version sent in the handshake (tests of version refusal). */
   protocolVersionOverride?: number;
+  /** The shared-memory all-reduce's barriers as messages over the links even where the addon has the segment's barrier word (--shm-barrier message, to compare the two). */
+  messageBarrier?: boolean;
   /** Where to serve /metrics and /healthz (the first free port of a range when none was chosen); undefined: not at all. */
   metrics?: PortChoice;
 }
@@ -116,7 +118,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     const port = await ring.bind(`tcp://${opts.bindHost}:${opts.dataPort === 0 ? '*' : opts.dataPort}`);
     const dataEndpoint = `tcp://${opts.advertise}:${port}`;
     // Ranks of one host may all-reduce through shared memory (--allreduce shm, auto) where this maps.
-    const shm = probeSharedMemory(opts.faults?.noSharedMemory ? () => { throw new Error('disabled by --fault-no-shm'); } : undefined);
+    const shm = probeSharedMemory(opts.faults?.noSharedMemory ? () => { throw new Error('disabled by --fault-no-shm'); } : undefined, undefined,
+      opts.messageBarrier ? '--shm-barrier message' : undefined);
     // A predecessor on this host connects here instead (the coordinator decides); without it, TCP as always.
     const ipc = await ring.bindIpc().then((ipcEndpoint) => ({ ipcEndpoint, hostId: hostId() }), (err: unknown) => logger.log('warn', `ring over TCP only: no ipc endpoint (${errorMessage(err)})`));
     control.connect(opts.coordinator);
@@ -153,7 +156,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     if (ownData) log.log('info', `--data local: this worker cuts its own slices from ${config.dataExamples} examples of the bundled MNIST`);
     const codec = wireCodec(config.compression ?? 'none');
     if ((config.allreduce === 'shm' || config.allreduce === 'auto') && 'why' in shm) log.log('info', `no shared-memory all-reduce from this worker (${shm.why}): ranks on this host use their links`, { sharedMemory: false });
-    const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log, 'addon' in shm ? shm.addon : undefined, codec);
+    if ((config.allreduce === 'shm' || config.allreduce === 'auto') && 'addon' in shm && shm.barrier.kind === 'message') log.log('info', `shared-memory barriers as messages over the links (${shm.barrier.why})`, { sharedMemoryBarrier: 'message' });
+    const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log, 'addon' in shm ? shm.addon : undefined, codec, 'addon' in shm && shm.barrier.kind === 'segment' ? shm.barrier.word : undefined);
     peerReduce = peer;
     ring.expect(peer.layout(config.world, DEFAULT_SEGMENT_ELEMENTS));
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });

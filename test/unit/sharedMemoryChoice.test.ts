@@ -35,3 +35,18 @@ test('segment names: a fresh one per generation, in the form the start message a
   assert.match(segmentName('c0ffee', 12), SEGMENT_NAME);
   assert.doesNotMatch('/trainer-../etc-g1', SEGMENT_NAME);
 });
+
+test('the probe picks the segment\'s barrier word where the addon has it, else message barriers saying why; the domain names the kind, so ranks of different kinds never share a segment', () => {
+  const base: SharedMemoryAddon = { shmMap: (_name, bytes) => new ArrayBuffer(bytes), shmUnlink: () => true };
+  const withWord: SharedMemoryAddon = { ...base, shmArrive: () => true, shmWait: () => true };
+  const segment = probeSharedMemory(() => withWord, '/trainer-probe-test');
+  const old = probeSharedMemory(() => base, '/trainer-probe-test');
+  const asked = probeSharedMemory(() => withWord, '/trainer-probe-test', '--shm-barrier message');
+  assert.ok('barrier' in segment && 'barrier' in old && 'barrier' in asked);
+  assert.equal(segment.barrier.kind, 'segment');
+  assert.deepEqual(old.barrier, { kind: 'message', why: 'the native addon has no shmWait: rebuild it with npm run build:native' });
+  assert.deepEqual(asked.barrier, { kind: 'message', why: '--shm-barrier message' });
+  assert.notEqual(segment.domain, old.domain, 'a rank with the word and one without are not one shared-memory domain');
+  assert.equal(old.domain, asked.domain);
+  assert.match(sharedMemoryRefusal([port('a', segment.domain), port('a', old.domain)]) ?? '', /./, 'the coordinator refuses shared memory to such a pair');
+});

@@ -3,6 +3,7 @@ import { type ChunkTag, type RingLink, describeTag, sameTag } from './link.js';
 import { type PeerLink, ringOverPeers } from './peerLink.js';
 import { Mailbox } from '../mailbox.js';
 import type { WireData } from './compression.js';
+import type { BarrierGuard } from './segmentBarrier.js';
 
 /**
  * In-process peers for tests and for the reference equivalence runs: one FIFO
@@ -11,9 +12,11 @@ import type { WireData } from './compression.js';
  * algorithm that rewrites a region its receiver has not yet consumed computes
  * wrong sums here. A message with another tag than the one awaited is an error.
  */
-export function memoryPeers(world: number, timeoutMs = 5000): PeerLink[] {
+export function memoryPeers(world: number, timeoutMs = 5000): Array<PeerLink & BarrierGuard> {
   const boxes = Array.from({ length: world }, () => Array.from({ length: world }, () => new Mailbox<{ tag: ChunkTag; data: WireData }>()));
   return boxes.map((_, rank) => ({
+    timeoutMs,
+    assertLive: () => undefined, // nothing aborts an in-memory world
     async send(to, tag, data) {
       const box = boxes[to]?.[rank];
       if (!box) throw new RangeError(`rank ${rank}: no rank ${to} in a world of ${world}`);

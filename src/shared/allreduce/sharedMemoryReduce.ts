@@ -5,8 +5,9 @@ import { barrierSeq } from './sharedMemoryPlan.js';
 
 /**
  * Where each rank's gradients and the averaged result live in a segment shared
- * by the `world` ranks of one host: two banks (call parity), each with one slot
- * per rank and one result area, every region `capacity` floats.
+ * by the `world` ranks of one host: a header (the barrier word of
+ * segmentBarrier.ts), then two banks (call parity), each with one slot per rank
+ * and one result area, every region `capacity` floats.
  */
 export interface SharedSlots {
   readonly world: number;
@@ -15,16 +16,20 @@ export interface SharedSlots {
   result(bank: 0 | 1): Float32Array;
 }
 
+/** Bytes before the first slot: the barrier word at BARRIER_WORD_OFFSET, the rest of a cache line unused so that no slot shares it. */
+export const SEGMENT_HEADER_BYTES = 64;
+export const BARRIER_WORD_OFFSET = 0;
+
 /** Bytes of a segment for `world` ranks reducing buffers of up to `capacity` floats. */
 export function sharedSegmentBytes(world: number, capacity: number): number {
-  return 2 * (world + 1) * Math.max(1, capacity) * Float32Array.BYTES_PER_ELEMENT;
+  return SEGMENT_HEADER_BYTES + 2 * (world + 1) * Math.max(1, capacity) * Float32Array.BYTES_PER_ELEMENT;
 }
 
 /** The regions of a segment of sharedSegmentBytes(world, capacity) bytes. */
 export function sharedSlots(segment: ArrayBuffer, world: number, capacity: number): SharedSlots {
   const need = sharedSegmentBytes(world, capacity);
   if (segment.byteLength < need) throw new RangeError(`shared segment has ${segment.byteLength} bytes, ${world} ranks of ${capacity} floats need ${need}`);
-  const region = (bank: 0 | 1, i: number): Float32Array => new Float32Array(segment, (bank * (world + 1) + i) * Math.max(1, capacity) * 4, capacity);
+  const region = (bank: 0 | 1, i: number): Float32Array => new Float32Array(segment, SEGMENT_HEADER_BYTES + (bank * (world + 1) + i) * Math.max(1, capacity) * 4, capacity);
   return { world, capacity, slot: (bank, rank) => region(bank, rank), result: (bank) => region(bank, world) };
 }
 

@@ -6,10 +6,12 @@ import { errorMessage } from '../errors.js';
 import { NATIVE_ADDON_PATH, requireNativeAddon } from '../compute/nativeAddon.js';
 import type { PeerLink } from '../allreduce/peerLink.js';
 import type { RingTimes } from '../allreduce/ring.js';
-import { type SharedSlots, peerBarrier, sharedMemoryAllReduce, sharedSegmentBytes, sharedSlots } from '../allreduce/sharedMemoryReduce.js';
+import { BARRIER_WORD_OFFSET, type SharedSlots, peerBarrier, sharedMemoryAllReduce, sharedSegmentBytes, sharedSlots } from '../allreduce/sharedMemoryReduce.js';
+import { barrierSeq } from '../allreduce/sharedMemoryPlan.js';
+import { type BarrierGuard, type BarrierWordAddon, SegmentBarrier } from '../allreduce/segmentBarrier.js';
 
-/** The addon's POSIX shared memory (native/src/shm.c). */
-export interface SharedMemoryAddon {
+/** The addon's POSIX shared memory (native/src/shm.c), and the barrier word (native/src/shmBarrier.c) where the build has it. */
+export interface SharedMemoryAddon extends Partial<BarrierWordAddon> {
   /** The segment `name` ("/NAME"), created zero-filled with mode 0600 if absent, mapped MAP_SHARED; unmapped when the buffer is collected. */
   shmMap(name: string, bytes: number): ArrayBuffer;
   /** Removes the name (mappings stay valid): true if it existed. */
@@ -39,14 +41,32 @@ export function sharedMemoryDomain(): string {
   return mnt ? `${hostId()} ${mnt}` : hostId();
 }
 
-/** The addon if it loads and can map a segment here, and the domain to tell the coordinator in the hello; else why not. */
-export function probeSharedMemory(load: () => SharedMemoryAddon = loadSharedMemory, name = `/trainer-probe-${process.pid}`): { addon: SharedMemoryAddon; domain: string } | { why: string } {
+/** The addon's barrier word if it has one (an addon built before shmBarrier.c does not). */
+export function barrierWord(addon: SharedMemoryAddon): BarrierWordAddon | undefined {
+  const { shmArrive, shmWait } = addon;
+  return shmArrive && shmWait ? { shmArrive: shmArrive.bind(addon), shmWait: shmWait.bind(addon) } : undefined;
+}
+
+/** How the ranks of a shared-memory generation meet at their barriers: the segment's barrier word, or empty messages over the links (and why). */
+export type BarrierKind = { kind: 'segment'; word: BarrierWordAddon } | { kind: 'message'; why: string };
+
+/**
+ * The addon if it loads and can map a segment here, the barrier its ranks will
+ * use, and the domain to tell the coordinator in the hello; else why not. The
+ * domain names the barrier kind: ranks that would meet at different kinds of
+ * barrier (two installs, one addon older) never share a segment.
+ * `messageBarrier`: why to use message barriers even where the addon has the word.
+ */
+export function probeSharedMemory(load: () => SharedMemoryAddon = loadSharedMemory, name = `/trainer-probe-${process.pid}`, messageBarrier?: string): { addon: SharedMemoryAddon; domain: string; barrier: BarrierKind } | { why: string } {
   try {
     const addon = load();
     // A host without /dev/shm (or with it full) loads the addon and still cannot map.
     addon.shmMap(name, 4096);
     addon.shmUnlink(name);
-    return { addon, domain: sharedMemoryDomain() };
+    const word = barrierWord(addon);
+    const barrier: BarrierKind = messageBarrier !== undefined ? { kind: 'message', why: messageBarrier }
+      : word ? { kind: 'segment', word } : { kind: 'message', why: 'the native addon has no shmWait: rebuild it with npm run build:native' };
+    return { addon, domain: `${sharedMemoryDomain()} barrier:${barrier.kind}`, barrier };
   } catch (err) {
     return { why: errorMessage(err) };
   }
@@ -54,25 +74,33 @@ export function probeSharedMemory(load: () => SharedMemoryAddon = loadSharedMemo
 
 /**
  * One generation's shared-memory all-reduces: the segment mapped by every rank
- * of one host, the barriers over the generation's peer link. The name is
+ * of one host, the barriers in the segment (with `word`) or over the
+ * generation's peer link. The name is
  * unlinked once every rank has mapped it (past the first barrier: every rank
  * wrote its slot), so a worker killed later leaves nothing in /dev/shm; the
  * mapping lives on until the buffer is collected.
  */
 export class SharedMemoryGeneration {
   private readonly slots: SharedSlots;
+  private readonly segmentBarrier: SegmentBarrier | undefined;
   private calls = 0;
   private unlinked = false;
 
-  constructor(private readonly addon: SharedMemoryAddon, readonly name: string, private readonly rank: number, readonly world: number, capacity: number, private readonly logger: Logger) {
-    this.slots = sharedSlots(addon.shmMap(name, sharedSegmentBytes(world, capacity)), world, capacity);
+  constructor(private readonly addon: SharedMemoryAddon, readonly name: string, private readonly rank: number, readonly world: number, capacity: number, private readonly logger: Logger, word?: BarrierWordAddon) {
+    const segment = addon.shmMap(name, sharedSegmentBytes(world, capacity));
+    this.slots = sharedSlots(segment, world, capacity);
+    this.segmentBarrier = word ? new SegmentBarrier(word, segment, BARRIER_WORD_OFFSET, world) : undefined;
   }
 
   /** The average of `buf` across the generation's ranks, a view of the segment valid until this rank's call after next (sharedMemoryAllReduce); every rank calls it for the same buffers in the same order. */
-  async reduce(buf: Float32Array, link: PeerLink, step: number, phase: Phase, times?: RingTimes): Promise<Float32Array> {
+  async reduce(buf: Float32Array, link: PeerLink & BarrierGuard, step: number, phase: Phase, times?: RingTimes): Promise<Float32Array> {
     const bank = (this.calls++ % 2) as 0 | 1;
     return sharedMemoryAllReduce(buf, this.rank, this.slots, bank, async (round) => {
-      await peerBarrier(link, this.rank, this.world, step, phase, round);
+      if (this.segmentBarrier) {
+        link.arriving?.({ step, phase, seq: barrierSeq(round, this.world, this.rank) });
+        await this.segmentBarrier.wait(link);
+      }
+      else await peerBarrier(link, this.rank, this.world, step, phase, round);
       if (round === 0) this.unlink();
     }, times);
   }

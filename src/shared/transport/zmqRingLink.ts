@@ -190,11 +190,16 @@ export class ZmqRingLink implements RingLink, PeerLink {
 
   /** PeerLink: chunks are keyed by tag, whoever sent them (PeerLink's contract makes tags unique per receiver). */
   async recv(from: number, tag: ChunkTag): Promise<WireData> {
-    if (this.closedWith) throw this.closedWith;
-    if (this.abortedGen >= this.gen) throw new GenerationAborted(this.gen);
+    this.assertLive();
     const chunk = await this.inbox.take(keyOf(this.gen, tag), this.timeoutMs, () => new TimeoutError(`all-reduce: no ${describeTag(tag)} from rank ${from} within ${this.timeoutMs} ms`));
     this.lastTaken = tag;
     return chunk.data;
+  }
+
+  /** Throws what a wait of this generation would meet now: the error the link was closed with, or GenerationAborted. */
+  assertLive(): void {
+    if (this.closedWith) throw this.closedWith;
+    if (this.abortedGen >= this.gen) throw new GenerationAborted(this.gen);
   }
 
   /** Ends the current and any later wait for a chunk with `err`. */
