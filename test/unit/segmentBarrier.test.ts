@@ -77,7 +77,7 @@ test('segment barriers over three mappings in one process: ranks meet at every b
   const capacity = 1001;
   try {
     const segments = Array.from({ length: world }, () => addon.shmMap(name, sharedSegmentBytes(world, capacity)));
-    const barriers = segments.map((s) => new SegmentBarrier(word!, s, BARRIER_WORD_OFFSET, world));
+    const barriers = segments.map((s, r) => new SegmentBarrier(word!, s, BARRIER_WORD_OFFSET, world, r));
     for (let call = 0; call < 4; call++) {
       const len = call % 2 === 0 ? capacity : 13;
       const inputs = randomBuffers(world, len, call + 1);
@@ -100,8 +100,8 @@ test('a segment barrier that a rank never reaches times out, naming how many arr
   const name = freshName();
   try {
     const seg = addon.shmMap(name, 4096);
-    const barrier = new SegmentBarrier(word!, seg, 0, 3);
-    await assert.rejects(barrier.wait({ timeoutMs: 30, assertLive: () => undefined }), (err: unknown) => err instanceof TimeoutError && /1 of 3 ranks at shared-memory barrier 1 within 30 ms/.test(err.message));
+    const barrier = new SegmentBarrier(word!, seg, 0, 3, 1);
+    await assert.rejects(barrier.wait({ timeoutMs: 30, assertLive: () => undefined }), (err: unknown) => err instanceof TimeoutError && /no rank 0, 2 at shared-memory barrier 1 within 30 ms \(1 of 3 ranks arrived\)/.test(err.message));
   } finally {
     addon.shmUnlink(name);
   }
@@ -127,7 +127,7 @@ test('a segment barrier ends with the guard\'s error when the generation is abor
   let aborted = false;
   const guard: BarrierGuard = { timeoutMs: 60_000, assertLive: () => { if (aborted) throw new GenerationAborted(1); } };
   let clock = 0;
-  const barrier = new SegmentBarrier(fake.addon, fake.segment, 0, 2, () => clock, async () => {
+  const barrier = new SegmentBarrier(fake.addon, fake.segment, 0, 2, 0, () => clock, async () => {
     clock += 2;
     if (fake.waits() === 3) aborted = true; // the abort comes in on the event loop between slices
   });
@@ -140,8 +140,8 @@ test('a segment barrier ends with the guard\'s error when the generation is abor
 test('a segment barrier times out by the guard\'s deadline on its own clock, and the last arrival does not wait', async () => {
   const fake = stuckWord();
   let clock = 0;
-  const barrier = new SegmentBarrier(fake.addon, fake.segment, 0, 2, () => clock, async () => { clock += 2; });
-  await assert.rejects(barrier.wait({ timeoutMs: 10, assertLive: () => undefined }), /1 of 2 ranks at shared-memory barrier 1 within 10 ms/);
+  const barrier = new SegmentBarrier(fake.addon, fake.segment, 0, 2, 0, () => clock, async () => { clock += 2; });
+  await assert.rejects(barrier.wait({ timeoutMs: 10, assertLive: () => undefined }), /no rank 1 at shared-memory barrier 1 within 10 ms \(1 of 2 ranks arrived\)/);
   assert.equal(fake.waits(), 6);
   // The peer arrives late: this rank, the last at barrier 2 (target 4), passes at once.
   new Uint32Array(fake.segment, 0, 1)[0] = 3;

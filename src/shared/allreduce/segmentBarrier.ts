@@ -41,28 +41,36 @@ export class SegmentBarrier {
   private target = 0;
   private passed = 0;
 
+  /** Word r (after the counter): the last barrier rank r arrived at, to name the missing ranks on a timeout. */
+  private readonly reachedBy: Uint32Array;
+
   constructor(
     private readonly addon: BarrierWordAddon,
     private readonly segment: ArrayBuffer,
     private readonly offset: number,
     private readonly world: number,
+    private readonly rank: number,
     private readonly now: () => number = () => performance.now(),
     private readonly pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
     private readonly sliceMs = WAIT_SLICE_MS,
-  ) {}
+  ) {
+    this.reachedBy = new Uint32Array(segment, offset + 4, world);
+  }
 
   async wait(guard: BarrierGuard): Promise<void> {
     guard.assertLive();
     this.target = (this.target + this.world) >>> 0;
     const target = this.target;
     const barrier = ++this.passed;
+    // Written before arriving, so a rank that sees the barrier complete sees every rank's word too; read only on a timeout.
+    this.reachedBy[this.rank] = barrier;
     if (this.addon.shmArrive(this.segment, this.offset, target)) return;
     const deadline = this.now() + guard.timeoutMs;
     while (!this.addon.shmWait(this.segment, this.offset, target, this.sliceMs)) {
       guard.assertLive();
       if (this.now() >= deadline) {
-        const arrived = this.world - ((target - new Uint32Array(this.segment, this.offset, 1)[0]!) >>> 0);
-        throw new TimeoutError(`all-reduce: ${arrived} of ${this.world} ranks at shared-memory barrier ${barrier} within ${guard.timeoutMs} ms`);
+        const missing = [...this.reachedBy].flatMap((b, r) => ((barrier - b) | 0) > 0 ? [r] : []);
+        throw new TimeoutError(`all-reduce: no rank ${missing.join(', ')} at shared-memory barrier ${barrier} within ${guard.timeoutMs} ms (${this.world - missing.length} of ${this.world} ranks arrived)`);
       }
       await this.pause();
     }

@@ -16,20 +16,25 @@ export interface SharedSlots {
   result(bank: 0 | 1): Float32Array;
 }
 
-/** Bytes before the first slot: the barrier word at BARRIER_WORD_OFFSET, the rest of a cache line unused so that no slot shares it. */
-export const SEGMENT_HEADER_BYTES = 64;
+/** The barrier word's offset; after it, one word per rank (segmentBarrier.ts: the last barrier each rank reached). */
 export const BARRIER_WORD_OFFSET = 0;
+
+/** Bytes before the first slot: the barrier word and the ranks' words, rounded up to whole cache lines so that no slot shares one with them. */
+export function segmentHeaderBytes(world: number): number {
+  return Math.ceil(((1 + world) * 4) / 64) * 64;
+}
 
 /** Bytes of a segment for `world` ranks reducing buffers of up to `capacity` floats. */
 export function sharedSegmentBytes(world: number, capacity: number): number {
-  return SEGMENT_HEADER_BYTES + 2 * (world + 1) * Math.max(1, capacity) * Float32Array.BYTES_PER_ELEMENT;
+  return segmentHeaderBytes(world) + 2 * (world + 1) * Math.max(1, capacity) * Float32Array.BYTES_PER_ELEMENT;
 }
 
 /** The regions of a segment of sharedSegmentBytes(world, capacity) bytes. */
 export function sharedSlots(segment: ArrayBuffer, world: number, capacity: number): SharedSlots {
   const need = sharedSegmentBytes(world, capacity);
   if (segment.byteLength < need) throw new RangeError(`shared segment has ${segment.byteLength} bytes, ${world} ranks of ${capacity} floats need ${need}`);
-  const region = (bank: 0 | 1, i: number): Float32Array => new Float32Array(segment, SEGMENT_HEADER_BYTES + (bank * (world + 1) + i) * Math.max(1, capacity) * 4, capacity);
+  const header = segmentHeaderBytes(world);
+  const region = (bank: 0 | 1, i: number): Float32Array => new Float32Array(segment, header + (bank * (world + 1) + i) * Math.max(1, capacity) * 4, capacity);
   return { world, capacity, slot: (bank, rank) => region(bank, rank), result: (bank) => region(bank, world) };
 }
 

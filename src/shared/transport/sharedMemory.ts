@@ -89,7 +89,7 @@ export class SharedMemoryGeneration {
   constructor(private readonly addon: SharedMemoryAddon, readonly name: string, private readonly rank: number, readonly world: number, capacity: number, private readonly logger: Logger, word?: BarrierWordAddon) {
     const segment = addon.shmMap(name, sharedSegmentBytes(world, capacity));
     this.slots = sharedSlots(segment, world, capacity);
-    this.segmentBarrier = word ? new SegmentBarrier(word, segment, BARRIER_WORD_OFFSET, world) : undefined;
+    this.segmentBarrier = word ? new SegmentBarrier(word, segment, BARRIER_WORD_OFFSET, world, rank) : undefined;
   }
 
   /** The average of `buf` across the generation's ranks, a view of the segment valid until this rank's call after next (sharedMemoryAllReduce); every rank calls it for the same buffers in the same order. */
