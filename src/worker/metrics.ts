@@ -23,6 +23,7 @@ export class WorkerMetrics {
   private readonly peerWait: Histogram;
   readonly sentBytes: Counter;
   readonly receivedBytes: Counter;
+  readonly sharedMemoryBytes: Counter;
   private readonly info: Gauge;
   private readonly gpuDispatches: Counter;
   private readonly gpuReadbacks: Counter;
@@ -40,6 +41,8 @@ export class WorkerMetrics {
     this.peerWait = histogram('trainer_worker_peer_wait_seconds', 'Time the all-reduces of one step waited for the slowest peer.');
     this.sentBytes = new Counter({ name: 'trainer_allreduce_sent_bytes_total', help: 'Bytes this worker sent for all-reduces.', registers });
     this.receivedBytes = new Counter({ name: 'trainer_allreduce_received_bytes_total', help: 'Bytes this worker received for all-reduces.', registers });
+    // Shared memory moves no bytes over a socket: the gradients this rank puts into the segment are counted apart.
+    this.sharedMemoryBytes = new Counter({ name: 'trainer_allreduce_shared_memory_bytes_total', help: 'Bytes of gradients this worker wrote into a shared-memory all-reduce segment (ranks on one host).', registers });
     new Gauge({ name: 'trainer_tfjs_tensors', help: 'Tensors held by TensorFlow.js.', registers, collect() { this.set(tf.memory().numTensors); } });
     new Gauge({ name: 'trainer_tfjs_bytes', help: 'Bytes held by TensorFlow.js tensors.', registers, collect() { this.set(tf.memory().numBytes); } });
     new Counter({ name: 'trainer_worker_dropped_frames_total', help: 'Frames from the coordinator or the ring predecessor that failed validation or came out of step, and were dropped.', registers, collect() { this.reset(); this.inc(droppedFrames()); } });

@@ -71,6 +71,11 @@ export class PeerReduce {
     return start.ring.map((endpoint, i) => ({ endpoint, key: start.ringKeys?.[i] }));
   }
 
+  /** Whether this generation all-reduces through a shared-memory segment (no gradient bytes on the links). */
+  get sharedMemoryInUse(): boolean {
+    return this.shared !== undefined;
+  }
+
   reduce(buf: Float32Array, rank: number, world: number, link: PeerLink & BarrierGuard, step: number, phase: Phase, times: RingTimes): Promise<Float32Array> {
     if (this.shared) return this.shared.reduce(buf, link, step, phase, times);
     if (this.auto) return this.auto.reduce(buf, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times);

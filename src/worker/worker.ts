@@ -201,7 +201,10 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     const averaged: Reduce = (step, phase, grads, times) => {
       if (world === 1) return Promise.resolve(grads);
       if (config.allreduce === 'ring') return ringAllReduce(grads, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times, codec);
-      if (peer.peerToPeer) return peer.reduce(grads, rank, world, peerLink, step, phase, times);
+      if (peer.peerToPeer) {
+        if (peer.sharedMemoryInUse) metrics.sharedMemoryBytes.inc(grads.byteLength);
+        return peer.reduce(grads, rank, world, peerLink, step, phase, times);
+      }
       return (async () => {
         const wire = toWire(grads, codec);
         await control.send({ t: 'grad', v: PROTOCOL_VERSION, gen, step, phase, data: wire });

@@ -44,7 +44,7 @@ const COORDINATOR_METRICS: Record<string, string> = {
 const WORKER_METRICS: Record<string, string> = {
   trainer_worker_step: 'gauge', trainer_worker_compute_seconds: 'histogram', trainer_worker_allreduce_seconds: 'histogram',
   trainer_worker_apply_seconds: 'histogram', trainer_worker_data_wait_seconds: 'histogram', trainer_worker_peer_wait_seconds: 'histogram',
-  trainer_allreduce_sent_bytes_total: 'counter', trainer_allreduce_received_bytes_total: 'counter', trainer_tfjs_tensors: 'gauge', trainer_worker_dropped_frames_total: 'counter',
+  trainer_allreduce_sent_bytes_total: 'counter', trainer_allreduce_received_bytes_total: 'counter', trainer_allreduce_shared_memory_bytes_total: 'counter', trainer_tfjs_tensors: 'gauge', trainer_worker_dropped_frames_total: 'counter',
   trainer_tfjs_bytes: 'gauge', trainer_worker_info: 'gauge', process_resident_memory_bytes: 'gauge',
 };
 
@@ -90,7 +90,8 @@ test('a 2-worker run exports moving metrics, health, samples and a timeline; the
       for (const [name, type] of Object.entries(WORKER_METRICS)) assert.equal(wt.get(name), type, `worker exports ${name} as a ${type}`);
       const r = ranks[i]!;
       assert.ok((sample(text, 'trainer_worker_compute_seconds_count', { rank: r }) ?? 0) >= 1, 'compute histogram observed');
-      assert.ok((sample(text, 'trainer_allreduce_sent_bytes_total', { rank: r }) ?? 0) > 0, 'all-reduce bytes counted');
+      // Two workers on one host all-reduce through shared memory (auto): no gradient bytes on the links, the segment's counted.
+      assert.ok((sample(text, 'trainer_allreduce_shared_memory_bytes_total', { rank: r }) ?? 0) > 0, 'shared-memory all-reduce bytes counted');
       assert.ok((sample(text, 'trainer_tfjs_tensors', { rank: r }) ?? 0) > 0, 'tfjs tensors reported');
     }
 
