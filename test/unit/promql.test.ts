@@ -47,6 +47,7 @@ const METRIC_CONTRACT = new Set([
   ...histogram('trainer_worker_peer_wait_seconds'),
   'trainer_allreduce_sent_bytes_total',
   'trainer_allreduce_received_bytes_total',
+  'trainer_allreduce_shared_memory_bytes_total',
   'trainer_tfjs_tensors',
   'trainer_tfjs_bytes',
   'trainer_worker_info',
