@@ -155,9 +155,13 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     const ownData = localFeeder(config);
     if (ownData) log.log('info', `--data local: this worker cuts its own slices from ${config.dataExamples} examples of the bundled MNIST`);
     const codec = wireCodec(config.compression ?? 'none');
-    if ((config.allreduce === 'shm' || config.allreduce === 'auto') && 'why' in shm) log.log('info', `no shared-memory all-reduce from this worker (${shm.why}): ranks on this host use their links`, { sharedMemory: false });
-    if ((config.allreduce === 'shm' || config.allreduce === 'auto') && 'addon' in shm && shm.barrier.kind === 'message') log.log('info', `shared-memory barriers as messages over the links (${shm.barrier.why})`, { sharedMemoryBarrier: 'message' });
-    const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log, 'addon' in shm ? shm.addon : undefined, codec, 'addon' in shm && shm.barrier.kind === 'segment' ? shm.barrier.word : undefined);
+    if (config.allreduce === 'shm' || config.allreduce === 'auto') {
+      if ('why' in shm) log.log('info', `no shared-memory all-reduce from this worker (${shm.why}): ranks on this host use their links`, { sharedMemory: false });
+      else if (shm.barrier.kind === 'message') log.log('info', `shared-memory barriers as messages over the links (${shm.barrier.why})`, { sharedMemoryBarrier: 'message' });
+    }
+    const shmAddon = 'addon' in shm ? shm.addon : undefined;
+    const segmentWord = 'addon' in shm && shm.barrier.kind === 'segment' ? shm.barrier.word : undefined;
+    const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log, shmAddon, codec, segmentWord);
     peerReduce = peer;
     ring.expect(peer.layout(config.world, DEFAULT_SEGMENT_ELEMENTS));
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });
