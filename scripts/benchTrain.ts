@@ -7,8 +7,11 @@
  * BENCH_ALLREDUCE passes --allreduce to the distributed runs (default: the coordinator's, auto).
  * Prints one JSON line on stdout; progress goes to stderr.
  *
- * Throughput is counted the same way everywhere: images over the wall time of
- * all steps, first step included, from the moment the models exist.
+ * Throughput is counted two ways, the same way everywhere: images over the wall time of all steps,
+ * first step included, from the moment the models exist; and in the steady state, images over the
+ * wall time of the steps after the first BENCH_WARMUP (default 20), where start-up (the first
+ * kernels, the first all-reduce's connections, two processes loading at once on two cores) no
+ * longer counts. Scaling efficiency is reported both ways; the steady one is the usual definition.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,13 +30,16 @@ import { selectBackend } from '../src/shared/gan/backend.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { ConfigError } from '../src/shared/errors.js';
-import { ARCHS, type Arch, type BackendName } from '../src/shared/config.js';
+import { ARCHS, type Arch, type BackendName, DEFAULT_EMA_DECAY } from '../src/shared/config.js';
 import { jsonRecords } from '../src/cli/logFormat.js';
 import { median } from '../src/worker/stepStats.js';
+import { STEP_RECORDS_FILE } from '../src/coordinator/stepRecords.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const STEPS = Number(process.env.BENCH_STEPS ?? 100);
+const STEPS = Number(process.env.BENCH_STEPS ?? 200);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
+if (!(Number.isInteger(WARMUP) && WARMUP >= 1 && WARMUP < STEPS)) throw new Error(`BENCH_WARMUP must be an integer from 1 to BENCH_STEPS - 1, got ${process.env.BENCH_WARMUP}`);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 64);
 // 'wasm-default': the wasm backend with tfjs's own matrix kernels, for bench:backends.
@@ -61,21 +67,27 @@ async function bareLoop(): Promise<void> {
     return;
   }
   const data = loadTrainingSet();
-  const config = trainConfig({ arch: ARCH, latentDim: LATENT, batchSize: BATCH, steps: STEPS, stepsPerEpoch: stepsPerEpoch(data.count, BATCH) });
+  // The worker's step as the CLI's defaults make it, the generator's weight average included.
+  const config = trainConfig({ arch: ARCH, latentDim: LATENT, batchSize: BATCH, steps: STEPS, stepsPerEpoch: stepsPerEpoch(data.count, BATCH), emaDecay: DEFAULT_EMA_DECAY });
   const feeder = new DataFeeder(data, config);
   const specs = archSpecs(ARCH, LATENT);
   const replica = new GanReplica(tf, config);
   replica.setWeights(initialWeights(specs.generator, config.seed), initialWeights(specs.discriminator, config.seed));
   const identity: Reduce = async (_step, _phase, grads) => grads;
   const t0 = performance.now();
+  let tWarm = t0;
   for (let step = 1; step <= STEPS; step++) {
     // The step reads its losses back, as the trainer does to report them.
     await trainStep(replica, config, feeder.batchFor(step, 0, 1), identity);
     replica.commit();
+    if (step === WARMUP) tWarm = performance.now();
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
   replica.dispose();
-  process.stdout.write(`${JSON.stringify({ arch: ARCH, backend: BACKEND_ENV === 'wasm-default' ? 'wasm-default' : backend.name, imagesPerSecond: (STEPS * BATCH) / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+  process.stdout.write(`${JSON.stringify({
+    arch: ARCH, backend: BACKEND_ENV === 'wasm-default' ? 'wasm-default' : backend.name, imagesPerSecond: (STEPS * BATCH) / ((t1 - t0) / 1000),
+    steadyImagesPerSecond: ((STEPS - WARMUP) * BATCH) / ((t1 - tWarm) / 1000), peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  })}\n`);
 }
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -92,8 +104,23 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 interface DistributedResult {
   imagesPerSecond: number;
+  /** Over the steps after BENCH_WARMUP, from the coordinator's steps.jsonl. */
+  steadyImagesPerSecond: number;
   coordinatorPeakRssBytes: number;
   workerPeakRssBytes: number[];
+}
+
+/** Images per second over the steps after WARMUP, from the run's steps.jsonl (seconds since training began at each step's end). */
+function steadyRate(out: string): number {
+  const records = readFileSync(path.join(out, STEP_RECORDS_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; images: number; seconds: number });
+  const at = (step: number): { images: number; seconds: number } => {
+    const r = records.find((x) => x.step === step);
+    if (!r) throw new Error(`steps.jsonl of ${out} has no record of step ${step}`);
+    return r;
+  };
+  const from = at(WARMUP);
+  const to = at(STEPS);
+  return (to.images - from.images) / (to.seconds - from.seconds);
 }
 
 /** `observe`: Prometheus metrics on, a timeline written and sample grids at the default interval; otherwise all off. */
@@ -109,7 +136,7 @@ async function distributed(workers: number, dir: string, observe = false): Promi
   if (!coordinator || workerRss.length !== workers) throw new Error(`missing peak RSS records in the logs of the ${workers}-worker run`);
   const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as { imagesPerSecond: number; dataset: { examples: number } };
   if (summary.dataset.examples !== 60_000) throw new Error(`expected the full 60k training set, the run loaded ${summary.dataset.examples}`);
-  return { imagesPerSecond: summary.imagesPerSecond, coordinatorPeakRssBytes: Number(coordinator.peakRssBytes), workerPeakRssBytes: workerRss };
+  return { imagesPerSecond: summary.imagesPerSecond, steadyImagesPerSecond: steadyRate(out), coordinatorPeakRssBytes: Number(coordinator.peakRssBytes), workerPeakRssBytes: workerRss };
 }
 
 async function main(): Promise<void> {
@@ -117,6 +144,7 @@ async function main(): Promise<void> {
   try {
     // Rounds interleave the three setups so that drift on a shared machine hits them alike; medians are reported.
     const bare: number[] = [];
+    const bareSteady: number[] = [];
     const one: DistributedResult[] = [];
     const two: DistributedResult[] = [];
     const twoObserved: DistributedResult[] = [];
@@ -125,21 +153,29 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const bareRun = await run([SELF, 'bare']);
       if (bareRun.code !== 0) throw new Error(`bare loop failed:\n${bareRun.stderr.slice(-2000)}`);
-      const b = JSON.parse(bareRun.stdout.trim().split('\n').pop()!) as { backend: string; imagesPerSecond: number; peakRssBytes: number; unavailable?: string };
+      const b = JSON.parse(bareRun.stdout.trim().split('\n').pop()!) as { backend: string; imagesPerSecond: number; steadyImagesPerSecond: number; peakRssBytes: number; unavailable?: string };
       if (b.unavailable !== undefined) throw new Error(b.unavailable);
       backend = b.backend;
       bareRss = Math.max(bareRss, b.peakRssBytes);
       bare.push(b.imagesPerSecond);
+      bareSteady.push(b.steadyImagesPerSecond);
       one.push(await distributed(1, dir));
       two.push(await distributed(2, dir));
       twoObserved.push(await distributed(2, dir, true));
-      process.stderr.write(`round ${round}/${ROUNDS}: bare ${b.imagesPerSecond.toFixed(0)} img/s, 1 worker ${one.at(-1)!.imagesPerSecond.toFixed(0)} img/s, 2 workers ${two.at(-1)!.imagesPerSecond.toFixed(0)} img/s, 2 workers with metrics + timeline ${twoObserved.at(-1)!.imagesPerSecond.toFixed(0)} img/s\n`);
+      const both = (r: { imagesPerSecond: number; steadyImagesPerSecond: number }): string => `${r.imagesPerSecond.toFixed(0)} (steady ${r.steadyImagesPerSecond.toFixed(0)}) img/s`;
+      process.stderr.write(`round ${round}/${ROUNDS}: bare ${both(b)}, 1 worker ${both(one.at(-1)!)}, 2 workers ${both(two.at(-1)!)}, 2 workers with metrics + timeline ${both(twoObserved.at(-1)!)}\n`);
     }
     const rate = (rs: DistributedResult[]): number[] => rs.map((r) => r.imagesPerSecond);
+    const steady = (rs: DistributedResult[]): number[] => rs.map((r) => r.steadyImagesPerSecond);
     const mb = (b: number): number => Math.round(b / MB);
     const [bareM, oneM, twoM, observedM] = [median(bare), median(rate(one)), median(rate(two)), median(rate(twoObserved))];
+    const [bareS, oneS, twoS] = [median(bareSteady), median(steady(one)), median(steady(two))];
     console.log(JSON.stringify({
-      bench: 'train', arch: ARCH, backend, allreduce: process.env.BENCH_ALLREDUCE ?? 'auto', batchPerWorker: BATCH, steps: STEPS, rounds: ROUNDS, cpus: os.cpus().length,
+      bench: 'train', arch: ARCH, backend, allreduce: process.env.BENCH_ALLREDUCE ?? 'auto', batchPerWorker: BATCH, steps: STEPS, warmupSteps: WARMUP, rounds: ROUNDS, cpus: os.cpus().length,
+      steady: {
+        bareImagesPerSecond: bareS, oneWorkerImagesPerSecond: oneS, twoWorkersImagesPerSecond: twoS,
+        scalingEfficiency: twoS / (2 * oneS), machineryOverhead: 1 - oneS / bareS,
+      },
       bareImagesPerSecond: bareM,
       oneWorkerImagesPerSecond: oneM,
       twoWorkersImagesPerSecond: twoM,
@@ -148,6 +184,7 @@ async function main(): Promise<void> {
       twoWorkersObservedImagesPerSecond: observedM,
       observabilityCost: 1 - observedM / twoM,
       samples: { bare, oneWorker: rate(one), twoWorkers: rate(two), twoWorkersObserved: rate(twoObserved) },
+      steadySamples: { bare: bareSteady, oneWorker: steady(one), twoWorkers: steady(two), twoWorkersObserved: steady(twoObserved) },
       peakRssMB: {
         coordinator: mb(Math.max(...[...one, ...two, ...twoObserved].map((r) => r.coordinatorPeakRssBytes))),
         worker: mb(Math.max(...[...one, ...two, ...twoObserved].flatMap((r) => r.workerPeakRssBytes))),

@@ -1,27 +1,30 @@
 /**
  * The floor under the coordinator's CPU per step with --data local: what zeromq.js alone costs a
- * ROUTER that, each step, sends N workers a 23-byte frame (a go-ahead's size) and receives a
- * 180-byte one from each (a step report's size), with no decoding, checks or decisions. The N
- * DEALERs run in a child process; the ROUTER's CPU (process.cpuUsage, this process only) over
- * the steps after a warm-up, per step, is what bench:scale's coordinator figure can at best come
- * down to without sending fewer messages. Prints one JSON line. Timed on this machine: say whether
- * it was loaded.
+ * ROUTER that sends N workers a 25-byte frame (a go-ahead's size) every K steps and receives a
+ * 180-byte one from each every step (a step report's size), with no decoding, checks or decisions.
+ * K is --steps-per-go: 4 by default, as the coordinator renews its 8-step go-aheads every 4 steps
+ * (stepFlow.ts); 1 is one go-ahead per step, as before grants. The N DEALERs run in a child
+ * process; the ROUTER's CPU (process.cpuUsage, this process only) over the steps after a warm-up,
+ * per step, is what bench:scale's coordinator figure can at best come down to without sending
+ * fewer messages. Prints one JSON line. Timed on this machine: say whether it was loaded.
  *
- *   node dist/scripts/zmqFloor.js [--workers 256] [--steps 400]
+ *   node dist/scripts/zmqFloor.js [--workers 256] [--steps 400] [--steps-per-go 4]
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
+import { LOCAL_GRANT_STEPS } from '../src/coordinator/stepFlow.js';
 import { SerialSender } from '../src/shared/transport/zmqFrames.js';
 
-const GO_BYTES = 23;
+const GO_BYTES = 25;
 const REPORT_BYTES = 180;
 const WARMUP = 20;
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
 const workers = flag('--workers', 256);
-const steps = flag('--steps', 400);
-if (!(Number.isInteger(workers) && workers > 0 && Number.isInteger(steps) && steps > 0)) throw new Error('--workers and --steps take positive integers');
+const stepsPerGo = flag('--steps-per-go', LOCAL_GRANT_STEPS / 2);
+const steps = Math.ceil(flag('--steps', 400) / stepsPerGo) * stepsPerGo;
+if (![workers, steps, stepsPerGo].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--workers, --steps and --steps-per-go take positive integers');
 
 if (args[0] === '--dealers') {
   // The child: N dealers that answer every frame with a report-sized one, until a 1-byte frame says stop.
@@ -33,7 +36,7 @@ if (args[0] === '--dealers') {
     await d.send(Buffer.from('hello'));
     for await (const [frame] of d) {
       if (frame!.length === 1) break;
-      await d.send(report);
+      for (let k = 0; k < stepsPerGo; k++) await d.send(report);
     }
     d.close();
   }));
@@ -54,10 +57,11 @@ if (args[0] === '--dealers') {
   let before = process.cpuUsage();
   const t0 = performance.now();
   let t1 = t0;
-  for (let step = 0; step < WARMUP + steps; step++) {
-    if (step === WARMUP) { before = process.cpuUsage(); t1 = performance.now(); }
+  const warmup = Math.ceil(WARMUP / stepsPerGo) * stepsPerGo;
+  for (let step = 0; step < warmup + steps; step += stepsPerGo) {
+    if (step === warmup) { before = process.cpuUsage(); t1 = performance.now(); }
     for (const id of ids) void sender.send([id, go]);
-    for (let got = 0; got < workers; got++) await incoming.next();
+    for (let got = 0; got < workers * stepsPerGo; got++) await incoming.next();
   }
   const used = process.cpuUsage(before);
   const seconds = (performance.now() - t1) / 1000;
@@ -65,7 +69,7 @@ if (args[0] === '--dealers') {
   await new Promise((resolve) => child.on('exit', resolve));
   router.close();
   process.stdout.write(`${JSON.stringify({
-    bench: 'zmq-floor', command: `node dist/scripts/zmqFloor.js ${args.join(' ')}`.trim(), workers, steps, goBytes: GO_BYTES, reportBytes: REPORT_BYTES,
+    bench: 'zmq-floor', command: `node dist/scripts/zmqFloor.js ${args.join(' ')}`.trim(), workers, steps, stepsPerGo, goBytes: GO_BYTES, reportBytes: REPORT_BYTES,
     cpuMsPerStep: (used.user + used.system) / 1000 / steps, stepsPerSecond: steps / seconds, warmupSeconds: (t1 - t0) / 1000,
   })}\n`);
 }

@@ -27,6 +27,7 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     lr: inRange('lr', a.lr, 0, 1, true, false),
     beta1: inRange('beta1', a.beta1, 0, 1, false, true),
     beta2: inRange('beta2', a.beta2, 0, 1, false, true),
+    emaDecay: inRange('ema-decay', a.emaDecay, 0, 1, false, true),
     epsilon: 1e-8,
     seed: nonNegInt('seed', a.seed),
     // --data coordinator (the default) or local name the source; any other value is a directory (./local for one named so).

@@ -1,5 +1,5 @@
 import type { Options } from 'yargs';
-import { ALLREDUCE_MODES, ARCHS, BACKENDS, COMPRESSIONS } from '../shared/config.js';
+import { ALLREDUCE_MODES, ARCHS, BACKENDS, COMPRESSIONS, DEFAULT_EMA_DECAY } from '../shared/config.js';
 
 /**
  * Every command's options, as data: yargs builds the parser from them, and the
@@ -45,8 +45,9 @@ const COORDINATOR = {
   allreduce: { choices: ALLREDUCE_MODES, default: 'auto' as const, describe: 'ring or rhd (recursive halving-doubling) among workers; auto: whichever the α-β model finds faster for the world and gradient size, from α and β measured at start-up (the ring when --compression is set); star: through the coordinator; shm: through POSIX shared memory when every worker is on one host and can map it (auto chooses it then too), else the ring' },
   compression: { choices: COMPRESSIONS, default: 'none' as const, describe: 'gradients on the wire: float32, or 16-bit fp16/bf16 (summed in float32, the average rounded once)' },
   lr: { type: 'number', default: 2e-4, describe: 'Adam learning rate' },
-  beta1: { type: 'number', default: 0.5, describe: 'Adam beta1' },
+  beta1: { type: 'number', default: 0, describe: 'Adam beta1 (0: no momentum, which trains both GANs to better digits here than the usual 0.5; docs/results.md)' },
   beta2: { type: 'number', default: 0.999, describe: 'Adam beta2' },
+  'ema-decay': { type: 'number', default: DEFAULT_EMA_DECAY, describe: 'per-step decay of the moving average of the generator\'s weights that samples, evaluations and the exported generator use (0: none, the last weights)' },
   seed: { type: 'number', default: 42, describe: 'seed for weights, data order and noise' },
   data: { type: 'string', describe: 'coordinator (default): the coordinator ships each worker its slice of every step, from the bundled MNIST; local: each worker reads the bundled MNIST (with --limit) and cuts its own slice, the same examples, and the coordinator ships none; any other value: a directory with the four IDX files, shipped by the coordinator (./local for a directory of that name)' },
   limit: { type: 'number', describe: 'use only the first N training images' },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { AVERAGE_EVERY } from '../shared/gan/weightAverage.js';
 import path from 'node:path';
 import { type TrainConfig, modelHash } from '../shared/config.js';
 import { TrainerError, errorMessage } from '../shared/errors.js';
@@ -118,9 +119,9 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
         else sendOrFail(fx.peer, fx.msg);
         return;
       case 'ship': {
-        const go = shipping.goAhead(fx.gen, fx.step);
+        const go = shipping.goAhead(fx.gen, fx.step, fx.through);
         if (go) server.sendToEach(fx.to.map((m) => m.peer), go).forEach((sent, i) => sent.catch(failedSend(fx.to[i]!.peer)));
-        else for (const m of fx.to) sendOrFail(m.peer, shipping.messageFor(fx.gen, fx.step, m.rank, fx.to.length));
+        else for (let step = fx.step; step <= fx.through; step++) for (const m of fx.to) sendOrFail(m.peer, shipping.messageFor(fx.gen, step, m.rank, fx.to.length));
         return;
       }
       case 'drop':
@@ -207,6 +208,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       compression: config.compression ?? 'none',
       data: config.data ?? 'coordinator',
       shipped: { batches: shipping.batches, bytes: shipping.bytes },
+      ...(config.emaDecay ? { generatorAverage: { decay: config.emaDecay, updateEvery: AVERAGE_EVERY } } : {}),
       ...(state.allreduceChoice ? { allreduceChoice: state.allreduceChoice } : {}),
       ...(state.sharedMemory !== undefined ? { sharedMemory: state.sharedMemory } : {}),
       final: { dLoss: done.dLoss, gLoss: done.gLoss, dReal: done.dReal, dFake: done.dFake },

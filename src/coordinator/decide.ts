@@ -192,7 +192,7 @@ function startTraining(s: RunState, now: number): void {
 function onWeights(s: RunState, m: Member, msg: Weights, now: number): void {
   const { config } = s.settings;
   const optimizer = msg.generatorOptimizer && msg.discriminatorOptimizer ? { generator: msg.generatorOptimizer, discriminator: msg.discriminatorOptimizer } : undefined;
-  const state = { step: msg.step, generator: msg.generator, discriminator: msg.discriminator };
+  const state = { step: msg.step, generator: msg.generator, discriminator: msg.discriminator, ...(msg.generatorAverage ? { generatorAverage: msg.generatorAverage } : {}) };
   if ((s.phase === 'awaitingState' || s.phase === 'stopping') && m.id === s.stateSource && msg.step === s.resume?.step && optimizer) {
     s.stateSource = undefined;
     if (s.phase === 'stopping') {
@@ -210,12 +210,14 @@ function onWeights(s: RunState, m: Member, msg: Weights, now: number): void {
       return fail(s, new TrainerError('E_ABORTED', `${s.stopRequested ?? 'stopped'}: stopped after step ${msg.step}; resume with --resume ${s.settings.out}`));
     }
   }
+  // Samples, evaluations and the exported generator show the weight average when the run keeps one.
+  const shown = { generator: msg.generatorAverage ?? msg.generator, discriminator: msg.discriminator };
   if (msg.step < config.steps) {
-    if (config.sampleEvery > 0 && msg.step % config.sampleEvery === 0) notify(s, 'sampleWeights', msg.step, state);
-    if (config.evalEvery > 0 && msg.step % config.evalEvery === 0) notify(s, 'evalWeights', msg.step, state);
+    if (config.sampleEvery > 0 && msg.step % config.sampleEvery === 0) notify(s, 'sampleWeights', msg.step, shown);
+    if (config.evalEvery > 0 && msg.step % config.evalEvery === 0) notify(s, 'evalWeights', msg.step, shown);
     return;
   }
-  s.finalWeights = state;
+  s.finalWeights = shown;
   maybeFinished(s);
 }
 

@@ -10,7 +10,7 @@ import { nextRoster, resumePoint } from './reformPlan.js';
 import { type ReplicaState, type RunState, arm, describe, fail, log, newTracker, notify, send, toRoster } from './runState.js';
 import type { CompletedStep } from './stepTracker.js';
 import type { MembershipChange } from './summary.js';
-import { askRank0, maybeFinished, rearmStep, shipThrough, writeCheckpoint } from './stepFlow.js';
+import { askRank0, maybeFinished, rearmStep, shipAhead, writeCheckpoint } from './stepFlow.js';
 
 // Completed steps and membership changes: losing a worker, the abort round, where to resume, waiting for
 // workers, and the start of each generation. Every function appends its effects to `s.out`.
@@ -37,7 +37,7 @@ export function onStepCompleted(s: RunState, done: CompletedStep, now: number): 
     log(s, 'info', `generation ${c.generation}: first step done ${(c.recoveryMs / 1000).toFixed(2)} s after the membership change began`, { gen: c.generation, step: done.step, recoveryMs: c.recoveryMs });
     s.recovering = undefined;
   }
-  shipThrough(s, done.step + settings.prefetch);
+  shipAhead(s);
   s.out.push({ kind: 'stepCompleted', done });
   if (s.phase === 'training' && s.joinAt !== undefined && s.lastCompleted >= s.joinAt) beginAbort(s, now);
   maybeFinished(s);
@@ -124,7 +124,7 @@ export function formNext(s: RunState, now: number): void {
     if (s.finalWeights) return maybeFinished(s);
     if (s.resumeState) {
       if (s.resumeState.optimizer) writeCheckpoint(s, { ...s.resumeState, optimizer: s.resumeState.optimizer });
-      s.finalWeights = { generator: s.resumeState.generator, discriminator: s.resumeState.discriminator };
+      s.finalWeights = { generator: s.resumeState.generatorAverage ?? s.resumeState.generator, discriminator: s.resumeState.discriminator };
       return maybeFinished(s);
     }
     if (r.source !== undefined) return requestState(s, r.source, 'awaitingState');
@@ -250,7 +250,7 @@ export function startGeneration(s: RunState, roster: Member[], step: number, nee
     s.stopAfter = step;
     askRank0(s, step);
   }
-  shipThrough(s, step + s.settings.prefetch);
+  shipAhead(s);
   rearmStep(s);
   maybeScheduleJoin(s, now);
 }

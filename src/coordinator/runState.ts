@@ -47,6 +47,8 @@ export interface ReplicaState {
   discriminator: Float32Array;
   /** Absent only for the initial state of a fresh run (Adam starts from zero). */
   optimizer?: { generator: Float32Array; discriminator: Float32Array };
+  /** The generator's weight average as the worker sent it (it is also at the end of optimizer.generator): what the run shows. */
+  generatorAverage?: Float32Array;
 }
 export type CheckpointState = ReplicaState & { optimizer: NonNullable<ReplicaState['optimizer']> };
 
@@ -163,8 +165,8 @@ export type Notify = { [K in keyof CoordinatorEvents]-?: { kind: 'notify'; name:
 export type Effect =
   /** `bestEffort`: a failed send is ignored; otherwise it fails the run. */
   | { kind: 'send'; peer: string; msg: CoordinatorMessage; bestEffort?: true }
-  /** Each member's slice of step `step`'s global batch. */
-  | { kind: 'ship'; gen: number; step: number; to: Array<{ peer: string; rank: number }> }
+  /** Steps `step` to `through` to each member: its slices of their global batches, or with --data local one go-ahead for them all. */
+  | { kind: 'ship'; gen: number; step: number; through: number; to: Array<{ peer: string; rank: number }> }
   /** A frame refused and counted. */
   | { kind: 'drop'; peer: string; reason: string }
   | { kind: 'log'; level: LogLevel; msg: string; fields?: LogFields }

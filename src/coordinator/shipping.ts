@@ -15,14 +15,13 @@ export class Shipping {
 
   constructor(private readonly feeder: DataFeeder, private readonly config: TrainConfig) {}
 
-  /** With --data local, the one message every member gets for step `step` (so it can be encoded once for all); else undefined. */
-  goAhead(gen: number, step: number): Go | undefined {
-    return this.config.data === 'local' ? { t: 'go', v: PROTOCOL_VERSION, gen, step } : undefined;
+  /** With --data local, the one message every member gets for steps `step` to `through` (so it can be encoded once for all); else undefined. */
+  goAhead(gen: number, step: number, through: number): Go | undefined {
+    return this.config.data === 'local' ? { t: 'go', v: PROTOCOL_VERSION, gen, step, through } : undefined;
   }
 
-  messageFor(gen: number, step: number, rank: number, parts: number): Batch | Go {
-    const go = this.goAhead(gen, step);
-    if (go) return go;
+  /** Rank `rank`'s slice of step `step` (--data coordinator); shipments of data are one step each. */
+  messageFor(gen: number, step: number, rank: number, parts: number): Batch {
     const batch = this.feeder.batchFor(step, rank, parts);
     this.batches++;
     this.bytes += batch.images.byteLength;

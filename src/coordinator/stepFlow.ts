@@ -3,14 +3,30 @@ import { type CheckpointState, type RunState, arm } from './runState.js';
 
 // The steady part of training: batches shipped ahead, the step deadline, checkpoints, the finish.
 
-/** Ships every step up to `step` not shipped yet, stopping at a pending join or stop, and at the last step. */
-export function shipThrough(s: RunState, step: number): void {
+/**
+ * Steps one go-ahead grants with --data local (or --prefetch, if more). A go-ahead carries no data, so
+ * granting several steps at once costs nothing but the boundary of a join or a stop, which moves up to
+ * this many steps later; it divides the messages the coordinator sends per step (bench:scale).
+ */
+export const LOCAL_GRANT_STEPS = 8;
+
+/**
+ * Ships ahead of the last completed step, stopping at a pending join or stop, and at the last step.
+ * Batches (--data coordinator) go out one step at a time, up to --prefetch steps ahead. Go-aheads
+ * (--data local) go out for a range of steps: renewed, up to LOCAL_GRANT_STEPS ahead, once half of
+ * the last grant is used (the steps from the last completed one to the end of the grant still granted are at most half).
+ */
+export function shipAhead(s: RunState): void {
   if (s.phase !== 'training') return;
-  const { config } = s.settings;
+  const { config, prefetch } = s.settings;
+  const local = config.data === 'local';
+  const ahead = local ? Math.max(prefetch, LOCAL_GRANT_STEPS) : prefetch;
+  if (local && s.nextShipped - 1 - s.lastCompleted > ahead / 2) return;
+  const through = Math.min(s.lastCompleted + ahead, s.stopAfter ?? config.steps, s.joinAt ?? Infinity);
+  if (s.nextShipped > through) return;
   const to = s.membership.roster().map((m) => ({ peer: m.peer, rank: m.rank! }));
-  for (; s.nextShipped <= Math.min(step, s.stopAfter ?? config.steps, s.joinAt ?? Infinity); s.nextShipped++) {
-    s.out.push({ kind: 'ship', gen: s.gen, step: s.nextShipped, to });
-  }
+  s.out.push({ kind: 'ship', gen: s.gen, step: s.nextShipped, through, to });
+  s.nextShipped = through + 1;
 }
 
 /** Every phase must make progress within its deadline; in training, the next step within --timeout. */

@@ -32,6 +32,8 @@ export interface Summary {
   compression: string;
   /** Where workers got their examples (--data): 'coordinator' (shipped) or 'local' (read by each worker). */
   data: string;
+  /** The generator's weight average (--ema-decay) that samples, evaluations and generator/ show; absent: they show the last weights. */
+  generatorAverage?: { decay: number; updateEvery: number };
   /** Batch messages the coordinator sent and the bytes of images in them (none with --data local). */
   shipped: { batches: number; bytes: number };
   /** --allreduce auto: the last generation's α and β (measured between neighbours) and the algorithm chosen per phase. */

@@ -23,6 +23,7 @@ export function buildTrainConfig(opts: CoordinatorOptions, examples: number): Tr
     checkEvery: opts.checkEvery, timeoutMs: opts.timeoutMs, sampleEvery: opts.sampleEvery, timeline: opts.timeline !== undefined,
     checkpointEvery: opts.checkpointEvery, heartbeatMs: opts.heartbeatMs, workerTimeoutMs: opts.workerTimeoutMs, rejoinTimeoutMs: opts.rejoinTimeoutMs,
     evalEvery: opts.evalEvery,
+    ...(opts.emaDecay > 0 ? { emaDecay: opts.emaDecay } : {}),
     ...(opts.dataSource === 'local' ? { data: 'local' as const, dataExamples: examples } : {}),
   };
 }

@@ -13,6 +13,9 @@ export type DataSource = (typeof DATA_SOURCES)[number];
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
+/** --ema-decay's default: the generator's weight average over about the last 1000 steps (weightAverage.ts). */
+export const DEFAULT_EMA_DECAY = 0.999;
+
 /** What every replica must agree on; the coordinator sends it to each worker. */
 export interface TrainConfig {
   arch: Arch;
@@ -54,6 +57,8 @@ export interface TrainConfig {
   rejoinTimeoutMs: number;
   /** Rank 0 sends its weights every this many steps for an MNIST-FID evaluation; 0: none. */
   evalEvery: number;
+  /** Per-step decay of the generator's weight average (weightAverage.ts) that samples, evaluations and the exported generator use; absent or 0: none. */
+  emaDecay?: number;
 }
 
 /**
@@ -63,6 +68,6 @@ export interface TrainConfig {
  */
 export function modelHash(config: TrainConfig, paramShapes: Array<{ name: string; shape: number[]; trainable: boolean }>): string {
   const { arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce } = config;
-  const canonical = JSON.stringify({ arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce, params: paramShapes });
+  const canonical = JSON.stringify({ arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce, emaDecay: config.emaDecay ?? 0, params: paramShapes });
   return createHash('sha256').update(canonical).digest('hex');
 }

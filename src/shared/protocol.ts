@@ -7,7 +7,7 @@ import { SPAN_NAMES } from './timeline.js';
 import { SEGMENT_NAME } from './allreduce/sharedMemoryPlan.js';
 
 /** Bumped on any change to a message's meaning or shape. */
-export const PROTOCOL_VERSION = 9;
+export const PROTOCOL_VERSION = 10;
 
 /** Larger frames are refused before decoding (a 16-MiB gradient buffer fits with room). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -62,6 +62,8 @@ export const trainConfigSchema = z.object({
   rejoinTimeoutMs: nonNegInt,
   /** Rank 0 sends its weights every this many steps for an MNIST-FID evaluation; 0: none. */
   evalEvery: nonNegInt,
+  /** The generator's weight average (--ema-decay); absent: none (and in checkpoints written before it existed). */
+  emaDecay: z.number().gt(0).lt(1).optional(),
 }).strict();
 
 /** One phase of a worker's step, in microseconds since the Unix epoch (a Chrome trace's clock). */
@@ -105,10 +107,13 @@ export const stepDoneSchema = z.object({
   allreduceChoice: allreduceChoiceSchema.optional(),
 }).strict();
 export const gradSchema = z.object({ t: z.literal('grad'), v, gen, step, phase, data: gradData }).strict();
-/** Rank 0's state after `step`: weights for sample grids, with both optimizers' state for checkpoints. */
+/**
+ * Rank 0's state after `step`: weights for sample grids, with both optimizers' state for checkpoints,
+ * and the generator's weight average when the run keeps one (what samples, evaluations and the export use).
+ */
 export const weightsSchema = z.object({
   t: z.literal('weights'), v, step: nonNegInt, generator: f32, discriminator: f32,
-  generatorOptimizer: f32.optional(), discriminatorOptimizer: f32.optional(),
+  generatorOptimizer: f32.optional(), discriminatorOptimizer: f32.optional(), generatorAverage: f32.optional(),
 }).strict();
 /** From a worker's heartbeat thread (its own connection): the session ties it to a registered rank. */
 export const workerHeartbeatSchema = z.object({ t: z.literal('heartbeat'), v, id: nonNegInt, session: z.string().regex(/^[0-9a-f]{32}$/) }).strict();
@@ -140,8 +145,14 @@ export const startSchema = z.object({
 export const batchSchema = z.object({
   t: z.literal('batch'), v, gen, step, epoch: nonNegInt, position: nonNegInt, images: u8,
 }).strict();
-/** --data local: step `step` of generation `gen` may start; the worker cuts its slice from its own copy of the data. */
-export const goSchema = z.object({ t: z.literal('go'), v, gen, step }).strict();
+/** Most steps one go-ahead may grant: a bound on what a worker parks for one message. */
+export const MAX_GO_STEPS = 1024;
+/**
+ * --data local: steps `step` to `through` of generation `gen` may start; the worker cuts its slices from its
+ * own copy of the data. One message grants several steps, so the coordinator sends a fraction of a message per step.
+ */
+export const goSchema = z.object({ t: z.literal('go'), v, gen, step, through: step }).strict()
+  .refine((g) => g.through >= g.step && g.through - g.step < MAX_GO_STEPS, { message: `a go-ahead grants steps step..through, at most ${MAX_GO_STEPS} of them`, path: ['through'] });
 export const reducedSchema = z.object({ t: z.literal('reduced'), v, gen, step, phase, data: gradData }).strict();
 /** Send your full state once step `step` is done (for a checkpoint on a signal, or for a joining worker). */
 export const checkpointRequestSchema = z.object({ t: z.literal('checkpoint'), v, step }).strict();

@@ -97,7 +97,7 @@ export class ControlLink {
       case 'batch':
       case 'go':
         if (msg.gen <= this.abortedGen) this.drops.drop('coordinator', `batch of abandoned generation ${msg.gen}`);
-        else if (!this.batches.put(`${msg.gen}/${msg.step}`, msg)) this.drops.drop('coordinator', `duplicate batch for step ${msg.step}`);
+        else this.park(msg);
         break;
       case 'reduced':
         if (msg.gen <= this.abortedGen) this.drops.drop('coordinator', `reduced gradients of abandoned generation ${msg.gen}`);
@@ -176,6 +176,15 @@ export class ControlLink {
   }
 
   /** Step `step`'s batch, or with --data local the coordinator's go-ahead for it (the worker then cuts its own slice). */
+  /** A batch under its step; a go-ahead under each step it grants, so the training loop takes one per step either way. */
+  private park(msg: Batch | Go): void {
+    const through = msg.t === 'go' ? msg.through : msg.step;
+    for (let step = msg.step; step <= through; step++) {
+      const one = msg.t === 'go' ? { ...msg, step, through: step } : msg;
+      if (!this.batches.put(`${msg.gen}/${step}`, one)) this.drops.drop('coordinator', `duplicate batch for step ${step}`);
+    }
+  }
+
   waitBatch(gen: number, step: number, timeoutMs: number): Promise<Batch | Go> {
     if (this.aborted(gen)) return Promise.reject(new GenerationAborted(gen));
     return this.batches.take(`${gen}/${step}`, timeoutMs, () => new TimeoutError(`no batch for step ${step} from the coordinator within ${timeoutMs} ms`));

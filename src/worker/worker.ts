@@ -185,9 +185,11 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     /** This replica's weights after `step` (sample grids), with both optimizers' state when it is for a checkpoint. */
     const sendState = async (step: number, forCheckpoint: boolean): Promise<void> => {
       const optimizers = forCheckpoint ? await replica!.getOptimizerState() : undefined;
+      const generatorAverage = await replica!.getGeneratorAverage();
       await control.send({
         t: 'weights', v: PROTOCOL_VERSION, step, ...(await replica!.getWeights()),
         ...(optimizers ? { generatorOptimizer: optimizers.generator, discriminatorOptimizer: optimizers.discriminator } : {}),
+        ...(generatorAverage ? { generatorAverage } : {}),
       });
     };
     let sending = Promise.resolve();

@@ -3,6 +3,10 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Summary } from '../../src/coordinator/summary.js';
+import { type Checkpoint, decodeCheckpoint } from '../../src/coordinator/checkpointFormat.js';
+import { stateSize, trainableSize } from '../../src/shared/gan/architecture.js';
+import { archSpecs } from '../../src/shared/gan/archs.js';
+import { averageInOptimizerState } from '../../src/shared/gan/stateLayout.js';
 import { jsonLines, runCli, startCli, tempDir, waitFor } from '../helpers.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
 
@@ -73,11 +77,12 @@ test('a checkpoint of 2 workers × batch 8 resumes on 1 worker × batch 16: the 
     const b = readFileSync(path.join(out, 'generator', 'weights.bin'));
     return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
   };
+  // The exported generator is the last weights here (--ema-decay 0): this test follows the trajectory itself.
   const whole = tempDir('whole2');
-  assert.equal((await runCli(['coordinator', ...common, '--steps', '6', '--out', whole])).code, 0);
+  assert.equal((await runCli(['coordinator', ...common, '--ema-decay', '0', '--steps', '6', '--out', whole])).code, 0);
   const first = tempDir('two-workers');
-  assert.equal((await runCli(['coordinator', ...common, '--steps', '3', '--out', first])).code, 0);
-  const single = ['--workers', '1', '--spawn', '--limit', '256', '--port', '0', '--log-format', 'json', '--sample-every', '0'];
+  assert.equal((await runCli(['coordinator', ...common, '--ema-decay', '0', '--steps', '3', '--out', first])).code, 0);
+  const single = ['--workers', '1', '--spawn', '--limit', '256', '--port', '0', '--log-format', 'json', '--sample-every', '0', '--ema-decay', '0'];
   const refused = await runCli(['coordinator', ...single, '--batch-size', '8', '--steps', '6', '--resume', first, '--out', tempDir('bad')]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /global batch 2 × 8 \(checkpoint\) vs 1 × 8; with 1 worker use --batch-size 16/);
@@ -88,4 +93,31 @@ test('a checkpoint of 2 workers × batch 8 resumes on 1 worker × batch 16: the 
   assert.ok(err < 1e-4, `generator after 6 steps differs by ${err} (relative)`);
   // And it did move past the checkpoint: not simply the checkpoint's weights.
   assert.ok(maxRelativeError(weightsOf(first), weightsOf(whole)) > 1e-3);
+});
+
+test('the exported generator is the weight average the final checkpoint carries, not its last weights; with --ema-decay 0 it is the last weights', async () => {
+  const spec = archSpecs('mlp', 100).generator;
+  const exported = (out: string): Float32Array => {
+    const b = readFileSync(path.join(out, 'generator', 'weights.bin'));
+    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  };
+  const finalCheckpoint = (out: string): Checkpoint => decodeCheckpoint(readFileSync(path.join(out, 'checkpoints', 'ckpt-000000017.bin')));
+  const averaged = tempDir('averaged');
+  const a = await runCli(['coordinator', ...common, '--steps', '17', '--out', averaged]);
+  assert.equal(a.code, 0, a.stderr.slice(-2000));
+  const c = finalCheckpoint(averaged);
+  const average = averageInOptimizerState(c.optimizer.generator, trainableSize(spec), stateSize(spec));
+  assert.ok(average, 'the checkpoint carries the average');
+  assert.deepEqual(exported(averaged), average);
+  assert.ok(maxRelativeError(average, c.weights.generator) > 1e-3, 'the average is not the last weights');
+  const summary = JSON.parse(readFileSync(path.join(averaged, 'summary.json'), 'utf8')) as Summary;
+  assert.deepEqual(summary.generatorAverage, { decay: 0.999, updateEvery: 8 });
+
+  const last = tempDir('last-weights');
+  const b = await runCli(['coordinator', ...common, '--steps', '17', '--ema-decay', '0', '--out', last]);
+  assert.equal(b.code, 0, b.stderr.slice(-2000));
+  assert.deepEqual(exported(last), finalCheckpoint(last).weights.generator);
+  assert.equal(averageInOptimizerState(finalCheckpoint(last).optimizer.generator, trainableSize(spec), stateSize(spec)), undefined);
+  // Averaging changes what is shown, never the training: the same last weights either way.
+  assert.deepEqual(finalCheckpoint(last).weights.generator, c.weights.generator);
 });

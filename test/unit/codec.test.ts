@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Packr } from 'msgpackr';
 import { decode, encode } from '../../src/shared/codec.js';
 import { ProtocolError } from '../../src/shared/errors.js';
-import { PROTOCOL_VERSION, VersionMismatchError, parseChunk, parseCoordinatorMessage, parseWorkerMessage } from '../../src/shared/protocol.js';
+import { type Go, MAX_GO_STEPS, PROTOCOL_VERSION, VersionMismatchError, parseChunk, parseCoordinatorMessage, parseWorkerMessage } from '../../src/shared/protocol.js';
 
 test('typed arrays travel as raw frames and come back as the same type and values', () => {
   const data = Float32Array.from([1.5, -2, 3e-8, Number.MAX_VALUE]);
@@ -64,8 +64,12 @@ test('messages are validated by type, and another protocol version is named', ()
   assert.equal(parseCoordinatorMessage({ t: 'abort', v: PROTOCOL_VERSION, gen: 2 }).t, 'abort');
   assert.throws(() => parseCoordinatorMessage({ t: 'abort', v: PROTOCOL_VERSION, gen: 0 }), /at gen/);
   // --data local's go-ahead carries no examples: one with images is not a go-ahead.
-  assert.equal(parseCoordinatorMessage({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 4 }).t, 'go');
-  assert.throws(() => parseCoordinatorMessage({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 4, images: new Uint8Array(4) }), /images/);
+  assert.equal(parseCoordinatorMessage({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 4, through: 4 }).t, 'go');
+  assert.throws(() => parseCoordinatorMessage({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 4, through: 4, images: new Uint8Array(4) }), /images/);
+  // A go-ahead grants steps step..through: never backwards, and never more than a worker should park.
+  assert.equal((parseCoordinatorMessage({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 4, through: 4 + MAX_GO_STEPS - 1 }) as Go).through, 4 + MAX_GO_STEPS - 1);
+  assert.throws(() => parseCoordinatorMessage({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 4, through: 3 }), /at through/);
+  assert.throws(() => parseCoordinatorMessage({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 4, through: 4 + MAX_GO_STEPS }), /at through/);
   assert.throws(() => parseWorkerMessage({ t: 'aborted', v: PROTOCOL_VERSION, gen: 1, completed: -1 }), /at completed/);
   // A reject is readable whatever version sent it, so an outdated worker still learns why.
   assert.equal(parseCoordinatorMessage({ t: 'reject', v: 0, reason: 'old' }).t, 'reject');

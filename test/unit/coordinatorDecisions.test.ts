@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decide } from '../../src/coordinator/decide.js';
+import { LOCAL_GRANT_STEPS } from '../../src/coordinator/stepFlow.js';
 import { type Effect, type ReplicaState, type RunEvent, type RunState, initialRunState } from '../../src/coordinator/runState.js';
 import type { TrainConfig } from '../../src/shared/config.js';
 import type { TrainerError } from '../../src/shared/errors.js';
@@ -77,7 +78,9 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 function sent<T extends CoordinatorMessage['t']>(fx: Effect[], t: T): Array<{ peer: string; msg: Extract<CoordinatorMessage, { t: T }>; bestEffort: boolean }> {
   return fx.flatMap((e) => (e.kind === 'send' && e.msg.t === t ? [{ peer: e.peer, msg: e.msg as Extract<CoordinatorMessage, { t: T }>, bestEffort: e.bestEffort === true }] : []));
 }
-const shipped = (fx: Effect[]): number[] => fx.flatMap((e) => (e.kind === 'ship' ? [e.step] : []));
+/** The steps shipped, one entry per step (a go-ahead's range expanded). */
+const shipped = (fx: Effect[]): number[] => fx.flatMap((e) => (e.kind === 'ship' ? Array.from({ length: e.through - e.step + 1 }, (_, i) => e.step + i) : []));
+const shipments = (fx: Effect[]): Array<[number, number]> => fx.flatMap((e) => (e.kind === 'ship' ? [[e.step, e.through] as [number, number]] : []));
 const failure = (fx: Effect[]): Error | undefined => fx.flatMap((e) => (e.kind === 'fail' ? [e.error] : []))[0];
 const notified = (fx: Effect[], name: string): unknown[][] => fx.flatMap((e) => (e.kind === 'notify' && e.name === name ? [e.args as unknown[]] : []));
 const armed = (fx: Effect[]): number[] => fx.flatMap((e) => (e.kind === 'arm' ? [e.ms] : []));
@@ -98,6 +101,57 @@ test('registration: welcome each worker; the last ready one starts generation 1 
   assert.ok(sent(fx, 'start').every((x) => x.msg.generator !== undefined && x.msg.generatorOptimizer === undefined));
   assert.deepEqual(shipped(fx), [1, 2]);
   assert.deepEqual(armed(fx), [5000]);
+});
+
+test('--data local: one go-ahead grants LOCAL_GRANT_STEPS steps, renewed once half are used; a join waits for the grant to end', () => {
+  assert.equal(LOCAL_GRANT_STEPS, 8);
+  // Batches would go out one step at a time (--prefetch 2); a go-ahead covers 8 steps in one message to each worker.
+  const started = new Run({ world: 2, data: 'local', steps: 30 });
+  started.join(0);
+  assert.deepEqual(shipments(started.join(1)), [[1, 8]]);
+  // An elastic run of 3 that lost one worker: generation 2 trains with two and has room for a joiner.
+  const run = Run.training(3, { minWorkers: 2, data: 'local', steps: 30 });
+  run.ev({ t: 'launchedExit', slot: 2, reason: 'gone' });
+  run.answer('p0', 0);
+  assert.deepEqual(shipments(run.answer('p1', 0)), [[1, 8]]);
+  const renewals: Array<[number, Array<[number, number]>]> = [];
+  for (let step = 1; step <= 9; step++) {
+    run.report(step, ['p0', 'p1']);
+    const fx = shipments(run.fx);
+    if (fx.length > 0) renewals.push([step, fx]);
+  }
+  // Renewed when at most half the grant is left (after step 4: steps 5-8 granted), up to 8 ahead.
+  assert.deepEqual(renewals, [[4, [[9, 12]]], [8, [[13, 16]]]]);
+  // A joiner is admitted after the last granted step: nothing is granted past it.
+  run.join(5);
+  assert.equal(run.s.joinAt, 16);
+  for (let step = 10; step <= 15; step++) run.report(step, ['p0', 'p1']);
+  assert.equal(run.s.phase, 'training');
+  run.report(16, ['p0', 'p1']);
+  assert.equal(run.s.phase, 'aborting');
+  // The last grant ends at the run's last step.
+  const short = new Run({ world: 1, data: 'local', steps: 5 });
+  assert.deepEqual(shipments(short.join(0)), [[1, 5]]);
+  short.report(1, ['p0']);
+  assert.deepEqual(shipped(short.fx), []);
+});
+
+test('the run shows the generator weight average rank 0 sends: samples, evaluations and the final weights are the average, checkpoints the last weights', () => {
+  const run = Run.training(1, { steps: 2, sampleEvery: 1, evalEvery: 1 });
+  const average = f32(4, 9);
+  const weights = (step: number, withOptimizer: boolean): Effect[] => run.ev({ t: 'message', peer: 'p0', msg: {
+    t: 'weights', v: PROTOCOL_VERSION, step, generator: f32(4, step), discriminator: f32(3, step), generatorAverage: average,
+    ...(withOptimizer ? { generatorOptimizer: f32(8, step), discriminatorOptimizer: f32(6, step) } : {}),
+  } });
+  run.report(1, ['p0']);
+  const mid = weights(1, false);
+  assert.deepEqual(notified(mid, 'sampleWeights').map((a) => (a[1] as { generator: Float32Array }).generator), [average]);
+  assert.deepEqual(notified(mid, 'evalWeights').map((a) => (a[1] as { generator: Float32Array }).generator), [average]);
+  run.report(2, ['p0']);
+  const end = weights(2, true);
+  const checkpoint = end.find((e) => e.kind === 'checkpoint');
+  assert.deepEqual(checkpoint?.kind === 'checkpoint' ? checkpoint.state.generator : undefined, f32(4, 2));
+  assert.deepEqual(run.s.finalWeights?.generator, average);
 });
 
 test('registration: a wrong model hash fails the run; a lost worker is forgotten; the register deadline fails it', () => {

@@ -23,7 +23,7 @@ test('a worker with --data local cuts, from its own copy, the slice the coordina
       const slices = [];
       for (let rank = 0; rank < world; rank++) {
         const shipped = coordinator.batchFor(step, rank, world);
-        const mine = stepBatch({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step }, own, rank, world);
+        const mine = stepBatch({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step, through: step }, own, rank, world);
         assert.equal(mine.step, step);
         assert.equal(mine.epoch, shipped.epoch, `step ${step} rank ${rank}/${world}: epoch`);
         assert.equal(mine.position, shipped.position, `step ${step} rank ${rank}/${world}: position`);
@@ -42,7 +42,7 @@ test('a worker with --data local cuts, from its own copy, the slice the coordina
 test('a shipped batch is used as it came; a go-ahead without local data, or a different data set, is an error', () => {
   const batch: Batch = { t: 'batch', v: PROTOCOL_VERSION, gen: 1, step: 3, epoch: 0, position: 16, images: new Uint8Array(784) };
   assert.equal(stepBatch(batch, undefined, 0, 2), batch);
-  assert.throws(() => stepBatch({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 3 }, undefined, 0, 2), (err: Error & { code?: string }) => err.code === 'E_PROTOCOL');
+  assert.throws(() => stepBatch({ t: 'go', v: PROTOCOL_VERSION, gen: 1, step: 3, through: 3 }, undefined, 0, 2), (err: Error & { code?: string }) => err.code === 'E_PROTOCOL');
   assert.equal(localFeeder({ ...config, data: 'coordinator' }), undefined);
   assert.equal(localFeeder({ ...config, data: undefined }), undefined);
   // The coordinator trains on more examples than the bundled set holds: another epoch order, refused.

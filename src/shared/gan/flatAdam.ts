@@ -1,5 +1,6 @@
 import type { Tf, Tensor, Variable } from './tf.js';
 import { FUSED_ADAM, type FusedAdamAttrs, hasFusedAdam } from '../compute/fusedAdam.js';
+import { adamStateSize } from './stateLayout.js';
 
 
 export interface AdamSnapshot {
@@ -85,7 +86,7 @@ export class FlatAdam {
 
   /** Floats in `exportState`'s vector for a model of `size` parameters. */
   static stateSize(size: number): number {
-    return 3 + 2 * size;
+    return adamStateSize(size);
   }
 
   /**

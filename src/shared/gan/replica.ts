@@ -11,6 +11,7 @@ import { GAN_LOSS_KERNEL, sigmoidCrossEntropyMean } from './webgpuLoss.js';
 import { hasWebgpuDense } from './webgpuDense.js';
 import { type FusedModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './fusedPhases.js';
 import { ParamGroup, VarList, asFloat32 } from './paramGroup.js';
+import { WeightAverage } from './weightAverage.js';
 import type { GanSpecs } from './archs.js';
 
 type LayersModel = ReturnType<typeof buildModel>;
@@ -51,8 +52,10 @@ export class GanReplica {
   private readonly stats: VarList;
   private readonly gOpt: FlatAdam;
   private readonly dOpt: FlatAdam;
+  /** The generator's state averaged over steps (config.emaDecay), or undefined when off. */
+  private readonly average: WeightAverage | undefined;
   /** The state at the last commit(), for rollback(). */
-  private committed: { vars: Tensor[]; g: AdamSnapshot; d: AdamSnapshot } | undefined;
+  private committed: { vars: Tensor[]; g: AdamSnapshot; d: AdamSnapshot; average: Tensor | undefined } | undefined;
   /** The moving statistics before the current phase's forward passes, for skipUpdate(). */
   private statsBefore: Tensor[] | undefined;
   private readonly specs: GanSpecs;
@@ -69,6 +72,7 @@ export class GanReplica {
     this.stats = new VarList([...this.g.stats.vars, ...this.d.stats.vars]);
     this.gOpt = new FlatAdam(tf, this.g.params.total, config.lr, config.beta1, config.beta2, config.epsilon);
     this.dOpt = new FlatAdam(tf, this.d.params.total, config.lr, config.beta1, config.beta2, config.epsilon);
+    this.average = config.emaDecay ? new WeightAverage(tf, config.emaDecay) : undefined;
   }
 
   /** Names and shapes of what was really built, for the model hash. */
@@ -99,10 +103,11 @@ export class GanReplica {
     return { d: this.d.params.total + this.stats.total, g: this.g.params.total + this.stats.total };
   }
 
-  /** Full states (parameters, then moving statistics) in `paramShapes` order. */
+  /** Full states (parameters, then moving statistics) in `paramShapes` order. The generator's average starts there. */
   setWeights(generator: Float32Array, discriminator: Float32Array): void {
     this.assign(this.g.all, generator, 'generator');
     this.assign(this.d.all, discriminator, 'discriminator');
+    this.average?.reset(this.g.all);
   }
 
   private assign(list: VarList, flat: Float32Array, what: string): void {
@@ -119,14 +124,41 @@ export class GanReplica {
     return { generator: await this.fuse(this.g.all.vars), discriminator: await this.fuse(this.d.all.vars) };
   }
 
-  /** Both optimizers' full state (FlatAdam.exportState), for checkpoints. */
+  /**
+   * Both optimizers' full state (FlatAdam.exportState), for checkpoints; the generator's ends with
+   * its weight average when that is on, so checkpoints, joiners and the replica hash carry it.
+   */
   async getOptimizerState(): Promise<{ generator: Float32Array; discriminator: Float32Array }> {
-    return { generator: await this.gOpt.exportState(), discriminator: await this.dOpt.exportState() };
+    const adam = await this.gOpt.exportState();
+    const discriminator = await this.dOpt.exportState();
+    if (!this.average) return { generator: adam, discriminator };
+    const generator = new Float32Array(adam.length + this.g.all.total);
+    generator.set(adam);
+    generator.set(await this.average.read(), adam.length);
+    return { generator, discriminator };
   }
 
+  /** A generator state without an average (an older checkpoint, or a run without one) starts the average at the current weights. */
   setOptimizerState(generator: Float32Array, discriminator: Float32Array): void {
-    this.gOpt.importState(generator);
+    const adam = FlatAdam.stateSize(this.g.params.total);
+    if (generator.length !== adam && generator.length !== adam + this.g.all.total) {
+      throw new RangeError(`generator optimizer state has ${generator.length} values, expected ${adam} (Adam) or ${adam + this.g.all.total} (Adam and the weight average)`);
+    }
+    this.gOpt.importState(generator.subarray(0, adam));
     this.dOpt.importState(discriminator);
+    if (!this.average) return;
+    if (generator.length > adam) this.average.set(generator.subarray(adam));
+    else this.average.reset(this.g.all);
+  }
+
+  /** The generator's averaged state (what samples, evaluations and the exported model use), or undefined when averaging is off. */
+  async getGeneratorAverage(): Promise<Float32Array | undefined> {
+    return this.average?.read();
+  }
+
+  /** After step `step` is applied: the generator's average moves toward it (every few steps). */
+  averageGenerator(step: number): void {
+    this.average?.update(step, this.g.all);
   }
 
   /** One read-back per model instead of one per tensor. */
@@ -289,7 +321,7 @@ export class GanReplica {
     }
   }
 
-  /** SHA-256 over all weights, batch-norm statistics and both optimizers' full state (what a checkpoint holds). */
+  /** SHA-256 over all weights, batch-norm statistics and both optimizers' full state with the weight average (what a checkpoint holds). */
   async stateHash(): Promise<string> {
     const h = createHash('sha256');
     const weights = await this.getWeights();
@@ -306,7 +338,7 @@ export class GanReplica {
   commit(): void {
     this.dropCommitted();
     const vars = [...this.g.all.vars, ...this.d.all.vars].map((v) => this.tf.keep(v.clone()));
-    this.committed = { vars, g: this.gOpt.snapshot(), d: this.dOpt.snapshot() };
+    this.committed = { vars, g: this.gOpt.snapshot(), d: this.dOpt.snapshot(), average: this.average?.snapshot() };
   }
 
   /** Back to the state at the last commit(): an abandoned step leaves no trace. */
@@ -316,12 +348,13 @@ export class GanReplica {
     [...this.g.all.vars, ...this.d.all.vars].forEach((v, i) => v.assign(c.vars[i]!));
     this.gOpt.restore(c.g);
     this.dOpt.restore(c.d);
+    if (c.average) this.average?.restore(c.average);
     this.dropStatsBefore();
   }
 
   private dropCommitted(): void {
     if (!this.committed) return;
-    this.tf.dispose([...this.committed.vars, ...this.committed.g.tensors, ...this.committed.d.tensors]);
+    this.tf.dispose([...this.committed.vars, ...this.committed.g.tensors, ...this.committed.d.tensors, ...(this.committed.average ? [this.committed.average] : [])]);
     this.committed = undefined;
   }
 
@@ -330,6 +363,7 @@ export class GanReplica {
     this.dropStatsBefore();
     this.gOpt.dispose();
     this.dOpt.dispose();
+    this.average?.dispose();
     this.generator.dispose();
     this.discriminator.dispose();
   }

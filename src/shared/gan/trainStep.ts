@@ -105,6 +105,7 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
   const d = await phase('d', () => replica.discriminatorGradients(batch.images, zD), (avg) => replica.applyDiscriminator(avg));
   const zG = latentNoise(seed, batch.epoch, batch.position, end, latentDim, NoiseStream.generator);
   const g = await phase('g', () => replica.generatorGradients(zG), (avg) => replica.applyGenerator(avg));
+  replica.averageGenerator(batch.step);
 
   return { dLoss: d.loss, gLoss: g.loss, dReal: d.dReal, dFake: d.dFake, ...totals, skipped };
 }
