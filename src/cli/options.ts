@@ -44,7 +44,7 @@ const COORDINATOR = {
   arch: { choices: ARCHS, default: 'mlp' as const, describe: 'model architecture' },
   allreduce: { choices: ALLREDUCE_MODES, default: 'auto' as const, describe: 'ring or rhd (recursive halving-doubling) among workers; auto: whichever the α-β model finds faster for the world and gradient size, from α and β measured at start-up (the ring when --compression is set); star: through the coordinator; shm: through POSIX shared memory when every worker is on one host and can map it (auto chooses it then too), else the ring' },
   compression: { choices: COMPRESSIONS, default: 'none' as const, describe: 'gradients on the wire: float32, or 16-bit fp16/bf16 (summed in float32, the average rounded once)' },
-  lr: { type: 'number', default: 2e-4, describe: 'Adam learning rate' },
+  lr: { type: 'number', default: 5e-4, describe: 'Adam learning rate (with beta1 0, 5e-4 trains the DCGAN about three times as fast as 2e-4, the DCGAN paper\'s; docs/results.md)' },
   beta1: { type: 'number', default: 0, describe: 'Adam beta1 (0: no momentum, which trains both GANs to better digits here than the usual 0.5; docs/results.md)' },
   beta2: { type: 'number', default: 0.999, describe: 'Adam beta2' },
   'ema-decay': { type: 'number', default: DEFAULT_EMA_DECAY, describe: 'per-step decay of the moving average of the generator\'s weights that samples, evaluations and the exported generator use (0: none, the last weights)' },

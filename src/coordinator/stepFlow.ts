@@ -12,9 +12,9 @@ export const LOCAL_GRANT_STEPS = 8;
 
 /**
  * Ships ahead of the last completed step, stopping at a pending join or stop, and at the last step.
- * Batches (--data coordinator) go out one step at a time, up to --prefetch steps ahead. Go-aheads
- * (--data local) go out for a range of steps: renewed, up to LOCAL_GRANT_STEPS ahead, once half of
- * the last grant is used (the steps from the last completed one to the end of the grant still granted are at most half).
+ * Batches (--data coordinator): every step up to --prefetch ahead, one effect per step range, one
+ * message per step and worker. Go-aheads (--data local): one message for a range of steps, up to
+ * LOCAL_GRANT_STEPS ahead, renewed only once at most half of that is still granted.
  */
 export function shipAhead(s: RunState): void {
   if (s.phase !== 'training') return;

@@ -175,7 +175,6 @@ export class ControlLink {
     }
   }
 
-  /** Step `step`'s batch, or with --data local the coordinator's go-ahead for it (the worker then cuts its own slice). */
   /** A batch under its step; a go-ahead under each step it grants, so the training loop takes one per step either way. */
   private park(msg: Batch | Go): void {
     const through = msg.t === 'go' ? msg.through : msg.step;
@@ -185,6 +184,7 @@ export class ControlLink {
     }
   }
 
+  /** Step `step`'s batch, or with --data local the coordinator's go-ahead for it (the worker then cuts its own slice). */
   waitBatch(gen: number, step: number, timeoutMs: number): Promise<Batch | Go> {
     if (this.aborted(gen)) return Promise.reject(new GenerationAborted(gen));
     return this.batches.take(`${gen}/${step}`, timeoutMs, () => new TimeoutError(`no batch for step ${step} from the coordinator within ${timeoutMs} ms`));
