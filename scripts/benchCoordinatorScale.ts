@@ -10,8 +10,9 @@
  * thread, ZeroMQ's I/O thread, libuv's pool, the garbage collector) and needs nothing of the
  * coordinator; its unit is a clock tick (10 ms), so each window is long enough for ticks to
  * matter little (the quantum is in each line). The window opens when rank 0 receives the
- * shipment of step W + prefetch (the coordinator ships it as step W completes) and closes
- * at W + S + prefetch.
+ * shipment of step W + prefetch (the coordinator ships it as step W completes; with --data local
+ * it arrives in a go-ahead granting several steps, sent some steps earlier, and the window's end
+ * is offset alike, so the window still spans S completed steps) and closes at W + S + prefetch.
  * Bytes: what the fakes received from and sent to the coordinator over the same window (every
  * frame on the control and heartbeat connections, without ZeroMQ's envelope), per step; and
  * summary.json's shipped image bytes per step, over the whole run.
