@@ -81,10 +81,15 @@ test('kill -9 (or SIGSTOP) of one of 3 workers with --min-workers 2, mid all-red
     // A hung host: the whole process frozen, its connections still open.
     { name: 'hung after step 10', victimRank: 1, afterStep: 10, signal: 'SIGSTOP' },
   ];
-  // The uninterrupted run: the same global batches, cut 3 ways throughout.
+  // The uninterrupted run: the same global batches, cut 3 ways throughout. The comparison below is "equal up to float
+  // rounding" after 30 steps, and a GAN amplifies rounding at a rate set by its optimizer: at the defaults (lr 5e-4,
+  // beta1 0) a 2-way cut's last-bit differences reach 3e-3 of the loss by step 30, at lr 2e-4 and beta1 0.5 (the
+  // DCGAN paper's, the defaults until 2026-12-02) they stay under the 1e-3 this test allows. What is tested is the
+  // recovery, so it runs at the latter.
+  const gentle = ['--lr', '2e-4', '--beta1', '0.5'];
   const refOut = tempDir('elastic-ref');
   const refPort = testPort();
-  const ref = coordinator(refOut, refPort, ['--workers', '3', '--steps', '30']);
+  const ref = coordinator(refOut, refPort, ['--workers', '3', '--steps', '30', ...gentle]);
   const refWorkers = [0, 1, 2].map(() => worker(refPort));
   assert.equal(await ref.exited, 0, ref.output().slice(-2000));
   for (const w of refWorkers) assert.equal(await w.exited, 0);
@@ -94,7 +99,7 @@ test('kill -9 (or SIGSTOP) of one of 3 workers with --min-workers 2, mid all-red
     const out = tempDir(`elastic-${i}`);
     const port = testPort();
     const steps = 30;
-    const c = coordinator(out, port, ['--workers', '3', '--min-workers', '2', '--steps', String(steps), '--log-every', '1']);
+    const c = coordinator(out, port, ['--workers', '3', '--min-workers', '2', '--steps', String(steps), '--log-every', '1', ...gentle]);
     const workers = [0, 1, 2].map((w) => worker(port, moment.victimRank === undefined && w === 1 ? ['--fault-kill-step', '6'] : []));
     try {
       let victim: Proc;
