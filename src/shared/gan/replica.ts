@@ -1,4 +1,4 @@
-// One class, a little over 300 lines: the phases, the update, rollback and the hash all work on the same
+// One class, under 400 lines: the phases, the update, rollback, the hash and the generator's average all work on the same
 // models, optimizers and statistics snapshots, and splitting it would pass that state around instead.
 import { createHash } from 'node:crypto';
 import type { Tf, Tensor, Variable } from './tf.js';
@@ -12,6 +12,7 @@ import { hasWebgpuDense } from './webgpuDense.js';
 import { type FusedModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './fusedPhases.js';
 import { ParamGroup, VarList, asFloat32 } from './paramGroup.js';
 import { WeightAverage } from './weightAverage.js';
+import { averageInOptimizerState, withAverage } from './stateLayout.js';
 import type { GanSpecs } from './archs.js';
 
 type LayersModel = ReturnType<typeof buildModel>;
@@ -131,24 +132,20 @@ export class GanReplica {
   async getOptimizerState(): Promise<{ generator: Float32Array; discriminator: Float32Array }> {
     const adam = await this.gOpt.exportState();
     const discriminator = await this.dOpt.exportState();
-    if (!this.average) return { generator: adam, discriminator };
-    const generator = new Float32Array(adam.length + this.g.all.total);
-    generator.set(adam);
-    generator.set(await this.average.read(), adam.length);
-    return { generator, discriminator };
+    return { generator: this.average ? withAverage(adam, await this.average.read()) : adam, discriminator };
   }
 
   /** A generator state without an average (an older checkpoint, or a run without one) starts the average at the current weights. */
   setOptimizerState(generator: Float32Array, discriminator: Float32Array): void {
     const adam = FlatAdam.stateSize(this.g.params.total);
-    if (generator.length !== adam && generator.length !== adam + this.g.all.total) {
+    const average = averageInOptimizerState(generator, this.g.params.total, this.g.all.total);
+    if (generator.length !== adam && !average) {
       throw new RangeError(`generator optimizer state has ${generator.length} values, expected ${adam} (Adam) or ${adam + this.g.all.total} (Adam and the weight average)`);
     }
     this.gOpt.importState(generator.subarray(0, adam));
     this.dOpt.importState(discriminator);
-    if (!this.average) return;
-    if (generator.length > adam) this.average.set(generator.subarray(adam));
-    else this.average.reset(this.g.all);
+    if (average) this.average?.set(average);
+    else this.average?.reset(this.g.all);
   }
 
   /** The generator's averaged state (what samples, evaluations and the exported model use), or undefined when averaging is off. */
