@@ -3,7 +3,7 @@ import type { VarList } from './paramGroup.js';
 
 /**
  * Steps between updates of the average. An update is a few passes over the generator's state
- * (about 3 ms for the MLP's 1.5M floats on one core here, a tenth of its step), so it runs every
+ * (6.7 ms for the MLP's 1.5M floats on a core shared with a training run here, against a 27 ms step), so it runs every
  * 8th step with the decay raised to the 8th power: the same horizon at an eighth of the cost.
  */
 export const AVERAGE_EVERY = 8;
