@@ -46,18 +46,23 @@ static bool read_target(napi_env env, napi_value value, uint32_t *target) {
   return true;
 }
 
+/* What both barrier calls start with: exactly `expected` arguments, (segment, offset, target, ...); `usage` when the count is wrong. */
+static bool read_barrier_call(napi_env env, napi_callback_info info, size_t expected, const char *usage, napi_value *argv, _Atomic uint32_t **word, uint32_t *target) {
+  size_t argc = expected;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != expected) return fail(env, usage), false;
+  return read_word(env, argv, word) && read_target(env, argv[2], target);
+}
+
 /*
  * shmArrive(segment, offset, target): adds 1 to the word; the arrival that
  * brings it to `target` wakes every rank sleeping on it. Returns whether the
  * word has reached `target` (this rank was the last to arrive).
  */
 napi_value shm_arrive(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
   _Atomic uint32_t *word;
   uint32_t target;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3) return fail(env, "trainer_native shmArrive: expected (segment, offset, target)");
-  if (!read_word(env, argv, &word) || !read_target(env, argv[2], &target)) return NULL;
+  if (!read_barrier_call(env, info, 3, "trainer_native shmArrive: expected (segment, offset, target)", argv, &word, &target)) return NULL;
   uint32_t now = atomic_fetch_add_explicit(word, 1, memory_order_acq_rel) + 1;
   bool done = reached(now, target);
   if (done) syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
@@ -73,13 +78,11 @@ napi_value shm_arrive(napi_env env, napi_callback_info info) {
  * reached within them; false when the time ran out first (the caller asks again).
  */
 napi_value shm_wait(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
   _Atomic uint32_t *word;
   uint32_t target;
   double ms = -1;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4) return fail(env, "trainer_native shmWait: expected (segment, offset, target, ms)");
-  if (!read_word(env, argv, &word) || !read_target(env, argv[2], &target)) return NULL;
+  if (!read_barrier_call(env, info, 4, "trainer_native shmWait: expected (segment, offset, target, ms)", argv, &word, &target)) return NULL;
   if (napi_get_value_double(env, argv[3], &ms) != napi_ok || !(ms >= 0 && ms <= 1000)) return fail(env, "trainer_native shmWait: ms must be in [0, 1000]");
   bool done = false;
   for (int i = 0; i < SPINS && !done; i++) {

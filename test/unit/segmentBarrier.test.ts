@@ -38,6 +38,10 @@ test('native barrier word over two mappings of one segment: the last arrival com
     assert.throws(() => word!.shmWait(a, 4096, 1, 1), /offset must be a multiple of 4 inside the buffer/);
     assert.throws(() => word!.shmArrive(a, 0, -1), /target must be an integer/);
     assert.throws(() => word!.shmWait(a, 0, 1, 5000), /ms must be in \[0, 1000\]/);
+    // A call with the wrong number of arguments names the call and what it takes.
+    const loose = word as unknown as Record<'shmArrive' | 'shmWait', (...args: unknown[]) => unknown>;
+    assert.throws(() => loose.shmArrive(a, 0), /shmArrive: expected \(segment, offset, target\)/);
+    assert.throws(() => loose.shmWait(a, 0, 1), /shmWait: expected \(segment, offset, target, ms\)/);
   } finally {
     addon.shmUnlink(name);
   }
