@@ -38,8 +38,8 @@ for (const arch of archs) {
   await selectBackend('wasm', silentLogger);
   const { replica, z, images } = seededReplica(tf, config);
   const step = async (): Promise<void> => {
-    replica.applyDiscriminator((await replica.discriminatorGradients(images, z)).grads);
-    replica.applyGenerator((await replica.generatorGradients(z)).grads);
+    replica.applyDiscriminator((await replica.discriminatorGradients(images, z)).grads, 1);
+    replica.applyGenerator((await replica.generatorGradients(z)).grads, 1);
   };
   const samples: Record<string, { wall: number[]; cpu: number[] }> = Object.fromEntries(BACKENDS.map((b) => [b, { wall: [], cpu: [] }]));
   for (let round = 0; round < ROUNDS; round++) {

@@ -59,9 +59,9 @@ for (const k of tf.getKernelsForBackend('wasm')) {
 
 async function step(): Promise<void> {
   const d = await replica.discriminatorGradients(images, z);
-  replica.applyDiscriminator(d.grads);
+  replica.applyDiscriminator(d.grads, 1);
   const g = await replica.generatorGradients(z);
-  replica.applyGenerator(g.grads);
+  replica.applyGenerator(g.grads, 1);
 }
 
 await step();

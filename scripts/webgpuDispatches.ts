@@ -49,11 +49,11 @@ async function step(): Promise<void> {
   cur = 'D';
   const d = await replica.discriminatorGradients(images, z);
   cur = 'Dadam';
-  replica.applyDiscriminator(d.grads);
+  replica.applyDiscriminator(d.grads, 1);
   cur = 'G';
   const g = await replica.generatorGradients(z);
   cur = 'Gadam';
-  replica.applyGenerator(g.grads);
+  replica.applyGenerator(g.grads, 1);
 }
 await step();
 totals.clear();

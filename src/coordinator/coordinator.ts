@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AVERAGE_EVERY } from '../shared/gan/weightAverage.js';
+import { decaySteps } from '../shared/gan/lrSchedule.js';
 import path from 'node:path';
 import { type TrainConfig, modelHash } from '../shared/config.js';
 import { TrainerError, errorMessage } from '../shared/errors.js';
@@ -208,6 +209,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       compression: config.compression ?? 'none',
       data: config.data ?? 'coordinator',
       shipped: { batches: shipping.batches, bytes: shipping.bytes },
+      learningRate: { lr: config.lr, decaySteps: decaySteps(config) },
       ...(config.emaDecay ? { generatorAverage: { decay: config.emaDecay, updateEvery: AVERAGE_EVERY } } : {}),
       ...(state.allreduceChoice ? { allreduceChoice: state.allreduceChoice } : {}),
       ...(state.sharedMemory !== undefined ? { sharedMemory: state.sharedMemory } : {}),

@@ -38,6 +38,7 @@ export interface CoordinatorOptions {
   registerTimeoutMs: number;
   /** Per-step decay of the generator's weight average (weightAverage.ts); 0: none. */
   emaDecay: number;
+  lrDecay: number;
   /** Steps of data shipped ahead of the slowest worker. */
   prefetch: number;
   /** MNIST-FID of rank 0's generator every this many steps (and at the end); 0: none. */

@@ -24,6 +24,7 @@ export function buildTrainConfig(opts: CoordinatorOptions, examples: number): Tr
     checkpointEvery: opts.checkpointEvery, heartbeatMs: opts.heartbeatMs, workerTimeoutMs: opts.workerTimeoutMs, rejoinTimeoutMs: opts.rejoinTimeoutMs,
     evalEvery: opts.evalEvery,
     ...(opts.emaDecay > 0 ? { emaDecay: opts.emaDecay } : {}),
+    ...(opts.lrDecay > 0 ? { lrDecay: opts.lrDecay } : {}),
     ...(opts.dataSource === 'local' ? { data: 'local' as const, dataExamples: examples } : {}),
   };
 }

@@ -13,6 +13,9 @@ export type DataSource = (typeof DATA_SOURCES)[number];
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
+/** --lr-decay's default: both learning rates fall linearly to zero over the run's second half (gan/lrSchedule.ts). */
+export const DEFAULT_LR_DECAY = 0.5;
+
 /** --ema-decay's default: the generator's weight average over about the last 1000 steps (weightAverage.ts). */
 export const DEFAULT_EMA_DECAY = 0.999;
 
@@ -29,6 +32,8 @@ export interface TrainConfig {
   steps: number;
   stepsPerEpoch: number;
   lr: number;
+  /** Fraction of the run's last steps over which both learning rates fall linearly towards zero (gan/lrSchedule.ts); absent or 0: constant. */
+  lrDecay?: number;
   beta1: number;
   beta2: number;
   epsilon: number;
@@ -68,6 +73,8 @@ export interface TrainConfig {
  */
 export function modelHash(config: TrainConfig, paramShapes: Array<{ name: string; shape: number[]; trainable: boolean }>): string {
   const { arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce } = config;
-  const canonical = JSON.stringify({ arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce, emaDecay: config.emaDecay ?? 0, params: paramShapes });
+  const canonical = JSON.stringify({ arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce, emaDecay: config.emaDecay ?? 0,
+    // The schedule depends on the run's length only while it decays.
+    lrDecay: config.lrDecay ?? 0, ...(config.lrDecay ? { steps: config.steps } : {}), params: paramShapes });
   return createHash('sha256').update(canonical).digest('hex');
 }

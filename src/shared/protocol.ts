@@ -64,6 +64,8 @@ export const trainConfigSchema = z.object({
   evalEvery: nonNegInt,
   /** The generator's weight average (--ema-decay); absent: none (and in checkpoints written before it existed). */
   emaDecay: z.number().gt(0).lt(1).optional(),
+  /** The learning-rate decay (--lr-decay); absent: constant (and in checkpoints written before it existed). */
+  lrDecay: z.number().gt(0).max(1).optional(),
 }).strict();
 
 /** One phase of a worker's step, in microseconds since the Unix epoch (a Chrome trace's clock). */

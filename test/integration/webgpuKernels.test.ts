@@ -37,13 +37,13 @@ test('FusedAdam on webgpu: three programs per update, parameters and moments equ
   const run = async (): Promise<{ params: Float32Array; state: Float32Array; dispatches: number[] }> => {
     const rng = new Rng(5);
     let flat: ReturnType<typeof tf.tensor> = tf.tensor1d(randoms(size, rng, 1));
-    const adam = new FlatAdam(tf, size, 2e-4, 0.5, 0.999, 1e-8);
+    const adam = new FlatAdam(tf, size, 0.5, 0.999, 1e-8);
     const dispatches: number[] = [];
     for (let step = 0; step < 5; step++) {
       // Gradients across several orders of magnitude, as real ones are.
       const g = tf.tensor1d(randoms(size, rng, 10 ** (step - 3)));
       const gpu = tf.getBackend() === 'webgpu';
-      const { result: next, dispatches: d } = gpu ? await gpuWorkOf(async () => adam.update(flat, g)) : { result: adam.update(flat, g), dispatches: 0 };
+      const { result: next, dispatches: d } = gpu ? await gpuWorkOf(async () => adam.update(flat, g, 2e-4)) : { result: adam.update(flat, g, 2e-4), dispatches: 0 };
       dispatches.push(d);
       tf.dispose([flat, g]);
       flat = next;

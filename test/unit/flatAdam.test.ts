@@ -25,7 +25,7 @@ for (const backend of ['cpu', 'wasm', 'native'] as const) {
     const reference = SHAPES.map((shape, i) => tf.variable(tf.tensor(init.subarray(sizes.slice(0, i).reduce((a, b) => a + b, 0), sizes.slice(0, i + 1).reduce((a, b) => a + b, 0)), shape)));
     let flat: ReturnType<typeof tf.tensor> = tf.tensor1d(init);
     const tfAdam = tf.train.adam(2e-4, 0.5, 0.999, 1e-8);
-    const ours = new FlatAdam(tf, total, 2e-4, 0.5, 0.999, 1e-8);
+    const ours = new FlatAdam(tf, total, 0.5, 0.999, 1e-8);
     let afterFirst = 0;
     for (let step = 0; step < 5; step++) {
       // Gradients across several orders of magnitude, as real ones are.
@@ -36,7 +36,7 @@ for (const backend of ['cpu', 'wasm', 'native'] as const) {
         offset += sizes[i]!;
         return { name: v.name, tensor: part };
       })));
-      const next = tf.tidy(() => ours.update(flat, tf.tensor1d(g)));
+      const next = tf.tidy(() => ours.update(flat, tf.tensor1d(g), 2e-4));
       flat.dispose();
       flat = next;
       // tfjs's Adam makes its moments on the first step; from then on nothing may grow.

@@ -139,7 +139,7 @@ test('the built model matches its spec and the hash covers optimizer state', asy
   const before = await r.stateHash();
   const w = await r.getWeights();
   // A zero-gradient update leaves weights equal but moves Adam's step counter: the hash must see it.
-  r.applyGenerator(new Float32Array(r.reduceSizes.g));
+  r.applyGenerator(new Float32Array(r.reduceSizes.g), 1);
   assert.deepEqual((await r.getWeights()).generator, w.generator);
   assert.notEqual(await r.stateHash(), before);
   r.dispose();

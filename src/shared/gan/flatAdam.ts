@@ -32,7 +32,7 @@ export class FlatAdam {
    */
   private accBeta: [number, number];
 
-  constructor(private readonly tf: Tf, size: number, private readonly lr: number, private readonly beta1: number, private readonly beta2: number, private readonly epsilon: number) {
+  constructor(private readonly tf: Tf, size: number, private readonly beta1: number, private readonly beta2: number, private readonly epsilon: number) {
     this.m = tf.zeros([size]).variable(false);
     this.v = tf.zeros([size]).variable(false);
     this.accBeta1 = tf.scalar(beta1).variable(false);
@@ -40,17 +40,17 @@ export class FlatAdam {
     this.accBeta = [Math.fround(beta1), Math.fround(beta2)];
   }
 
-  /** The updated parameters for flat `value` and `gradient`; advances the moments. */
-  update(value: Tensor, gradient: Tensor): Tensor {
+  /** The updated parameters for flat `value` and `gradient` at learning rate `lr` (lrSchedule.ts); advances the moments. */
+  update(value: Tensor, gradient: Tensor, lr: number): Tensor {
     const tf = this.tf;
-    const out = hasFusedAdam(tf) ? this.fusedUpdate(value, gradient) : this.elementwiseUpdate(value, gradient);
+    const out = hasFusedAdam(tf) ? this.fusedUpdate(value, gradient, lr) : this.elementwiseUpdate(value, gradient, lr);
     const f = Math.fround;
     this.accBeta = [f(this.accBeta[0] * f(this.beta1)), f(this.accBeta[1] * f(this.beta2))];
     this.iterations++;
     return out;
   }
 
-  private elementwiseUpdate(value: Tensor, gradient: Tensor): Tensor {
+  private elementwiseUpdate(value: Tensor, gradient: Tensor, lr: number): Tensor {
     const tf = this.tf;
     return tf.tidy(() => {
       const oneMinusAccBeta1 = tf.sub(1, this.accBeta1);
@@ -61,7 +61,7 @@ export class FlatAdam {
       const biasCorrectedSecondMoment = tf.div(newSecondMoment, oneMinusAccBeta2);
       this.m.assign(newFirstMoment);
       this.v.assign(newSecondMoment);
-      const newValue = tf.add(tf.mul(tf.div(biasCorrectedFirstMoment, tf.add(tf.sqrt(biasCorrectedSecondMoment), this.epsilon)), -this.lr), value);
+      const newValue = tf.add(tf.mul(tf.div(biasCorrectedFirstMoment, tf.add(tf.sqrt(biasCorrectedSecondMoment), this.epsilon)), -lr), value);
       this.accBeta1.assign(tf.mul(this.accBeta1, this.beta1));
       this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
       return newValue;
@@ -69,9 +69,9 @@ export class FlatAdam {
   }
 
   /** FusedAdam (native, webgpu): one kernel, the same bits as the element-wise path on the same backend; the beta powers advance on the CPU (see accBeta) and are uploaded. */
-  private fusedUpdate(value: Tensor, gradient: Tensor): Tensor {
+  private fusedUpdate(value: Tensor, gradient: Tensor, lr: number): Tensor {
     const tf = this.tf;
-    const attrs: FusedAdamAttrs = { beta1: this.beta1, beta2: this.beta2, lr: this.lr, epsilon: this.epsilon };
+    const attrs: FusedAdamAttrs = { beta1: this.beta1, beta2: this.beta2, lr, epsilon: this.epsilon };
     const [newValue, newM, newV] = tf.engine().runKernel(FUSED_ADAM, { value, gradient, m: this.m, v: this.v, accBeta1: this.accBeta1, accBeta2: this.accBeta2 }, attrs as never) as Tensor[];
     this.m.assign(newM!);
     this.v.assign(newV!);

@@ -12,6 +12,7 @@ import { hasWebgpuDense } from './webgpuDense.js';
 import { type FusedModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './fusedPhases.js';
 import { ParamGroup, VarList, asFloat32 } from './paramGroup.js';
 import { WeightAverage } from './weightAverage.js';
+import { learningRateAt } from './lrSchedule.js';
 import { averageInOptimizerState, withAverage } from './stateLayout.js';
 import type { GanSpecs } from './archs.js';
 
@@ -71,8 +72,8 @@ export class GanReplica {
     this.g = new ParamGroup(this.generator);
     this.d = new ParamGroup(this.discriminator);
     this.stats = new VarList([...this.g.stats.vars, ...this.d.stats.vars]);
-    this.gOpt = new FlatAdam(tf, this.g.params.total, config.lr, config.beta1, config.beta2, config.epsilon);
-    this.dOpt = new FlatAdam(tf, this.d.params.total, config.lr, config.beta1, config.beta2, config.epsilon);
+    this.gOpt = new FlatAdam(tf, this.g.params.total, config.beta1, config.beta2, config.epsilon);
+    this.dOpt = new FlatAdam(tf, this.d.params.total, config.beta1, config.beta2, config.epsilon);
     this.average = config.emaDecay ? new WeightAverage(tf, config.emaDecay) : undefined;
   }
 
@@ -270,16 +271,17 @@ export class GanReplica {
     }
   }
 
-  applyDiscriminator(avg: Float32Array): void {
-    this.apply(this.d, this.dOpt, avg);
+  /** Step `step`'s discriminator update (the step sets the learning rate: lrSchedule.ts). */
+  applyDiscriminator(avg: Float32Array, step: number): void {
+    this.apply(this.d, this.dOpt, avg, step);
   }
 
-  applyGenerator(avg: Float32Array): void {
-    this.apply(this.g, this.gOpt, avg);
+  applyGenerator(avg: Float32Array, step: number): void {
+    this.apply(this.g, this.gOpt, avg, step);
   }
 
   /** Adam over the averaged gradients; the averaged moving statistics are assigned as they are. */
-  private apply(group: ParamGroup, opt: FlatAdam, avg: Float32Array): void {
+  private apply(group: ParamGroup, opt: FlatAdam, avg: Float32Array, step: number): void {
     const n = group.params.total;
     if (avg.length !== n + this.stats.total) throw new RangeError(`${group.model.name}: got ${avg.length} reduced values, expected ${n + this.stats.total}`);
     const tf = this.tf;
@@ -287,7 +289,7 @@ export class GanReplica {
       // One upload and one update over the fused vector, then split back into the model's variables.
       const { vars, sizes, shapes } = group.params;
       const value = tf.concat(vars.map((v) => v.reshape([-1])));
-      const parts = tf.split(opt.update(value, tf.tensor1d(avg.subarray(0, n))), sizes);
+      const parts = tf.split(opt.update(value, tf.tensor1d(avg.subarray(0, n)), learningRateAt(this.config, step)), sizes);
       vars.forEach((v, i) => v.assign(parts[i]!.reshape(shapes[i]!)));
     });
     if (this.stats.total > 0) this.assign(this.stats, avg.subarray(n), 'moving statistics');

@@ -102,9 +102,9 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
   };
 
   const zD = latentNoise(seed, batch.epoch, batch.position, end, latentDim, NoiseStream.discriminator);
-  const d = await phase('d', () => replica.discriminatorGradients(batch.images, zD), (avg) => replica.applyDiscriminator(avg));
+  const d = await phase('d', () => replica.discriminatorGradients(batch.images, zD), (avg) => replica.applyDiscriminator(avg, batch.step));
   const zG = latentNoise(seed, batch.epoch, batch.position, end, latentDim, NoiseStream.generator);
-  const g = await phase('g', () => replica.generatorGradients(zG), (avg) => replica.applyGenerator(avg));
+  const g = await phase('g', () => replica.generatorGradients(zG), (avg) => replica.applyGenerator(avg, batch.step));
   replica.averageGenerator(batch.step);
 
   return { dLoss: d.loss, gLoss: g.loss, dReal: d.dReal, dFake: d.dFake, ...totals, skipped };

@@ -1,0 +1,32 @@
+/**
+ * The learning rate at each step: constant, then (with --lr-decay F) falling
+ * linearly over the last F of the run's steps towards zero. Annealing the end of
+ * a run settles the generator where a constant rate keeps it circling (the
+ * DCGAN's FID stalled for the last third of a constant-rate run;
+ * docs/results.md). A function of the step alone, so every replica, a resumed
+ * run and a rolled-back step agree on it.
+ */
+export interface LrSchedule {
+  lr: number;
+  /** The run's last step (TrainConfig.steps). */
+  steps: number;
+  /** Fraction of the steps over which the rate decays; 0 or absent: constant. */
+  lrDecay?: number;
+}
+
+/** Steps at the end of the run over which the rate decays. */
+export function decaySteps(s: LrSchedule): number {
+  return Math.round((s.lrDecay ?? 0) * s.steps);
+}
+
+/**
+ * The rate for 1-based step `step`: lr until the decay starts, then
+ * lr·(steps − step + 1)/(D + 1) over its D steps, so it falls evenly and the last
+ * step still moves (lr/(D + 1)). Rounded to float32 as the kernels use it.
+ */
+export function learningRateAt(s: LrSchedule, step: number): number {
+  const d = decaySteps(s);
+  const start = s.steps - d;
+  if (d === 0 || step <= start) return Math.fround(s.lr);
+  return Math.fround(s.lr * (Math.max(0, s.steps - step + 1) / (d + 1)));
+}
