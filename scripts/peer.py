@@ -6,8 +6,8 @@ One step is what trainStep does on one rank: the discriminator phase (G forward 
 the real and the fake batch, BCE on logits, gradients for D only), then the generator phase against the
 updated D (non-saturating BCE, gradients for G only). In each phase the gradients and both models'
 batch-norm moving statistics are copied out into one flat float32 host buffer and back, as an
-all-reduce needs (the trainer's reduce buffer has the same layout), then Adam (the coordinator's
-defaults: lr 2e-4, betas 0.5/0.999, eps 1e-8) steps. The losses are read every step, as the trainer
+all-reduce needs (the trainer's reduce buffer has the same layout), then Adam (the DCGAN paper's
+lr 2e-4, betas 0.5/0.999, eps 1e-8: the same arithmetic per step as the trainer's defaults) steps. The losses are read every step, as the trainer
 reads them to report them.
 
   peer.py --check                      torch version and the BLAS library it loaded, as JSON

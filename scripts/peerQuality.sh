@@ -38,8 +38,8 @@ done
 $CLI evaluate --images "$OUT/pytorch/final.npy" --json --log-format json > "$OUT/pytorch/evaluate.json"
 for w in $WORKERS; do
   if (( BATCH % w != 0 )); then echo "peerQuality.sh: BATCH $BATCH does not split among $w workers" >&2; exit 2; fi
-  # PyTorch's twin's hyperparameters (Adam 2e-4, betas 0.5/0.999, no weight average), whatever the trainer's defaults.
-  $CLI coordinator --workers $w --spawn --arch dcgan --steps $STEPS --batch-size $((BATCH / w)) --beta1 0.5 --ema-decay 0 --eval-every "$EVERY" --eval-count 2000 \
+  # PyTorch's twin's hyperparameters (Adam 2e-4 constant, betas 0.5/0.999, no weight average), whatever the trainer's defaults.
+  $CLI coordinator --workers $w --spawn --arch dcgan --steps $STEPS --batch-size $((BATCH / w)) --beta1 0.5 --lr 2e-4 --lr-decay 0 --ema-decay 0 --eval-every "$EVERY" --eval-count 2000 \
     --sample-every 0 --port 0 --metrics-port 0 --bind 127.0.0.1 --out "$OUT/trainer-${w}w" --log-format json > "$OUT/trainer-${w}w.log" 2>&1
   $CLI evaluate --model "$OUT/trainer-${w}w/generator" --json --log-format json > "$OUT/trainer-${w}w/evaluate.json"
 done

@@ -47,7 +47,7 @@ const COORDINATOR = {
   lr: { type: 'number', default: 5e-4, describe: 'Adam learning rate (with beta1 0, 5e-4 trains the DCGAN about three times as fast as 2e-4, the DCGAN paper\'s; docs/results.md)' },
   beta1: { type: 'number', default: 0, describe: 'Adam beta1 (0: no momentum, which trains both GANs to better digits here than the usual 0.5; docs/results.md)' },
   beta2: { type: 'number', default: 0.999, describe: 'Adam beta2' },
-  'lr-decay': { type: 'number', default: DEFAULT_LR_DECAY, describe: 'fraction of the run\'s last steps over which both learning rates fall linearly towards zero (0: constant; the default anneals the second half, which the DCGAN\'s FID needs: docs/results.md)' },
+  'lr-decay': { type: 'number', default: DEFAULT_LR_DECAY, describe: 'fraction of the run\'s last steps over which both learning rates fall linearly towards zero (0, the default: constant; 0.5 did not beat it on the DCGAN: docs/results.md)' },
   'ema-decay': { type: 'number', default: DEFAULT_EMA_DECAY, describe: 'per-step decay of the moving average of the generator\'s weights that samples, evaluations and the exported generator use (0: none, the last weights)' },
   seed: { type: 'number', default: 42, describe: 'seed for weights, data order and noise' },
   data: { type: 'string', describe: 'coordinator (default): the coordinator ships each worker its slice of every step, from the bundled MNIST; local: each worker reads the bundled MNIST (with --limit) and cuts its own slice, the same examples, and the coordinator ships none; any other value: a directory with the four IDX files, shipped by the coordinator (./local for a directory of that name)' },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Summary } from '../../src/coordinator/summary.js';
@@ -10,7 +10,9 @@ import { averageInOptimizerState } from '../../src/shared/gan/stateLayout.js';
 import { jsonLines, runCli, startCli, tempDir, waitFor } from '../helpers.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
 
-const common = ['--workers', '2', '--spawn', '--limit', '256', '--batch-size', '8', '--port', '0', '--log-format', 'json', '--sample-every', '0', '--check-every', '2'];
+// These runs are cut short with --steps and resumed with more, so they train at a constant rate
+// (the default, said here because a decay follows --steps; the last test resumes a decaying run).
+const common = ['--workers', '2', '--spawn', '--limit', '256', '--batch-size', '8', '--port', '0', '--log-format', 'json', '--sample-every', '0', '--check-every', '2', '--lr-decay', '0'];
 const hashOf = (out: string): string => (JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary).replicaHash;
 
 test('a run stopped at step 4 and resumed reaches the same replicas at step 6 as one never stopped; a corrupt newest checkpoint is skipped', async () => {
@@ -82,7 +84,7 @@ test('a checkpoint of 2 workers × batch 8 resumes on 1 worker × batch 16: the 
   assert.equal((await runCli(['coordinator', ...common, '--ema-decay', '0', '--steps', '6', '--out', whole])).code, 0);
   const first = tempDir('two-workers');
   assert.equal((await runCli(['coordinator', ...common, '--ema-decay', '0', '--steps', '3', '--out', first])).code, 0);
-  const single = ['--workers', '1', '--spawn', '--limit', '256', '--port', '0', '--log-format', 'json', '--sample-every', '0', '--ema-decay', '0'];
+  const single = ['--workers', '1', '--spawn', '--limit', '256', '--port', '0', '--log-format', 'json', '--sample-every', '0', '--ema-decay', '0', '--lr-decay', '0'];
   const refused = await runCli(['coordinator', ...single, '--batch-size', '8', '--steps', '6', '--resume', first, '--out', tempDir('bad')]);
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /global batch 2 × 8 \(checkpoint\) vs 1 × 8; with 1 worker use --batch-size 16/);
@@ -120,4 +122,25 @@ test('the exported generator is the weight average the final checkpoint carries,
   assert.equal(averageInOptimizerState(finalCheckpoint(last).optimizer.generator, trainableSize(spec), stateSize(spec)), undefined);
   // Averaging changes what is shown, never the training: the same last weights either way.
   assert.deepEqual(finalCheckpoint(last).weights.generator, c.weights.generator);
+});
+
+test('a run whose learning rate decays, resumed with its own flags from a checkpoint inside the decay, ends bit for bit as the run never stopped', async () => {
+  const decaying = [...common.slice(0, -2), '--lr-decay', '0.5', '--steps', '6'];
+  const whole = tempDir('decay-whole');
+  const a = await runCli(['coordinator', ...decaying, '--checkpoint-every', '5', '--out', whole]);
+  assert.equal(a.code, 0, a.stderr.slice(-2000));
+  const summary = JSON.parse(readFileSync(path.join(whole, 'summary.json'), 'utf8')) as Summary;
+  assert.deepEqual(summary.learningRate, { lr: 5e-4, decaySteps: 3 });
+  // Only the step-5 checkpoint, two steps into the decay, to resume from.
+  const first = tempDir('decay-first');
+  mkdirSync(path.join(first, 'checkpoints'));
+  copyFileSync(path.join(whole, 'checkpoints', 'ckpt-000000005.bin'), path.join(first, 'checkpoints', 'ckpt-000000005.bin'));
+  const resumed = tempDir('decay-resumed');
+  const b = await runCli(['coordinator', ...decaying, '--resume', first, '--out', resumed]);
+  assert.equal(b.code, 0, b.stderr.slice(-2000));
+  assert.equal(hashOf(resumed), hashOf(whole));
+  // The same with a constant rate ends elsewhere: the decay did reach the updates.
+  const constant = tempDir('decay-none');
+  assert.equal((await runCli(['coordinator', ...common, '--steps', '6', '--out', constant])).code, 0);
+  assert.notEqual(hashOf(constant), hashOf(whole));
 });

@@ -1,10 +1,9 @@
 /**
  * The learning rate at each step: constant, then (with --lr-decay F) falling
- * linearly over the last F of the run's steps towards zero. Annealing the end of
- * a run settles the generator where a constant rate keeps it circling (the
- * DCGAN's FID stalled for the last third of a constant-rate run;
- * docs/results.md). A function of the step alone, so every replica, a resumed
- * run and a rolled-back step agree on it.
+ * linearly over the last F of the run's steps towards zero. Annealing is the
+ * usual cure for a GAN whose FID stalls at a constant rate (it lowered the
+ * DCGAN's mid-run, though not its final FID: docs/results.md). A function of the
+ * step alone, so every replica, a resumed run and a rolled-back step agree on it.
  */
 export interface LrSchedule {
   lr: number;

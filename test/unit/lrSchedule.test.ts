@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { loadTrainingSet } from '../../src/shared/data/dataset.js';
+import { DataFeeder } from '../../src/shared/data/dataFeeder.js';
+import { initialWeights } from '../../src/shared/gan/architecture.js';
+import { archSpecs } from '../../src/shared/gan/archs.js';
+import { selectBackend } from '../../src/shared/gan/backend.js';
+import { decaySteps, learningRateAt } from '../../src/shared/gan/lrSchedule.js';
+import { GanReplica } from '../../src/shared/gan/replica.js';
+import { tf } from '../../src/shared/gan/tf.js';
+import { type Reduce, trainStep } from '../../src/shared/gan/trainStep.js';
+import type { TrainConfig } from '../../src/shared/config.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { trainConfig } from '../fixtures/trainConfig.js';
+
+const data = loadTrainingSet(undefined, 512);
+const identity: Reduce = async (_s, _p, grads) => grads;
+
+before(async () => {
+  await selectBackend('wasm', silentLogger);
+});
+
+test('the schedule: constant, then linear over the last fraction of the steps, never zero', () => {
+  const s = { lr: 5e-4, steps: 10, lrDecay: 0.5 };
+  assert.equal(decaySteps(s), 5);
+  const rates = Array.from({ length: 10 }, (_, i) => learningRateAt(s, i + 1));
+  for (const r of rates.slice(0, 5)) assert.equal(r, Math.fround(5e-4));
+  const tail = rates.slice(4);
+  tail.slice(1).forEach((r, i) => assert.ok(Math.abs(tail[i]! - r - 5e-4 / 6) < 1e-9, `even steps: ${tail.join(', ')}`));
+  assert.equal(rates[9], Math.fround(5e-4 / 6), 'the last step still moves');
+  assert.equal(learningRateAt({ lr: 5e-4, steps: 10 }, 10), Math.fround(5e-4), 'absent: constant');
+  assert.equal(learningRateAt({ lr: 5e-4, steps: 10, lrDecay: 0 }, 10), Math.fround(5e-4), '0: constant');
+  assert.equal(decaySteps({ lr: 1, steps: 11_000, lrDecay: 0.5 }), 5500);
+});
+
+function newReplica(config: TrainConfig): GanReplica {
+  const r = new GanReplica(tf, config);
+  const s = archSpecs(config.arch, config.latentDim);
+  r.setWeights(initialWeights(s.generator, config.seed), initialWeights(s.discriminator, config.seed));
+  return r;
+}
+
+async function train(config: TrainConfig, steps: number): Promise<Float32Array[]> {
+  const r = newReplica(config);
+  const feeder = new DataFeeder(data, config);
+  const after: Float32Array[] = [(await r.getWeights()).discriminator];
+  for (let step = 1; step <= steps; step++) {
+    await trainStep(r, config, feeder.batchFor(step, 0, 1), identity);
+    after.push((await r.getWeights()).discriminator);
+  }
+  r.dispose();
+  return after;
+}
+
+function medianAbsChange(a: Float32Array, b: Float32Array): number {
+  const d = Array.from(a, (x, i) => Math.abs(x - b[i]!)).sort((x, y) => x - y);
+  return d[d.length >> 1]!;
+}
+
+test('the replica applies it: the same bits until the decay starts, then steps of the scheduled size', async () => {
+  const constant = trainConfig({ steps: 4, lr: 5e-4, seed: 3 });
+  const decayed = { ...constant, lrDecay: 0.5 };
+  const [a, b] = [await train(constant, 4), await train(decayed, 4)];
+  assert.deepEqual(b[1], a[1], 'step 1 at the full rate');
+  assert.deepEqual(b[2], a[2], 'step 2 at the full rate');
+  assert.notDeepEqual(b[3], a[3], 'step 3 decays');
+  // Adam's first step moves every weight by lr·g/(|g| + ε), i.e. by lr: the step size shows the rate used.
+  const first = trainConfig({ steps: 1, lr: 5e-4, seed: 3, lrDecay: 1 });
+  const [w0, w1] = await train(first, 1);
+  const moved = medianAbsChange(w0!, w1!);
+  assert.ok(Math.abs(moved - 2.5e-4) < 2.5e-6, `the one step of a fully decayed 1-step run moves weights by lr/2, moved ${moved}`);
+  const [u0, u1] = await train({ ...first, lrDecay: undefined }, 1);
+  assert.ok(Math.abs(medianAbsChange(u0!, u1!) - 5e-4) < 5e-6, 'and by lr without decay');
+});
