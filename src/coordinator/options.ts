@@ -38,6 +38,7 @@ export interface CoordinatorOptions {
   registerTimeoutMs: number;
   /** Per-step decay of the generator's weight average (weightAverage.ts); 0: none. */
   emaDecay: number;
+  /** Fraction of the run's last steps over which both learning rates decay linearly (lrSchedule.ts); 0: constant. */
   lrDecay: number;
   /** Steps of data shipped ahead of the slowest worker. */
   prefetch: number;
