@@ -78,7 +78,11 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, what: stri
   }
 }
 
-let nextPort = 20000 + Math.floor(Math.random() * 20000);
+/**
+ * Below Linux's ephemeral range (32768-60999): a port from inside it can already be held by any process's outgoing
+ * connection or `tcp://*:*` bind (the workers' ring sockets), and the coordinator would then fail to bind it.
+ */
+let nextPort = 20000 + Math.floor(Math.random() * 12000);
 /** A distinct port per use in this process; tests that bind pass it explicitly. */
 export function testPort(): number {
   return nextPort++;

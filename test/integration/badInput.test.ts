@@ -86,7 +86,7 @@ test('a worker with another protocol version is refused with a clear error on bo
     // The coordinator keeps waiting for a valid worker, which then trains normally.
     const good = await runCli(['worker', '--coordinator', `tcp://127.0.0.1:${port}`, '--advertise', '127.0.0.1', '--backend', 'cpu'], 60_000);
     assert.equal(good.code, 0, good.stderr);
-    assert.equal(await coordinator.exited, 0);
+    assert.equal(await coordinator.exited, 0, coordinator.output().slice(-2000));
   } finally {
     coordinator.child.kill('SIGKILL');
   }
@@ -123,7 +123,7 @@ test('in a fixed world, a worker that dies stops the run with an error naming it
     await waitFor(() => coordinator.output().includes('"msg":"step"'), 60_000, 'training to start');
     const victim = Number(/generation 1: rank (\d) of 2/.exec(workers[1]!.output())?.[1]);
     workers[1]!.child.kill('SIGKILL');
-    assert.equal(await coordinator.exited, 1);
+    assert.equal(await coordinator.exited, 1, coordinator.output().slice(-2000));
     // --timeout is under --worker-timeout here, so a deadline fires before the silence is noticed. Either the coordinator's
     // step deadline names the rank that did not report (or, when the survivor was itself waiting on the victim, the one
     // heard from least recently), or the survivor's all-reduce deadline fires and names it; the survivor is then lost too,
@@ -252,7 +252,7 @@ test('heartbeats: a worker killed mid-run is named within --worker-timeout; work
     // A dead worker: found by its silence, long before the 60 s step deadline.
     const victim = Number(/generation 1: rank (\d) of 2/.exec(first.workers[1]!.output())?.[1]);
     first.workers[1]!.child.kill('SIGKILL');
-    assert.equal(await first.coordinator.exited, 1);
+    assert.equal(await first.coordinator.exited, 1, first.coordinator.output().slice(-2000));
     // The reason, not a stopwatch, shows which mechanism noticed: the 60 s step deadline would say "not completed within".
     assert.match(first.coordinator.output(), new RegExp(`worker \\d \\(rank ${victim}\\) .+/\\d+ lost: silent for \\d+\\.\\d s, more than --worker-timeout 2 s`));
     // A fixed world with --rejoin-timeout 0 stops at once, saving what the survivor holds.
