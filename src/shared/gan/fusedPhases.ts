@@ -7,8 +7,8 @@ import { IMAGE_SIZE } from '../data/dataset.js';
 
 type LayersModel = ReturnType<typeof buildModel>;
 
-/** What the fused phases run: the replica's two models, their specs, and the latent size. */
-export interface FusedModels {
+/** What a phase (fused here, or layersPhases.ts) runs: the replica's two models, their specs, and the latent size. */
+export interface PhaseModels {
   generator: LayersModel;
   discriminator: LayersModel;
   specs: GanSpecs;
@@ -16,7 +16,7 @@ export interface FusedModels {
 }
 
 /** A phase's loss vector [loss, D(x) or D(G(z)), …] and the gradients of its first entry, by variable name. */
-export interface FusedLoss {
+export interface PhaseLoss {
   value: Tensor;
   grads: Record<string, Tensor>;
 }
@@ -37,7 +37,7 @@ function byName(vars: Variable[], grads: Tensor[]): Record<string, Tensor> {
  * passes give), and one kernel forms both losses and both mean outputs:
  * value is [loss, D(x), D(G(z))], as the tfjs path's statistics.
  */
-export function fusedDiscriminatorLoss(tf: Tf, m: FusedModels, dVars: Variable[], images: Uint8Array, z: Float32Array): FusedLoss {
+export function fusedDiscriminatorLoss(tf: Tf, m: PhaseModels, dVars: Variable[], images: Uint8Array, z: Float32Array): PhaseLoss {
   const n = z.length / m.latentDim;
   const real = tf.tensor2d(Float32Array.from(images, (v) => PIXELS[v]!), [n, IMAGE_SIZE]);
   const fake = applyFused(tf, m.generator, m.specs.generator, tf.tensor2d(z, [n, m.latentDim]));
@@ -47,7 +47,7 @@ export function fusedDiscriminatorLoss(tf: Tf, m: FusedModels, dVars: Variable[]
 }
 
 /** The generator phase on the trainer's kernels: value is [loss, D(G(z)), 0]. */
-export function fusedGeneratorLoss(tf: Tf, m: FusedModels, gVars: Variable[], z: Float32Array): FusedLoss {
+export function fusedGeneratorLoss(tf: Tf, m: PhaseModels, gVars: Variable[], z: Float32Array): PhaseLoss {
   const n = z.length / m.latentDim;
   const noise = tf.tensor2d(z, [n, m.latentDim]);
   const { value, grads } = tf.engine().gradients(() => {

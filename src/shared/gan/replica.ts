@@ -7,9 +7,10 @@ import { paramShapes } from './architecture.js';
 import { archSpecs } from './archs.js';
 import { buildModel } from './models.js';
 import { type AdamSnapshot, FlatAdam } from './flatAdam.js';
-import { GAN_LOSS_KERNEL, sigmoidCrossEntropyMean } from './webgpuLoss.js';
+import { GAN_LOSS_KERNEL } from './webgpuLoss.js';
 import { hasWebgpuDense } from './webgpuDense.js';
-import { type FusedModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './fusedPhases.js';
+import { type PhaseModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './fusedPhases.js';
+import { layersDiscriminatorLoss, layersGeneratorLoss } from './layersPhases.js';
 import { ParamGroup, VarList, asFloat32 } from './paramGroup.js';
 import { WeightAverage } from './weightAverage.js';
 import { learningRateAt } from './lrSchedule.js';
@@ -177,11 +178,6 @@ export class GanReplica {
     return this.tf.concat([...vars.map((v) => grads[v.name]!.reshape([-1])), ...this.stats.vars.map((v) => v.reshape([-1])), ...extra]);
   }
 
-  /** Pixels in [0, 255] to the generator's range [-1, 1]. */
-  private scaleImages(images: Uint8Array, n: number): Tensor {
-    return this.tf.tidy(() => this.tf.tensor2d(images, [n, images.length / n], 'float32').div(127.5).sub(1));
-  }
-
   /**
    * The forward passes in training mode move this replica's statistics by its own
    * batch; apply() replaces them with the average. Kept until then, so that a
@@ -199,32 +195,11 @@ export class GanReplica {
 
   /** D loss = BCE(D(x), 1) + BCE(D(G(z)), 0), gradients for D's parameters only. */
   async discriminatorGradients(images: Uint8Array, z: Float32Array): Promise<DiscriminatorResult> {
-    const tf = this.tf;
     this.keepStats();
-    const n = z.length / this.config.latentDim;
-    const flat = this.fused() ? tf.tidy(() => {
-      const { value, grads } = fusedDiscriminatorLoss(tf, this.models(), this.d.params.vars, images, z);
+    const phase = this.fused() ? fusedDiscriminatorLoss : layersDiscriminatorLoss;
+    const flat = this.tf.tidy(() => {
+      const { value, grads } = phase(this.tf, this.models(), this.d.params.vars, images, z);
       return this.reduceBuffer(this.d.params.vars, grads, [value]);
-    }) : tf.tidy(() => {
-      const real = this.scaleImages(images, n);
-      const noise = tf.tensor2d(z, [n, this.config.latentDim]);
-      const fake = this.generator.apply(noise, { training: true }) as Tensor;
-      let probs: Tensor | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        // One pass of D over real and fake together (half the kernel calls, products twice as tall):
-        // D has no batch norm (archs.ts), so every example's logit is its own, as in two passes.
-        const logits = this.discriminator.apply(tf.concat([real, fake.reshape(real.shape)]), { training: true }) as Tensor;
-        const [realLogits, fakeLogits] = tf.split(logits, 2) as [Tensor, Tensor];
-        // Intermediates inside variableGrads are released when it returns; keep the two statistics.
-        probs = tf.keep(tf.stack([tf.sigmoid(realLogits).mean(), tf.sigmoid(fakeLogits).mean()]));
-        const lossReal = sigmoidCrossEntropyMean(tf, realLogits, 1);
-        const lossFake = sigmoidCrossEntropyMean(tf, fakeLogits, 0);
-        return lossReal.add(lossFake) as ReturnType<Tf['scalar']>;
-      }, this.d.params.vars);
-      // The three statistics as one piece: tfjs's webgpu concat takes only so many inputs per program.
-      const out = this.reduceBuffer(this.d.params.vars, grads, [tf.concat([value.reshape([1]), probs!])]);
-      probs!.dispose();
-      return out;
     });
     const all = await this.readBack(flat);
     const k = all.length - 3;
@@ -233,27 +208,18 @@ export class GanReplica {
 
   /** Non-saturating G loss = BCE(D(G(z)), 1), gradients for G's parameters only. */
   async generatorGradients(z: Float32Array): Promise<GeneratorResult> {
-    const tf = this.tf;
     this.keepStats();
-    const n = z.length / this.config.latentDim;
     // The fused buffer ends in [loss, mean D(G(z)), 0]; tfjs's in the loss alone.
-    const extras = this.fused() ? 3 : 1;
-    const flat = extras === 3 ? tf.tidy(() => {
-      const { value, grads } = fusedGeneratorLoss(tf, this.models(), this.g.params.vars, z);
+    const [phase, extras] = this.fused() ? [fusedGeneratorLoss, 3] : [layersGeneratorLoss, 1];
+    const flat = this.tf.tidy(() => {
+      const { value, grads } = phase(this.tf, this.models(), this.g.params.vars, z);
       return this.reduceBuffer(this.g.params.vars, grads, [value]);
-    }) : tf.tidy(() => {
-      const noise = tf.tensor2d(z, [n, this.config.latentDim]);
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = this.discriminator.apply(this.generator.apply(noise, { training: true }) as Tensor, { training: true }) as Tensor;
-        return sigmoidCrossEntropyMean(tf, logits, 1);
-      }, this.g.params.vars);
-      return this.reduceBuffer(this.g.params.vars, grads, [value.reshape([1])]);
     });
     const all = await this.readBack(flat);
     return { loss: all[all.length - extras]!, grads: all.subarray(0, all.length - extras) };
   }
 
-  private models(): FusedModels {
+  private models(): PhaseModels {
     return { generator: this.generator, discriminator: this.discriminator, specs: this.specs, latentDim: this.config.latentDim };
   }
 
