@@ -25,6 +25,7 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     allreduce: allreduceMode(a),
     compression: a.compression as CoordinatorOptions['compression'],
     lr: inRange('lr', a.lr, 0, 1, true, false),
+    dLr: a.dLr === undefined ? undefined : inRange('d-lr', a.dLr, 0, 1, true, false),
     beta1: inRange('beta1', a.beta1, 0, 1, false, true),
     beta2: inRange('beta2', a.beta2, 0, 1, false, true),
     emaDecay: inRange('ema-decay', a.emaDecay, 0, 1, false, true),

@@ -47,6 +47,7 @@ const COORDINATOR = {
   lr: { type: 'number', default: 5e-4, describe: 'Adam learning rate (with beta1 0, 5e-4 trains the DCGAN about three times as fast as 2e-4, the DCGAN paper\'s; docs/results.md)' },
   beta1: { type: 'number', default: 0, describe: 'Adam beta1 (0: no momentum, which trains both GANs to better digits here than the usual 0.5; docs/results.md)' },
   beta2: { type: 'number', default: 0.999, describe: 'Adam beta2' },
+  'd-lr': { type: 'number', describe: 'the discriminator\'s own Adam learning rate (two time-scale update rule); default: --lr' },
   'lr-decay': { type: 'number', default: DEFAULT_LR_DECAY, describe: 'fraction of the run\'s last steps over which both learning rates fall linearly towards zero (0, the default: constant; 0.5 did not beat it on the DCGAN: docs/results.md)' },
   'ema-decay': { type: 'number', default: DEFAULT_EMA_DECAY, describe: 'per-step decay of the moving average of the generator\'s weights that samples, evaluations and the exported generator use (0: none, the last weights)' },
   seed: { type: 'number', default: 42, describe: 'seed for weights, data order and noise' },

@@ -209,7 +209,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       compression: config.compression ?? 'none',
       data: config.data ?? 'coordinator',
       shipped: { batches: shipping.batches, bytes: shipping.bytes },
-      learningRate: { lr: config.lr, decaySteps: decaySteps(config) },
+      learningRate: { lr: config.lr, ...(config.dLr !== undefined ? { dLr: config.dLr } : {}), decaySteps: decaySteps(config) },
       ...(config.emaDecay ? { generatorAverage: { decay: config.emaDecay, updateEvery: AVERAGE_EVERY } } : {}),
       ...(state.allreduceChoice ? { allreduceChoice: state.allreduceChoice } : {}),
       ...(state.sharedMemory !== undefined ? { sharedMemory: state.sharedMemory } : {}),

@@ -18,6 +18,8 @@ export interface CoordinatorOptions {
   /** What gradients travel as in the all-reduce: float32 or 16-bit. */
   compression: Compression;
   lr: number;
+  /** The discriminator's learning rate (--d-lr); undefined: lr. */
+  dLr?: number | undefined;
   beta1: number;
   beta2: number;
   epsilon: number;

@@ -32,8 +32,11 @@ export interface Summary {
   compression: string;
   /** Where workers got their examples (--data): 'coordinator' (shipped) or 'local' (read by each worker). */
   data: string;
-  /** Both learning rates (--lr) and the steps at the run's end over which they fell linearly towards zero (--lr-decay; 0: constant). */
-  learningRate: { lr: number; decaySteps: number };
+  /**
+   * The learning rate (--lr), the discriminator's where it had its own (--d-lr), and the steps at the run's end over
+   * which both fell linearly towards zero (--lr-decay; 0: constant).
+   */
+  learningRate: { lr: number; dLr?: number; decaySteps: number };
   /** The generator's weight average (--ema-decay) that samples, evaluations and generator/ show; absent: they show the last weights. */
   generatorAverage?: { decay: number; updateEvery: number };
   /** Batch messages the coordinator sent and the bytes of images in them (none with --data local). */

@@ -35,6 +35,8 @@ export interface TrainConfig {
   steps: number;
   stepsPerEpoch: number;
   lr: number;
+  /** The discriminator's learning rate when it differs from lr (two time-scale update rule, Heusel et al. 2017); absent: lr. */
+  dLr?: number;
   /** Fraction of the run's last steps over which both learning rates fall linearly towards zero (gan/lrSchedule.ts); absent or 0: constant. */
   lrDecay?: number;
   beta1: number;
@@ -78,6 +80,8 @@ export function modelHash(config: TrainConfig, paramShapes: Array<{ name: string
   const { arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce } = config;
   const canonical = JSON.stringify({ arch, latentDim, batchSize, world, lr, beta1, beta2, epsilon, seed, allreduce, emaDecay: config.emaDecay ?? 0,
     // The schedule depends on the run's length only while it decays.
-    lrDecay: config.lrDecay ?? 0, ...(config.lrDecay ? { steps: config.steps } : {}), params: paramShapes });
+    lrDecay: config.lrDecay ?? 0, ...(config.lrDecay ? { steps: config.steps } : {}),
+    // Only when set, so that runs with one rate keep the hash they had before it existed.
+    ...(config.dLr !== undefined ? { dLr: config.dLr } : {}), params: paramShapes });
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -41,6 +41,8 @@ export const trainConfigSchema = z.object({
   steps: z.number().int().positive(),
   stepsPerEpoch: z.number().int().positive(),
   lr: z.number().positive(),
+  /** The discriminator's own learning rate (--d-lr); absent: lr. */
+  dLr: z.number().positive().max(1).optional(),
   beta1: z.number().min(0).lt(1),
   beta2: z.number().min(0).lt(1),
   epsilon: z.number().positive(),

@@ -9,7 +9,10 @@ import { decaySteps, learningRateAt } from '../../src/shared/gan/lrSchedule.js';
 import { GanReplica } from '../../src/shared/gan/replica.js';
 import { tf } from '../../src/shared/gan/tf.js';
 import { type Reduce, trainStep } from '../../src/shared/gan/trainStep.js';
-import type { TrainConfig } from '../../src/shared/config.js';
+import { type TrainConfig, modelHash } from '../../src/shared/config.js';
+import { COMMAND_OPTIONS } from '../../src/cli/options.js';
+import { coordinatorOptions } from '../../src/cli/coordinatorOptions.js';
+import { buildTrainConfig, checkResumable } from '../../src/coordinator/trainConfig.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
 
@@ -71,4 +74,39 @@ test('the replica applies it: the same bits until the decay starts, then steps o
   assert.ok(Math.abs(moved - 2.5e-4) < 2.5e-6, `the one step of a fully decayed 1-step run moves weights by lr/2, moved ${moved}`);
   const [u0, u1] = await train({ ...first, lrDecay: undefined }, 1);
   assert.ok(Math.abs(medianAbsChange(u0!, u1!) - 5e-4) < 5e-6, 'and by lr without decay');
+});
+
+/** `trainer coordinator`'s flags at their defaults, as yargs hands them over (camel case), with `given` on top. */
+function coordinatorArgs(given: Record<string, unknown>): Record<string, unknown> {
+  const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const defaults = Object.entries(COMMAND_OPTIONS.coordinator).flatMap(([flag, o]) => ('default' in o ? [[camel(flag), o.default]] : []));
+  return { ...Object.fromEntries(defaults), ...given };
+}
+
+test('--d-lr: the discriminator steps at its own rate, the generator at --lr; equal to --lr or absent, one config and one model hash', async () => {
+  const c = trainConfig({ steps: 1, lr: 5e-4, seed: 3 });
+  const step = async (config: TrainConfig): Promise<{ d: number; g: number }> => {
+    const r = newReplica(config);
+    const before = await r.getWeights();
+    await trainStep(r, config, new DataFeeder(data, config).batchFor(1, 0, 1), identity);
+    const after = await r.getWeights();
+    r.dispose();
+    // Adam's first step moves every weight by about its rate (see above); batch-norm statistics move too, hence the median.
+    return { d: medianAbsChange(before.discriminator, after.discriminator), g: medianAbsChange(before.generator, after.generator) };
+  };
+  const moved = await step({ ...c, dLr: 2e-3 });
+  assert.ok(Math.abs(moved.d - 2e-3) < 2e-5, `D moved ${moved.d}, expected --d-lr 2e-3`);
+  assert.ok(Math.abs(moved.g - 5e-4) < 5e-6, `G moved ${moved.g}, expected --lr 5e-4`);
+
+  const shapes = GanReplica.expectedParamShapes(c);
+  assert.notEqual(modelHash({ ...c, dLr: 2e-3 }, shapes), modelHash(c, shapes));
+  const build = (given: Record<string, unknown>): TrainConfig => buildTrainConfig(coordinatorOptions(coordinatorArgs({ workers: 2, steps: 10, ...given })), 1000);
+  assert.equal(build({ dLr: 2e-3 }).dLr, 2e-3);
+  assert.equal('dLr' in build({ dLr: 5e-4 }), false, '--d-lr equal to --lr is the one-rate config');
+  assert.equal('dLr' in build({}), false);
+  assert.throws(() => build({ dLr: 0 }), /--d-lr must be in \(0, 1\], got 0/);
+  // A checkpoint continues only with its own rates.
+  const checkpoint = { step: 4, config: build({ dLr: 2e-3 }), weights: { generator: new Float32Array(), discriminator: new Float32Array() }, optimizer: { generator: new Float32Array(), discriminator: new Float32Array() } };
+  assert.throws(() => checkResumable(checkpoint, build({})), /dLr 0\.002 \(checkpoint\) vs undefined/);
+  assert.doesNotThrow(() => checkResumable(checkpoint, build({ dLr: 2e-3 })));
 });

@@ -239,15 +239,15 @@ export class GanReplica {
 
   /** Step `step`'s discriminator update (the step sets the learning rate: lrSchedule.ts). */
   applyDiscriminator(avg: Float32Array, step: number): void {
-    this.apply(this.d, this.dOpt, avg, step);
+    this.apply(this.d, this.dOpt, avg, learningRateAt(this.config, step, 'discriminator'));
   }
 
   applyGenerator(avg: Float32Array, step: number): void {
-    this.apply(this.g, this.gOpt, avg, step);
+    this.apply(this.g, this.gOpt, avg, learningRateAt(this.config, step, 'generator'));
   }
 
   /** Adam over the averaged gradients; the averaged moving statistics are assigned as they are. */
-  private apply(group: ParamGroup, opt: FlatAdam, avg: Float32Array, step: number): void {
+  private apply(group: ParamGroup, opt: FlatAdam, avg: Float32Array, lr: number): void {
     const n = group.params.total;
     if (avg.length !== n + this.stats.total) throw new RangeError(`${group.model.name}: got ${avg.length} reduced values, expected ${n + this.stats.total}`);
     const tf = this.tf;
@@ -255,7 +255,7 @@ export class GanReplica {
       // One upload and one update over the fused vector, then split back into the model's variables.
       const { vars, sizes, shapes } = group.params;
       const value = tf.concat(vars.map((v) => v.reshape([-1])));
-      const parts = tf.split(opt.update(value, tf.tensor1d(avg.subarray(0, n)), learningRateAt(this.config, step)), sizes);
+      const parts = tf.split(opt.update(value, tf.tensor1d(avg.subarray(0, n)), lr), sizes);
       vars.forEach((v, i) => v.assign(parts[i]!.reshape(shapes[i]!)));
     });
     if (this.stats.total > 0) this.assign(this.stats, avg.subarray(n), 'moving statistics');
