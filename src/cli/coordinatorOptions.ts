@@ -30,6 +30,7 @@ export function coordinatorOptions(a: Args): CoordinatorOptions {
     beta2: inRange('beta2', a.beta2, 0, 1, false, true),
     emaDecay: inRange('ema-decay', a.emaDecay, 0, 1, false, true),
     lrDecay: inRange('lr-decay', a.lrDecay, 0, 1, false, false),
+    labelSmoothing: inRange('label-smoothing', a.labelSmoothing, 0, 0.5, false, true),
     epsilon: 1e-8,
     seed: nonNegInt('seed', a.seed),
     // --data coordinator (the default) or local name the source; any other value is a directory (./local for one named so).

@@ -49,6 +49,7 @@ const COORDINATOR = {
   beta2: { type: 'number', default: 0.999, describe: 'Adam beta2' },
   'd-lr': { type: 'number', describe: 'the discriminator\'s own Adam learning rate (two time-scale update rule); default: --lr' },
   'lr-decay': { type: 'number', default: DEFAULT_LR_DECAY, describe: 'fraction of the run\'s last steps over which both learning rates fall linearly towards zero (0, the default: constant; 0.5 did not beat it on the DCGAN: docs/results.md)' },
+  'label-smoothing': { type: 'number', default: 0, describe: 'one-sided label smoothing: the discriminator\'s target for real images is 1 minus this (0.1 is the usual choice; 0, the default: none)' },
   'ema-decay': { type: 'number', default: DEFAULT_EMA_DECAY, describe: 'per-step decay of the moving average of the generator\'s weights that samples, evaluations and the exported generator use (0: none, the last weights)' },
   seed: { type: 'number', default: 42, describe: 'seed for weights, data order and noise' },
   data: { type: 'string', describe: 'coordinator (default): the coordinator ships each worker its slice of every step, from the bundled MNIST; local: each worker reads the bundled MNIST (with --limit) and cuts its own slice, the same examples, and the coordinator ships none; any other value: a directory with the four IDX files, shipped by the coordinator (./local for a directory of that name)' },

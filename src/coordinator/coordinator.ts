@@ -210,6 +210,7 @@ export async function runCoordinator(opts: CoordinatorOptions, logger: Logger, h
       data: config.data ?? 'coordinator',
       shipped: { batches: shipping.batches, bytes: shipping.bytes },
       learningRate: { lr: config.lr, ...(config.dLr !== undefined ? { dLr: config.dLr } : {}), decaySteps: decaySteps(config) },
+      ...(config.labelSmoothing ? { labelSmoothing: config.labelSmoothing } : {}),
       ...(config.emaDecay ? { generatorAverage: { decay: config.emaDecay, updateEvery: AVERAGE_EVERY } } : {}),
       ...(state.allreduceChoice ? { allreduceChoice: state.allreduceChoice } : {}),
       ...(state.sharedMemory !== undefined ? { sharedMemory: state.sharedMemory } : {}),

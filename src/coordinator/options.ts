@@ -42,6 +42,8 @@ export interface CoordinatorOptions {
   emaDecay: number;
   /** Fraction of the run's last steps over which both learning rates decay linearly (lrSchedule.ts); 0: constant. */
   lrDecay: number;
+  /** One-sided label smoothing: D's target for real images is 1 − this; 0: none. */
+  labelSmoothing: number;
   /** Steps of data shipped ahead of the slowest worker. */
   prefetch: number;
   /** MNIST-FID of rank 0's generator every this many steps (and at the end); 0: none. */

@@ -37,6 +37,8 @@ export interface Summary {
    * which both fell linearly towards zero (--lr-decay; 0: constant).
    */
   learningRate: { lr: number; dLr?: number; decaySteps: number };
+  /** One-sided label smoothing (--label-smoothing): D's target for real images was 1 − this; absent: none. */
+  labelSmoothing?: number;
   /** The generator's weight average (--ema-decay) that samples, evaluations and generator/ show; absent: they show the last weights. */
   generatorAverage?: { decay: number; updateEvery: number };
   /** Batch messages the coordinator sent and the bytes of images in them (none with --data local). */

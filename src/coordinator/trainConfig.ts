@@ -25,6 +25,7 @@ export function buildTrainConfig(opts: CoordinatorOptions, examples: number): Tr
     evalEvery: opts.evalEvery,
     ...(opts.emaDecay > 0 ? { emaDecay: opts.emaDecay } : {}),
     ...(opts.lrDecay > 0 ? { lrDecay: opts.lrDecay } : {}),
+    ...(opts.labelSmoothing > 0 ? { labelSmoothing: opts.labelSmoothing } : {}),
     // Absent unless it differs: the same run, whichever way it was asked for, has one config and one model hash.
     ...(opts.dLr !== undefined && opts.dLr !== opts.lr ? { dLr: opts.dLr } : {}),
     ...(opts.dataSource === 'local' ? { data: 'local' as const, dataExamples: examples } : {}),
@@ -37,7 +38,7 @@ export function buildTrainConfig(opts: CoordinatorOptions, examples: number): Tr
  * are keyed by global position, so M workers × B·N/M examples follow N × B (up to rounding,
  * and up to per-worker batch-norm statistics in the DCGAN's generator).
  */
-const RESUME_FIELDS = ['arch', 'latentDim', 'lr', 'dLr', 'beta1', 'beta2', 'epsilon', 'seed', 'stepsPerEpoch'] as const;
+const RESUME_FIELDS = ['arch', 'latentDim', 'lr', 'dLr', 'labelSmoothing', 'beta1', 'beta2', 'epsilon', 'seed', 'stepsPerEpoch'] as const;
 
 export function checkResumable(c: Checkpoint, config: TrainConfig): void {
   const differ = RESUME_FIELDS.filter((f) => c.config[f] !== config[f]).map((f) => `${f} ${c.config[f]} (checkpoint) vs ${config[f]}`);

@@ -39,6 +39,11 @@ export interface TrainConfig {
   dLr?: number;
   /** Fraction of the run's last steps over which both learning rates fall linearly towards zero (gan/lrSchedule.ts); absent or 0: constant. */
   lrDecay?: number;
+  /**
+   * One-sided label smoothing (Salimans et al. 2016): D's target for real images is 1 − this, for fakes 0, and G's
+   * stays 1; absent or 0: none.
+   */
+  labelSmoothing?: number;
   beta1: number;
   beta2: number;
   epsilon: number;
@@ -82,6 +87,7 @@ export function modelHash(config: TrainConfig, paramShapes: Array<{ name: string
     // The schedule depends on the run's length only while it decays.
     lrDecay: config.lrDecay ?? 0, ...(config.lrDecay ? { steps: config.steps } : {}),
     // Only when set, so that runs with one rate keep the hash they had before it existed.
-    ...(config.dLr !== undefined ? { dLr: config.dLr } : {}), params: paramShapes });
+    ...(config.dLr !== undefined ? { dLr: config.dLr } : {}), ...(config.labelSmoothing ? { labelSmoothing: config.labelSmoothing } : {}),
+    params: paramShapes });
   return createHash('sha256').update(canonical).digest('hex');
 }

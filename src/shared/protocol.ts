@@ -68,6 +68,8 @@ export const trainConfigSchema = z.object({
   emaDecay: z.number().gt(0).lt(1).optional(),
   /** The learning-rate decay (--lr-decay); absent: constant (and in checkpoints written before it existed). */
   lrDecay: z.number().gt(0).max(1).optional(),
+  /** One-sided label smoothing (--label-smoothing); absent: none. */
+  labelSmoothing: z.number().gt(0).lt(0.5).optional(),
 }).strict();
 
 /** One phase of a worker's step, in microseconds since the Unix epoch (a Chrome trace's clock). */

@@ -187,8 +187,8 @@ test('GAN loss kernel on webgpu: [loss, D(x), D(G(z))] and the loss\'s gradient 
   const rng = new Rng(9);
   // Logits from confident to undecided, both signs; 300 of them: beyond one workgroup.
   const logits = Float32Array.from({ length: 300 }, (_, i) => (rng.next() * 2 - 1) * (i % 3 === 0 ? 30 : 3));
-  // The discriminator's phase (120 real, 180 fake) and the generator's (all labelled real).
-  for (const positives of [120, 300]) {
+  // The discriminator's phase (120 real, 180 fake), the generator's (all labelled real), and D's with one-sided label smoothing.
+  for (const [positives, realLabel] of [[120, 1], [300, 1], [120, 0.9]] as const) {
     const run = async (f: (l: T) => T): Promise<Float32Array[]> => {
       const l = tf.tensor2d(logits, [300, 1]);
       const { value, grads } = tf.tidy(() => tf.engine().gradients(() => f(l), [l], tf.tensor1d([3, 0, 0]), true));
@@ -199,12 +199,12 @@ test('GAN loss kernel on webgpu: [loss, D(x), D(G(z))] and the loss\'s gradient 
     const reference = (l: T): T => {
       const pos = l.slice([0, 0], [positives, 1]);
       const neg = l.slice([positives, 0], [300 - positives, 1]);
-      const parts = [sigmoidCrossEntropyMean(tf, pos, 1), tf.sigmoid(pos).mean()];
+      const parts = [sigmoidCrossEntropyMean(tf, pos, realLabel), tf.sigmoid(pos).mean()];
       const fake = positives < 300 ? [sigmoidCrossEntropyMean(tf, neg, 0), tf.sigmoid(neg).mean()] : [tf.scalar(0), tf.scalar(0)];
       return tf.stack([tf.add(parts[0]!, fake[0]!), parts[1]!, fake[1]!]);
     };
-    await againstCpu(t, `${positives} of 300 real`, ['[loss, D(x), D(G(z))]', 'gradient'], 1e-5, () => run(reference), async () => {
-      const counted = await gpuWorkOf(() => run((l) => ganLoss(tf, l, positives)));
+    await againstCpu(t, `${positives} of 300 real, labelled ${realLabel}`, ['[loss, D(x), D(G(z))]', 'gradient'], 1e-5, () => run(reference), async () => {
+      const counted = await gpuWorkOf(() => run((l) => ganLoss(tf, l, positives, realLabel)));
       assert.equal(counted.dispatches, 2, 'dispatches: the loss and its gradient');
       return counted.result;
     });

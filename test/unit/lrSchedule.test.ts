@@ -2,19 +2,16 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { loadTrainingSet } from '../../src/shared/data/dataset.js';
 import { DataFeeder } from '../../src/shared/data/dataFeeder.js';
-import { initialWeights } from '../../src/shared/gan/architecture.js';
-import { archSpecs } from '../../src/shared/gan/archs.js';
 import { selectBackend } from '../../src/shared/gan/backend.js';
 import { decaySteps, learningRateAt } from '../../src/shared/gan/lrSchedule.js';
 import { GanReplica } from '../../src/shared/gan/replica.js';
-import { tf } from '../../src/shared/gan/tf.js';
 import { type Reduce, trainStep } from '../../src/shared/gan/trainStep.js';
 import { type TrainConfig, modelHash } from '../../src/shared/config.js';
-import { COMMAND_OPTIONS } from '../../src/cli/options.js';
-import { coordinatorOptions } from '../../src/cli/coordinatorOptions.js';
-import { buildTrainConfig, checkResumable } from '../../src/coordinator/trainConfig.js';
+import { checkResumable } from '../../src/coordinator/trainConfig.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
+import { configFromFlags } from '../fixtures/coordinatorArgs.js';
+import { seededReplica } from '../fixtures/replica.js';
 
 const data = loadTrainingSet(undefined, 512);
 const identity: Reduce = async (_s, _p, grads) => grads;
@@ -36,15 +33,8 @@ test('the schedule: constant, then linear over the last fraction of the steps, n
   assert.equal(decaySteps({ lr: 1, steps: 11_000, lrDecay: 0.5 }), 5500);
 });
 
-function newReplica(config: TrainConfig): GanReplica {
-  const r = new GanReplica(tf, config);
-  const s = archSpecs(config.arch, config.latentDim);
-  r.setWeights(initialWeights(s.generator, config.seed), initialWeights(s.discriminator, config.seed));
-  return r;
-}
-
 async function train(config: TrainConfig, steps: number): Promise<Float32Array[]> {
-  const r = newReplica(config);
+  const r = seededReplica(config);
   const feeder = new DataFeeder(data, config);
   const after: Float32Array[] = [(await r.getWeights()).discriminator];
   for (let step = 1; step <= steps; step++) {
@@ -77,16 +67,10 @@ test('the replica applies it: the same bits until the decay starts, then steps o
 });
 
 /** `trainer coordinator`'s flags at their defaults, as yargs hands them over (camel case), with `given` on top. */
-function coordinatorArgs(given: Record<string, unknown>): Record<string, unknown> {
-  const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-  const defaults = Object.entries(COMMAND_OPTIONS.coordinator).flatMap(([flag, o]) => ('default' in o ? [[camel(flag), o.default]] : []));
-  return { ...Object.fromEntries(defaults), ...given };
-}
-
 test('--d-lr: the discriminator steps at its own rate, the generator at --lr; equal to --lr or absent, one config and one model hash', async () => {
   const c = trainConfig({ steps: 1, lr: 5e-4, seed: 3 });
   const step = async (config: TrainConfig): Promise<{ d: number; g: number }> => {
-    const r = newReplica(config);
+    const r = seededReplica(config);
     const before = await r.getWeights();
     await trainStep(r, config, new DataFeeder(data, config).batchFor(1, 0, 1), identity);
     const after = await r.getWeights();
@@ -100,13 +84,12 @@ test('--d-lr: the discriminator steps at its own rate, the generator at --lr; eq
 
   const shapes = GanReplica.expectedParamShapes(c);
   assert.notEqual(modelHash({ ...c, dLr: 2e-3 }, shapes), modelHash(c, shapes));
-  const build = (given: Record<string, unknown>): TrainConfig => buildTrainConfig(coordinatorOptions(coordinatorArgs({ workers: 2, steps: 10, ...given })), 1000);
-  assert.equal(build({ dLr: 2e-3 }).dLr, 2e-3);
-  assert.equal('dLr' in build({ dLr: 5e-4 }), false, '--d-lr equal to --lr is the one-rate config');
-  assert.equal('dLr' in build({}), false);
-  assert.throws(() => build({ dLr: 0 }), /--d-lr must be in \(0, 1\], got 0/);
+  assert.equal(configFromFlags({ dLr: 2e-3 }).dLr, 2e-3);
+  assert.equal('dLr' in configFromFlags({ dLr: 5e-4 }), false, '--d-lr equal to --lr is the one-rate config');
+  assert.equal('dLr' in configFromFlags({}), false);
+  assert.throws(() => configFromFlags({ dLr: 0 }), /--d-lr must be in \(0, 1\], got 0/);
   // A checkpoint continues only with its own rates.
-  const checkpoint = { step: 4, config: build({ dLr: 2e-3 }), weights: { generator: new Float32Array(), discriminator: new Float32Array() }, optimizer: { generator: new Float32Array(), discriminator: new Float32Array() } };
-  assert.throws(() => checkResumable(checkpoint, build({})), /dLr 0\.002 \(checkpoint\) vs undefined/);
-  assert.doesNotThrow(() => checkResumable(checkpoint, build({ dLr: 2e-3 })));
+  const checkpoint = { step: 4, config: configFromFlags({ dLr: 2e-3 }), weights: { generator: new Float32Array(), discriminator: new Float32Array() }, optimizer: { generator: new Float32Array(), discriminator: new Float32Array() } };
+  assert.throws(() => checkResumable(checkpoint, configFromFlags({})), /dLr 0\.002 \(checkpoint\) vs undefined/);
+  assert.doesNotThrow(() => checkResumable(checkpoint, configFromFlags({ dLr: 2e-3 })));
 });

@@ -14,6 +14,7 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { DataFeeder } from '../../src/shared/data/dataFeeder.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
+import { seededReplica } from '../fixtures/replica.js';
 
 const config = (world: number, batchSize: number): TrainConfig => trainConfig({ batchSize, world, seed: 3 });
 
@@ -23,12 +24,7 @@ before(async () => {
   await selectBackend('wasm', silentLogger);
 });
 
-function newReplica(c: TrainConfig): GanReplica {
-  const r = new GanReplica(tf, c);
-  const s = archSpecs(c.arch, c.latentDim);
-  r.setWeights(initialWeights(s.generator, c.seed), initialWeights(s.discriminator, c.seed));
-  return r;
-}
+const newReplica = seededReplica;
 
 /**
  * Trains replicas in one process over the in-memory ring; records step 1's reduced gradients.

@@ -3,10 +3,10 @@ import { before, test } from 'node:test';
 import { FlatAdam } from '../../src/shared/gan/flatAdam.js';
 import { loadTrainingSet } from '../../src/shared/data/dataset.js';
 import { DataFeeder } from '../../src/shared/data/dataFeeder.js';
-import { initialWeights, stateSize, trainableSize } from '../../src/shared/gan/architecture.js';
+import { stateSize, trainableSize } from '../../src/shared/gan/architecture.js';
 import { archSpecs } from '../../src/shared/gan/archs.js';
 import { selectBackend } from '../../src/shared/gan/backend.js';
-import { GanReplica } from '../../src/shared/gan/replica.js';
+import type { GanReplica } from '../../src/shared/gan/replica.js';
 import { tf } from '../../src/shared/gan/tf.js';
 import { type Reduce, trainStep } from '../../src/shared/gan/trainStep.js';
 import { AVERAGE_EVERY, averageKeeps } from '../../src/shared/gan/weightAverage.js';
@@ -14,6 +14,7 @@ import { averageInOptimizerState } from '../../src/shared/gan/stateLayout.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
+import { seededReplica } from '../fixtures/replica.js';
 
 const DECAY = 0.999;
 const c = trainConfig({ batchSize: 8, seed: 5, steps: 40, emaDecay: DECAY });
@@ -24,12 +25,7 @@ before(async () => {
   await selectBackend('wasm', silentLogger);
 });
 
-function newReplica(config = c): GanReplica {
-  const r = new GanReplica(tf, config);
-  const s = archSpecs(config.arch, config.latentDim);
-  r.setWeights(initialWeights(s.generator, config.seed), initialWeights(s.discriminator, config.seed));
-  return r;
-}
+const newReplica = (config = c): GanReplica => seededReplica(config);
 
 async function steps(r: GanReplica, from: number, to: number, feeder = new DataFeeder(data, c)): Promise<void> {
   for (let step = from; step <= to; step++) await trainStep(r, c, feeder.batchFor(step, 0, 1), identity);

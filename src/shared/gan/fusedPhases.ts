@@ -13,6 +13,8 @@ export interface PhaseModels {
   discriminator: LayersModel;
   specs: GanSpecs;
   latentDim: number;
+  /** D's target for real images: 1, or 1 − s with one-sided label smoothing (TrainConfig.labelSmoothing). G's target stays 1. */
+  realLabel: number;
 }
 
 /** A phase's loss vector [loss, D(x) or D(G(z)), …] and the gradients of its first entry, by variable name. */
@@ -42,7 +44,7 @@ export function fusedDiscriminatorLoss(tf: Tf, m: PhaseModels, dVars: Variable[]
   const real = tf.tensor2d(Float32Array.from(images, (v) => PIXELS[v]!), [n, IMAGE_SIZE]);
   const fake = applyFused(tf, m.generator, m.specs.generator, tf.tensor2d(z, [n, m.latentDim]));
   const both = tf.concat([real, fake]);
-  const { value, grads } = tf.engine().gradients(() => ganLoss(tf, applyFused(tf, m.discriminator, m.specs.discriminator, both), n), dVars, LOSS_ONLY(tf), true);
+  const { value, grads } = tf.engine().gradients(() => ganLoss(tf, applyFused(tf, m.discriminator, m.specs.discriminator, both), n, m.realLabel), dVars, LOSS_ONLY(tf), true);
   return { value, grads: byName(dVars, grads) };
 }
 

@@ -7,7 +7,7 @@ import { sigmoidCrossEntropyMean } from './webgpuLoss.js';
  * (fusedPhases.ts) runs. Call inside tf.tidy.
  */
 
-/** D loss = BCE(D(x), 1) + BCE(D(G(z)), 0); value is [loss, mean D(x), mean D(G(z))]. */
+/** D loss = BCE(D(x), realLabel) + BCE(D(G(z)), 0); value is [loss, mean D(x), mean D(G(z))]. */
 export function layersDiscriminatorLoss(tf: Tf, m: PhaseModels, dVars: Variable[], images: Uint8Array, z: Float32Array): PhaseLoss {
   const n = z.length / m.latentDim;
   // Pixels in [0, 255] to the generator's range [-1, 1]; the temporaries go at once (the wasm heap's peak stays lower).
@@ -21,7 +21,7 @@ export function layersDiscriminatorLoss(tf: Tf, m: PhaseModels, dVars: Variable[
     const [realLogits, fakeLogits] = tf.split(logits, 2) as [Tensor, Tensor];
     // Intermediates inside variableGrads are released when it returns; keep the two statistics.
     probs = tf.keep(tf.stack([tf.sigmoid(realLogits).mean(), tf.sigmoid(fakeLogits).mean()]));
-    return sigmoidCrossEntropyMean(tf, realLogits, 1).add(sigmoidCrossEntropyMean(tf, fakeLogits, 0)) as ReturnType<Tf['scalar']>;
+    return sigmoidCrossEntropyMean(tf, realLogits, m.realLabel).add(sigmoidCrossEntropyMean(tf, fakeLogits, 0)) as ReturnType<Tf['scalar']>;
   }, dVars);
   // The three statistics as one piece: tfjs's webgpu concat takes only so many inputs per program.
   const out = tf.concat([value.reshape([1]), probs!]);

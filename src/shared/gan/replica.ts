@@ -193,7 +193,7 @@ export class GanReplica {
     this.statsBefore = undefined;
   }
 
-  /** D loss = BCE(D(x), 1) + BCE(D(G(z)), 0), gradients for D's parameters only. */
+  /** D loss = BCE(D(x), 1 − label smoothing) + BCE(D(G(z)), 0), gradients for D's parameters only. */
   async discriminatorGradients(images: Uint8Array, z: Float32Array): Promise<DiscriminatorResult> {
     this.keepStats();
     const phase = this.fused() ? fusedDiscriminatorLoss : layersDiscriminatorLoss;
@@ -220,7 +220,8 @@ export class GanReplica {
   }
 
   private models(): PhaseModels {
-    return { generator: this.generator, discriminator: this.discriminator, specs: this.specs, latentDim: this.config.latentDim };
+    return { generator: this.generator, discriminator: this.discriminator, specs: this.specs, latentDim: this.config.latentDim,
+      realLabel: 1 - (this.config.labelSmoothing ?? 0) };
   }
 
   /** Whether the active backend has the trainer's own forward, backward and loss kernels (webgpu, unless turned off). */

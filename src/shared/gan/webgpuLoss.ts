@@ -14,8 +14,8 @@ export const GAN_LOSS_KERNELS = [GAN_LOSS_KERNEL, GAN_LOSS_GRAD_KERNEL];
 /**
  * [loss, mean sigmoid of the first `positives` logits, mean sigmoid of the
  * rest]: loss is the mean sigmoid cross-entropy of the first `positives`
- * logits against label 1 plus that of the rest against label 0 (a part with
- * no logits adds nothing). Each term as tfjs's sigmoidCrossEntropy forms it,
+ * logits against `realLabel` (1, or less with one-sided label smoothing) plus
+ * that of the rest against label 0 (a part with no logits adds nothing). Each term as tfjs's sigmoidCrossEntropy forms it,
  * max(x, 0) − x·z + log(1 + exp(−|x|)). One thread: a batch has at most a
  * few thousand logits, and a dispatch costs more than that loop.
  */
@@ -26,7 +26,7 @@ class GanLossProgram {
   readonly dispatchLayout = { x: [0] };
   readonly dispatch: [number, number, number] = [1, 1, 1];
   readonly workgroupSize: [number, number, number] = [1, 1, 1];
-  readonly uniforms = 'n : i32, positives : i32,';
+  readonly uniforms = 'n : i32, positives : i32, realLabel : f32,';
 
   getUserCode(): string {
     return `
@@ -37,7 +37,7 @@ class GanLossProgram {
           for (var i = 0; i < uniforms.n; i++) {
             let x = logits[i];
             let part = select(1, 0, i < uniforms.positives);
-            let z = select(0.0, 1.0, part == 0);
+            let z = select(0.0, uniforms.realLabel, part == 0);
             loss[part] = loss[part] + ((max(x, 0.0) - x * z) + log(1.0 + exp(-abs(x))));
             prob[part] = prob[part] + 1.0 / (1.0 + exp(-x));
           }
@@ -58,7 +58,7 @@ class GanLossProgram {
   }
 }
 
-/** d loss / dx = (sigmoid(x) − z) / (count of x's part) · dy[0]; the mean outputs carry no gradient. One thread per logit. */
+/** d loss / dx = (sigmoid(x) − z) / (count of x's part) · dy[0], z its part's label; the mean outputs carry no gradient. One thread per logit. */
 class GanLossGradProgram {
   readonly variableNames = ['logits', 'dy'];
   readonly outputShape: number[];
@@ -66,7 +66,7 @@ class GanLossGradProgram {
   readonly dispatchLayout = { x: [0] };
   readonly dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number] = [64, 1, 1];
-  readonly uniforms = 'n : i32, positives : i32,';
+  readonly uniforms = 'n : i32, positives : i32, realLabel : f32,';
 
   constructor(shape: number[], n: number) {
     this.outputShape = shape;
@@ -79,7 +79,7 @@ class GanLossGradProgram {
         if (index < uniforms.n) {
           let x = logits[index];
           let positive = index < uniforms.positives;
-          let z = select(0.0, 1.0, positive);
+          let z = select(0.0, uniforms.realLabel, positive);
           let count = select(f32(uniforms.n - uniforms.positives), f32(uniforms.positives), positive);
           result[index] = (1.0 / (1.0 + exp(-x)) - z) / count * dy[0];
         }
@@ -92,11 +92,11 @@ const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 /** Registers the loss kernels and the loss's gradient for the webgpu backend (call after the backend is registered). Idempotent. */
 export function installWebgpuGanLoss(tf: Tf): void {
   if (tf.getKernel(GAN_LOSS_KERNEL, 'webgpu')) return;
-  const uniforms = (n: number, positives: number): Array<{ type: string; data: number[] }> => [{ type: 'int32', data: [n] }, { type: 'int32', data: [positives] }];
-  const positivesOf = (attrs: unknown, n: number): number => {
-    const p = (attrs as { positives: number }).positives;
-    if (!Number.isInteger(p) || p < 0 || p > n) throw new RangeError(`${GAN_LOSS_KERNEL}: positives ${p} for ${n} logits`);
-    return p;
+  const uniforms = (n: number, attrs: unknown): Array<{ type: string; data: number[] }> => {
+    const { positives, realLabel } = attrs as { positives: number; realLabel: number };
+    if (!Number.isInteger(positives) || positives < 0 || positives > n) throw new RangeError(`${GAN_LOSS_KERNEL}: positives ${positives} for ${n} logits`);
+    if (!(realLabel > 0 && realLabel <= 1)) throw new RangeError(`${GAN_LOSS_KERNEL}: real label ${realLabel} outside (0, 1]`);
+    return [{ type: 'int32', data: [n] }, { type: 'int32', data: [positives] }, { type: 'float32', data: [realLabel] }];
   };
   tf.registerKernel({
     kernelName: GAN_LOSS_KERNEL,
@@ -104,7 +104,7 @@ export function installWebgpuGanLoss(tf: Tf): void {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { logits } = inputs as unknown as { logits: TensorInfo };
       const n = size(logits.shape);
-      return (backend as unknown as WebgpuBackend).runWebGPUProgram(new GanLossProgram(), [logits], 'float32', uniforms(n, positivesOf(attrs, n))) as never;
+      return (backend as unknown as WebgpuBackend).runWebGPUProgram(new GanLossProgram(), [logits], 'float32', uniforms(n, attrs)) as never;
     },
   });
   tf.registerKernel({
@@ -113,7 +113,7 @@ export function installWebgpuGanLoss(tf: Tf): void {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { logits, dy } = inputs as unknown as { logits: TensorInfo; dy: TensorInfo };
       const n = size(logits.shape);
-      return (backend as unknown as WebgpuBackend).runWebGPUProgram(new GanLossGradProgram(logits.shape, n), [logits, dy], 'float32', uniforms(n, positivesOf(attrs, n))) as never;
+      return (backend as unknown as WebgpuBackend).runWebGPUProgram(new GanLossGradProgram(logits.shape, n), [logits, dy], 'float32', uniforms(n, attrs)) as never;
     },
   });
   tf.registerGradient({
@@ -127,15 +127,16 @@ export function installWebgpuGanLoss(tf: Tf): void {
 
 /**
  * [loss, mean D(first `positives`), mean D(rest)] of `logits` in one program
- * (see GanLossProgram); its gradient follows the loss (element 0) only: run
- * the backward pass with dy = [1, 0, 0]. Only where the active backend has
- * the kernel (the trainer's webgpu kernels).
+ * (see GanLossProgram), the first `positives` against `realLabel`; its gradient
+ * follows the loss (element 0) only: run the backward pass with dy = [1, 0, 0].
+ * Only where the active backend has the kernel (the trainer's webgpu kernels).
  */
-export function ganLoss(tf: Tf, logits: Tensor, positives: number): Tensor {
-  return tf.engine().runKernel(GAN_LOSS_KERNEL, { logits }, { positives } as never) as Tensor;
+export function ganLoss(tf: Tf, logits: Tensor, positives: number, realLabel = 1): Tensor {
+  return tf.engine().runKernel(GAN_LOSS_KERNEL, { logits }, { positives, realLabel } as never) as Tensor;
 }
 
-/** Mean sigmoid cross-entropy of `logits` against the constant `label` (0 or 1): tfjs's `losses.sigmoidCrossEntropy(label-filled, logits)`. */
-export function sigmoidCrossEntropyMean(tf: Tf, logits: Tensor, label: 0 | 1): Scalar {
-  return tf.losses.sigmoidCrossEntropy(label === 1 ? tf.onesLike(logits) : tf.zerosLike(logits), logits) as Scalar;
+/** Mean sigmoid cross-entropy of `logits` against the constant `label` in [0, 1]: tfjs's `losses.sigmoidCrossEntropy(label-filled, logits)`. */
+export function sigmoidCrossEntropyMean(tf: Tf, logits: Tensor, label: number): Scalar {
+  const labels = label === 1 ? tf.onesLike(logits) : label === 0 ? tf.zerosLike(logits) : tf.fill(logits.shape, label);
+  return tf.losses.sigmoidCrossEntropy(labels, logits) as Scalar;
 }
