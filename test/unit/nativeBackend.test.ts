@@ -114,7 +114,7 @@ for (const arch of ['mlp', 'dcgan'] as const) {
   });
 }
 
-test('350 DCGAN steps on native: no tensor leak on the wasm backend, no native memory growth (RSS flat within 5% over the 250 steps after a 100-step warm-up)', async () => {
+test('350 DCGAN steps on native: no tensor leak on the wasm backend, no native memory growth (RSS\'s median flat within 5% over the 250 steps after a 100-step warm-up)', async () => {
   await selectBackend('native', silentLogger);
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
@@ -133,14 +133,23 @@ test('350 DCGAN steps on native: no tensor leak on the wasm backend, no native m
   // The wasm heap and V8's own pools settle over the first steps (a rare late growth of either
   // was seen once after a 50-step warm-up); a leak keeps growing over the 250 steps after.
   const warmUp = 100;
-  let warm = { ids: -1, rss: -1 };
+  let warmIds = -1;
+  // RSS, even after a full GC, swings by ±8 MiB from one step to the next without a trend (array buffers' backing
+  // stores go back to the system at the allocator's pace): two readings can differ by 7 % (a CI run saw 246 → 263 MiB).
+  // A leak is a trend: compare the median of the readings every 10th step early in the window with those late in it.
+  // Checked by hand: 400 KB kept per step fails it (335 → 395 MiB); 100 KB per step hides in the allocator's free
+  // pool and passes (so would a native leak that small: a leaked im2col buffer here is ~3 MB).
+  const readings: number[] = [];
   for (let step = 1; step <= c.steps; step++) {
     await trainStep(r, c, feeder.batchFor(step, 0, 1), identity);
-    if (step === warmUp) warm = { ids: dataIds(), rss: rss() };
+    if (step === warmUp) warmIds = dataIds();
+    if (step >= warmUp && step % 10 === 0) readings.push(rss());
   }
-  assert.equal(dataIds(), warm.ids, `backend data ids after step ${c.steps} vs step ${warmUp}`);
-  const end = rss();
-  assert.ok(end <= warm.rss * 1.05, `RSS grew from ${(warm.rss / 2 ** 20).toFixed(1)} MiB at step ${warmUp} to ${(end / 2 ** 20).toFixed(1)} MiB at step ${c.steps}`);
+  assert.equal(dataIds(), warmIds, `backend data ids after step ${c.steps} vs step ${warmUp}`);
+  const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+  const [early, late] = [median(readings.slice(0, 9)), median(readings.slice(-9))];
+  const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
+  assert.ok(late <= early * 1.05, `RSS's median grew from ${mib(early)} MiB (steps ${warmUp}–${warmUp + 80}) to ${mib(late)} MiB (steps ${c.steps - 80}–${c.steps})`);
   r.dispose();
 });
 
