@@ -137,6 +137,5 @@ export function ganLoss(tf: Tf, logits: Tensor, positives: number, realLabel = 1
 
 /** Mean sigmoid cross-entropy of `logits` against the constant `label` in [0, 1]: tfjs's `losses.sigmoidCrossEntropy(label-filled, logits)`. */
 export function sigmoidCrossEntropyMean(tf: Tf, logits: Tensor, label: number): Scalar {
-  const labels = label === 1 ? tf.onesLike(logits) : label === 0 ? tf.zerosLike(logits) : tf.fill(logits.shape, label);
-  return tf.losses.sigmoidCrossEntropy(labels, logits) as Scalar;
+  return tf.losses.sigmoidCrossEntropy(tf.fill(logits.shape, label), logits) as Scalar;
 }
