@@ -15,16 +15,13 @@ import { Rng } from '../../src/shared/rng.js';
 import { DataFeeder } from '../../src/shared/data/dataFeeder.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
+import { seededReplica } from '../fixtures/replica.js';
 
 const config = (world: number, batchSize: number, steps = 5): TrainConfig => trainConfig({ arch: 'dcgan', batchSize, world, steps, seed: 7 });
 const specs = archSpecs('dcgan', 100);
 const data = loadTrainingSet(undefined, 256);
 
-function newReplica(c: TrainConfig): GanReplica {
-  const r = new GanReplica(tf, c);
-  r.setWeights(initialWeights(specs.generator, c.seed), initialWeights(specs.discriminator, c.seed));
-  return r;
-}
+const newReplica = seededReplica;
 
 /** Where the moving statistics sit in a model's state vector (they follow the parameters). */
 const statsOf = (state: Float32Array, spec: typeof specs.generator): Float32Array => state.subarray(trainableSize(spec));
