@@ -65,13 +65,16 @@ def mlp():
 
 
 def dcgan():
-    # 'same' padding of a 4×4 kernel at stride 2 is one pixel on each side: 7→14→28 and 28→14→7.
+    # 'same' padding of a 4×4 kernel at stride 2 is one pixel on each side: 7→14→28 and 28→14→7;
+    # of a 3×3 kernel at stride 1 too: 7→7.
     g = nn.Sequential(OrderedDict([
         ('g_project', nn.Linear(LATENT, 7 * 7 * 128, bias=False)),
         ('g_reshape', Reshape(128, 7, 7)),
         ('g_bn1', nn.BatchNorm2d(128, **BN)), ('g_relu1', nn.ReLU()),
+        ('g_conv1', nn.Conv2d(128, 128, 3, stride=1, padding=1, bias=False)),
+        ('g_bn2', nn.BatchNorm2d(128, **BN)), ('g_relu2', nn.ReLU()),
         ('g_deconv1', nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False)),
-        ('g_bn2', nn.BatchNorm2d(64, **BN)), ('g_relu2', nn.ReLU()),
+        ('g_bn3', nn.BatchNorm2d(64, **BN)), ('g_relu3', nn.ReLU()),
         ('g_deconv2', nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1, bias=True)),
         ('g_tanh', nn.Tanh()),
         ('g_flat', Reshape(IMAGE_SIZE)),

@@ -40,9 +40,11 @@ export function mlpSpecs(latentDim: number): GanSpecs {
 
 /**
  * DCGAN for 28×28 (Radford et al. 2015, scaled to MNIST as in the TensorFlow
- * tutorial). Generator: dense → 7×7×128, batch norm, ReLU, two stride-2
+ * tutorial). Generator: dense → 7×7×128, batch norm, ReLU, a 3×3 convolution
+ * at 7×7 (the tutorial's stride-1 stage, narrower), then two stride-2
  * transposed convolutions to 28×28×1, tanh. Layers followed by batch norm have
- * no bias: its beta does that job.
+ * no bias: its beta does that job. The 7×7 stage lowered the recipe's FID
+ * (docs/results.md) for about a quarter more time per step.
  *
  * Discriminator: two stride-2 convolutions with LeakyReLU 0.2 and no batch
  * norm. Without it every example's logit depends on that example alone, so the
@@ -61,8 +63,10 @@ export function dcganSpecs(latentDim: number): GanSpecs {
         { kind: 'dense', name: 'g_project', units: 7 * 7 * 128, bias: false },
         { kind: 'reshape', name: 'g_reshape', shape: [7, 7, 128] },
         { kind: 'batchNorm', name: 'g_bn1' }, act('g_relu1', 'relu'),
-        { kind: 'conv2dTranspose', name: 'g_deconv1', filters: 64, kernel: 4, stride: 2, bias: false },
+        { kind: 'conv2d', name: 'g_conv1', filters: 128, kernel: 3, stride: 1, bias: false },
         { kind: 'batchNorm', name: 'g_bn2' }, act('g_relu2', 'relu'),
+        { kind: 'conv2dTranspose', name: 'g_deconv1', filters: 64, kernel: 4, stride: 2, bias: false },
+        { kind: 'batchNorm', name: 'g_bn3' }, act('g_relu3', 'relu'),
         { kind: 'conv2dTranspose', name: 'g_deconv2', filters: 1, kernel: 4, stride: 2, bias: true },
         act('g_tanh', 'tanh'),
         { kind: 'reshape', name: 'g_flat', shape: [IMAGE_SIZE] },
