@@ -26,7 +26,7 @@ const newReplica = seededReplica;
 /** Where the moving statistics sit in a model's state vector (they follow the parameters). */
 const statsOf = (state: Float32Array, spec: typeof specs.generator): Float32Array => state.subarray(trainableSize(spec));
 
-test('DCGAN shapes: 100 → 7×7×128 → 14×14×64 → 28×28×1 images, one logit; the built models match the specs', async () => {
+test('DCGAN shapes: 100 → 7×7×128 → 7×7×128 → 14×14×64 → 28×28×1 images, one logit; the built models match the specs', async () => {
   await selectBackend('wasm', silentLogger);
   assert.deepEqual(inferShapes(specs.generator).outputShape, [784]);
   assert.deepEqual(inferShapes(specs.discriminator).outputShape, [1]);
@@ -34,12 +34,12 @@ test('DCGAN shapes: 100 → 7×7×128 → 14×14×64 → 28×28×1 images, one l
   const r = newReplica(c);
   assert.deepEqual(r.builtParamShapes(), GanReplica.expectedParamShapes(c));
   const layerOutputs = r.generator.layers.map((l) => (l.outputShape as number[]).slice(1));
-  assert.deepEqual(layerOutputs.filter((s) => s.length === 3), [[7, 7, 128], [7, 7, 128], [7, 7, 128], [14, 14, 64], [14, 14, 64], [14, 14, 64], [28, 28, 1], [28, 28, 1]]);
+  assert.deepEqual(layerOutputs.filter((s) => s.length === 3), [[7, 7, 128], [7, 7, 128], [7, 7, 128], [7, 7, 128], [7, 7, 128], [7, 7, 128], [14, 14, 64], [14, 14, 64], [14, 14, 64], [28, 28, 1], [28, 28, 1]]);
   assert.deepEqual(r.discriminator.layers.map((l) => (l.outputShape as number[]).slice(1)).filter((s) => s.length === 3), [[28, 28, 1], [14, 14, 64], [14, 14, 64], [7, 7, 128], [7, 7, 128]]);
-  // Batch norm only in G: two layers, each with gamma/beta (trained) and mean/variance (state).
-  assert.equal(r.generatorSize - trainableSize(specs.generator), 2 * (128 + 64));
+  // Batch norm only in G: three layers, each with gamma/beta (trained) and mean/variance (state).
+  assert.equal(r.generatorSize - trainableSize(specs.generator), 2 * (128 + 128 + 64));
   assert.equal(stateSize(specs.discriminator), trainableSize(specs.discriminator));
-  assert.deepEqual(r.reduceSizes, { d: trainableSize(specs.discriminator) + 384, g: trainableSize(specs.generator) + 384 });
+  assert.deepEqual(r.reduceSizes, { d: trainableSize(specs.discriminator) + 640, g: trainableSize(specs.generator) + 640 });
   const images = await r.generate(new Float32Array(3 * 100).fill(0.5));
   assert.equal(images.length, 3 * 784);
   assert.ok(images.every((v) => v >= -1 && v <= 1));

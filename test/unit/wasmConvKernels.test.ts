@@ -21,6 +21,7 @@ interface Case {
 const cases: Case[] = [
   { name: 'DCGAN D conv2', x: [2, 14, 14, 64], filter: [4, 4, 64, 128], stride: 2, pad: 'same', transposed: false },
   { name: 'DCGAN D conv1', x: [2, 28, 28, 1], filter: [4, 4, 1, 64], stride: 2, pad: 'same', transposed: false },
+  { name: 'DCGAN G conv1', x: [2, 7, 7, 128], filter: [3, 3, 128, 128], stride: 1, pad: 'same', transposed: false },
   { name: 'DCGAN G deconv1', x: [2, 7, 7, 128], filter: [4, 4, 64, 128], stride: 2, pad: 'same', transposed: true },
   { name: 'odd, valid, stride 1', x: [3, 9, 7, 3], filter: [3, 2, 3, 5], stride: 1, pad: 'valid', transposed: false },
   { name: 'odd, same, stride 3', x: [2, 10, 11, 2], filter: [3, 3, 2, 4], stride: 3, pad: 'same', transposed: false },
@@ -79,8 +80,9 @@ test('wasm convolution gradients: the provided filter gradient and the fast path
     const vsCpu = maxRelativeError(fast[i]![j]!, reference[i]![j]!);
     assert.ok(vsCpu < 1e-5, `${c.name}, ${part}: relative error ${vsCpu} against cpu`);
     const vsOwn = maxRelativeError(fast[i]![j]!, ownKernels[i]![j]!);
-    // The filter gradient has no tfjs wasm kernel to compare with: ownKernels used ours too.
-    assert.ok(vsOwn < 1e-6, `${c.name}, ${part}: relative error ${vsOwn} against tfjs's wasm kernel`);
+    // The filter gradient has no tfjs wasm kernel to compare with: ownKernels used ours too. Both sum
+    // in float32 in different orders: over G conv1's 3·3·128 = 1152 terms that differs by ~1e-6.
+    assert.ok(vsOwn < 4e-6, `${c.name}, ${part}: relative error ${vsOwn} against tfjs's wasm kernel`);
     worst = { cpu: Math.max(worst.cpu, vsCpu), own: Math.max(worst.own, vsOwn) };
   }));
   t.diagnostic(`largest relative error: ${worst.cpu.toExponential(2)} against cpu, ${worst.own.toExponential(2)} against tfjs's wasm kernels`);
