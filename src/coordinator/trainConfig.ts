@@ -1,6 +1,8 @@
 import type { TrainConfig } from '../shared/config.js';
 import { ConfigError } from '../shared/errors.js';
 import { stepsPerEpoch as countStepsPerEpoch } from '../shared/data/sharding.js';
+import { stateSize } from '../shared/gan/architecture.js';
+import { archSpecs } from '../shared/gan/archs.js';
 import type { Checkpoint } from './checkpointFormat.js';
 import type { CoordinatorOptions } from './options.js';
 
@@ -49,5 +51,12 @@ export function checkResumable(c: Checkpoint, config: TrainConfig): void {
       + (Number.isInteger(perWorker) ? `with ${config.world} worker${config.world === 1 ? '' : 's'} use --batch-size ${perWorker}` : `${globalBatch(c.config)} examples do not split evenly among ${config.world} workers`));
   }
   if (differ.length > 0) throw new ConfigError(`--resume: this run does not continue the checkpointed one: ${differ.join(', ')}; use the same flags (and data) as that run`);
+  // The same flags name another model when an architecture changed between versions (the DCGAN's
+  // generator gained a layer): say so here, not as a size error from every worker.
+  const specs = archSpecs(config.arch, config.latentDim);
+  const sizes = (['generator', 'discriminator'] as const)
+    .filter((m) => c.weights[m].length !== stateSize(specs[m]))
+    .map((m) => `its ${m} holds ${c.weights[m].length} values, --arch ${config.arch}'s has ${stateSize(specs[m])}`);
+  if (sizes.length > 0) throw new ConfigError(`--resume: the checkpoint is of another model: ${sizes.join('; ')} (written by a version with another architecture)`);
   if (config.steps <= c.step) throw new ConfigError(`--resume: the checkpoint is at step ${c.step}; ask for more steps than that (--steps ${config.steps})`);
 }

@@ -15,7 +15,8 @@ export type BackendName = (typeof BACKENDS)[number];
 
 /**
  * --lr-decay's default: constant. Decaying over the second half lowered the DCGAN's FID in the
- * middle of the run but ended above the constant rate's (10.27 against 9.64; docs/results.md).
+ * middle of the run but ended above the constant rate's (10.27 against 9.64, with the generator before
+ * its 7×7 convolution; docs/results.md).
  */
 export const DEFAULT_LR_DECAY = 0;
 

@@ -8,6 +8,9 @@ import { tf } from '../../src/shared/gan/tf.js';
 import { memoryLogger, silentLogger } from '../../src/shared/logger.js';
 import { type Checkpoint, CheckpointError, decodeCheckpoint, encodeCheckpoint } from '../../src/coordinator/checkpointFormat.js';
 import { CheckpointStore, loadLatestCheckpoint } from '../../src/coordinator/checkpointStore.js';
+import { checkResumable } from '../../src/coordinator/trainConfig.js';
+import { ConfigError } from '../../src/shared/errors.js';
+import { checkpointFor, configFromFlags } from '../fixtures/coordinatorArgs.js';
 import { randomBuffers } from '../fixtures/buffers.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
 import { tempDir } from '../helpers.js';
@@ -79,4 +82,14 @@ test('Adam restored from its exported state continues with the same bits as one 
   assert.throws(() => second.importState(new Float32Array(5)), /expected 605/);
   for (const x of [whole, first, second]) x.dispose();
   tf.dispose([reference, resumed]);
+});
+
+test('resuming a checkpoint of another model (an older version of the architecture) is a one-line ConfigError naming both sizes', () => {
+  const dcgan = configFromFlags({ arch: 'dcgan' });
+  const same = checkpointFor(dcgan);
+  assert.doesNotThrow(() => checkResumable(same, dcgan));
+  // The DCGAN's generator before its 7×7 convolution: 760,065 floats where it has 908,033 now.
+  const older = { ...same, weights: { ...same.weights, generator: new Float32Array(760065) } };
+  assert.throws(() => checkResumable(older, dcgan), (err: Error) => err instanceof ConfigError && !err.message.includes('\n')
+    && err.message === "--resume: the checkpoint is of another model: its generator holds 760065 values, --arch dcgan's has 908033 (written by a version with another architecture)");
 });

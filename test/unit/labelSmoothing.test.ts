@@ -9,7 +9,7 @@ import { checkResumable } from '../../src/coordinator/trainConfig.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
-import { configFromFlags } from '../fixtures/coordinatorArgs.js';
+import { configFromFlags, checkpointFor } from '../fixtures/coordinatorArgs.js';
 import { seededReplica } from '../fixtures/replica.js';
 
 const data = loadTrainingSet(undefined, 64);
@@ -56,7 +56,7 @@ test('--label-smoothing: in the train config, the model hash and the resume chec
   const plain: TrainConfig = configFromFlags({});
   assert.notEqual(modelHash(set, shapes), modelHash(plain, shapes));
   assert.equal(modelHash({ ...plain, labelSmoothing: 0 }, shapes), modelHash(plain, shapes), 'no smoothing keeps the hash runs had before');
-  const checkpoint = { step: 4, config: set, weights: { generator: new Float32Array(), discriminator: new Float32Array() }, optimizer: { generator: new Float32Array(), discriminator: new Float32Array() } };
+  const checkpoint = checkpointFor(set);
   assert.throws(() => checkResumable(checkpoint, plain), /labelSmoothing 0\.1 \(checkpoint\) vs undefined/);
   assert.doesNotThrow(() => checkResumable(checkpoint, configFromFlags({ labelSmoothing: 0.1 })));
 });

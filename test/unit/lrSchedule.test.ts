@@ -10,7 +10,7 @@ import { type TrainConfig, modelHash } from '../../src/shared/config.js';
 import { checkResumable } from '../../src/coordinator/trainConfig.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
-import { configFromFlags } from '../fixtures/coordinatorArgs.js';
+import { configFromFlags, checkpointFor } from '../fixtures/coordinatorArgs.js';
 import { seededReplica } from '../fixtures/replica.js';
 
 const data = loadTrainingSet(undefined, 512);
@@ -89,7 +89,7 @@ test('--d-lr: the discriminator steps at its own rate, the generator at --lr; eq
   assert.equal('dLr' in configFromFlags({}), false);
   assert.throws(() => configFromFlags({ dLr: 0 }), /--d-lr must be in \(0, 1\], got 0/);
   // A checkpoint continues only with its own rates.
-  const checkpoint = { step: 4, config: configFromFlags({ dLr: 2e-3 }), weights: { generator: new Float32Array(), discriminator: new Float32Array() }, optimizer: { generator: new Float32Array(), discriminator: new Float32Array() } };
+  const checkpoint = checkpointFor(configFromFlags({ dLr: 2e-3 }));
   assert.throws(() => checkResumable(checkpoint, configFromFlags({})), /dLr 0\.002 \(checkpoint\) vs undefined/);
   assert.doesNotThrow(() => checkResumable(checkpoint, configFromFlags({ dLr: 2e-3 })));
 });
