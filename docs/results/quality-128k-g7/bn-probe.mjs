@@ -1,4 +1,4 @@
-// Samples a saved generator with batch statistics (training-mode batch norm, batches of 128) and with its moving
+// Samples a saved generator with batch statistics (training-mode batch norm, batches of 125) and with its moving
 // statistics, as float32 .npy files in [-1, 1] (2000 each, the same noise), for `trainer evaluate --images`.
 // usage: node bn-probe.mjs GENERATOR_DIR OUT_PREFIX → OUT_PREFIX-moving.npy, OUT_PREFIX-batch.npy
 import { writeFileSync } from 'node:fs';
