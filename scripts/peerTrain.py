@@ -22,12 +22,14 @@ from torch import nn  # noqa: E402
 
 
 def samples(g, count, seed):
+    """count samples in inference mode, float32 in [-1, 1], N×28×28 (g in float32 or float64)."""
+    dtype = next(g.parameters()).dtype
     g.eval()
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        out = torch.cat([g(torch.randn(min(500, count - s), peer.LATENT, generator=gen)) for s in range(0, count, 500)])
+        out = torch.cat([g(torch.randn(min(500, count - s), peer.LATENT, generator=gen).to(dtype)) for s in range(0, count, 500)])
     g.train()
-    return out.reshape(count, peer.IMAGE_SIDE, peer.IMAGE_SIDE).numpy().astype(np.float32)
+    return out.reshape(count, peer.IMAGE_SIDE, peer.IMAGE_SIDE).float().numpy()
 
 
 def main():
