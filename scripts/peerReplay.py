@@ -7,9 +7,10 @@ forward passes) against the trainer's (compare(): max and L2 relative errors), t
 against the trainer's own updated discriminator (gradsGSameD: G's arithmetic apart from D's update);
 every step's losses side by side; and the states after the last step against the trainer's.
 
-  peerReplay.py DIR [--float64] [--workers W] [--eval-every K --out OUT [--eval-count 2000]]
+  peerReplay.py DIR [--float64] [--workers W] [--steps N] [--eval-every K --out OUT [--eval-count 2000]]
 
 --float64: PyTorch in double precision, as a reference for how far float32 rounding alone carries.
+--steps N: only the first N of the recorded steps.
 --workers W: PyTorch as W data-parallel workers of the same global batch (the trainer's split: worker r
 the r-th of W equal slices, noise by position): G's batch norm normalises each slice by its own statistics
 and the moving statistics become the mean of the slices' updates (as the trainer's all-reduce averages
