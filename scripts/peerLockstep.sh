@@ -26,7 +26,6 @@ if [[ " $WORKERS " != *" 1 "* ]]; then echo "peerLockstep.sh: WORKERS must inclu
 STEPS=$((IMAGES / BATCH))
 PY=${PEER_PYTHON:-/usr/bin/python3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CLI="node $ROOT/dist/src/cli.js"
 mkdir -p "$OUT"
 node "$ROOT/dist/scripts/peerReplay.js" dcgan auto "$BATCH" "$STEPS" "$OUT/replay" "$SEED" "$EVERY" > "$OUT/replay.json"
 pids=()
@@ -36,26 +35,14 @@ for w in $WORKERS; do
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
-# One JSON line per sample file, as peerQuality.sh's history.jsonl.
-score() {
-  local prefix=$1 dir=$2 out=$3
-  : > "$out"
-  # Sorted by the count in the name (OUT itself may hold dashes).
-  for f in $(cd "$dir" && ls "$prefix"-*.npy | sort -t- -k2 -n); do
-    n=${f%.npy}; n=${n#"$prefix"-}; f=$dir/$f
-    $CLI evaluate --images "$f" --json --log-format json 2>/dev/null \
-      | node -e "let s='';process.stdin.on('data',(d)=>s+=d).on('end',()=>{const e=JSON.parse(s);console.log(JSON.stringify({images:$n,fid:e.generated.fid,fidLogits:e.generated.fidLogits,inceptionScore:e.generated.inceptionScore,digitsAtLeast5Percent:e.generated.coverage.digitsAtLeast5Percent,meanConfidence:e.generated.coverage.meanConfidence}))})" \
-      >> "$out"
-    rm "$f"
-  done
-}
 SERIES=()
 for w in $WORKERS; do
   mv "$OUT/twin-${w}w.json" "$OUT/twin-${w}w/report.json"
-  score pytorch "$OUT/twin-${w}w" "$OUT/twin-${w}w/history.jsonl"
+  "$ROOT/scripts/scoreSamples.sh" pytorch "$OUT/twin-${w}w" "$OUT/twin-${w}w/history.jsonl"
   SERIES+=("PyTorch from the trainer's draws, $w worker$([ "$w" = 1 ] || echo s)=peer:$OUT/twin-${w}w/history.jsonl")
 done
-score trainer "$OUT/twin-1w" "$OUT/twin-1w/trainer-history.jsonl"
+"$ROOT/scripts/scoreSamples.sh" trainer "$OUT/twin-1w" "$OUT/twin-1w/trainer-history.jsonl"
+rm -f "$OUT"/twin-*w/*.npy
 find "$OUT/replay" -type f ! -name meta.json ! -name losses.jsonl -delete
 IFS=';' read -r -a EXTRA <<< "${EXTRA_RUNS:-}"
 node "$ROOT/dist/scripts/qualityPlot.js" "$OUT/fid-vs-images.svg" "${SERIES[@]}" "trainer, 1 worker=peer:$OUT/twin-1w/trainer-history.jsonl" ${EXTRA[@]+"${EXTRA[@]}"} | tee "$OUT/quality.json"

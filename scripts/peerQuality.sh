@@ -31,14 +31,7 @@ import('$ROOT/dist/src/shared/data/sharding.js').then((m) => {
 });"
 $PY "$ROOT/scripts/peerTrain.py" --mnist "$MNIST/train-images-idx3-ubyte" --order "$OUT/order.u32" --out "$OUT/pytorch" \
   --images "$IMAGES" --batch $BATCH --eval-every "$EVERY" --seed "$SEED" > "$OUT/pytorch/train.jsonl"
-: > "$OUT/pytorch/history.jsonl"
-# Sorted by the count in the name (OUT itself may hold dashes).
-for f in $(cd "$OUT/pytorch" && ls samples-*.npy | sort -t- -k2 -n); do
-  n=${f%.npy}; n=${n#samples-}; f=$OUT/pytorch/$f
-  $CLI evaluate --images "$f" --json --log-format json 2>/dev/null \
-    | node -e "let s='';process.stdin.on('data',(d)=>s+=d).on('end',()=>{const e=JSON.parse(s);console.log(JSON.stringify({images:$n,fid:e.generated.fid,fidLogits:e.generated.fidLogits,inceptionScore:e.generated.inceptionScore,digitsAtLeast5Percent:e.generated.coverage.digitsAtLeast5Percent,meanConfidence:e.generated.coverage.meanConfidence}))})" \
-    >> "$OUT/pytorch/history.jsonl"
-done
+"$ROOT/scripts/scoreSamples.sh" samples "$OUT/pytorch" "$OUT/pytorch/history.jsonl"
 $CLI evaluate --images "$OUT/pytorch/final.npy" --json --log-format json > "$OUT/pytorch/evaluate.json"
 for w in $WORKERS; do
   if (( BATCH % w != 0 )); then echo "peerQuality.sh: BATCH $BATCH does not split among $w workers" >&2; exit 2; fi
