@@ -9,10 +9,9 @@
  * Prints one JSON line: the backend that really runs (not the one asked for) and img/s over the
  * STEPS steps after WARMUP untimed ones; on webgpu also each timed step's GPU dispatches and read-backs.
  */
-import { ARCHS, type Arch, BACKENDS, type BackendName, type TrainConfig } from '../src/shared/config.js';
+import { ARCHS, type Arch, BACKENDS, type BackendName } from '../src/shared/config.js';
 import { DataFeeder } from '../src/shared/data/dataFeeder.js';
 import { loadTrainingSet } from '../src/shared/data/dataset.js';
-import { stepsPerEpoch } from '../src/shared/data/sharding.js';
 import { initialWeights } from '../src/shared/gan/architecture.js';
 import { archSpecs } from '../src/shared/gan/archs.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
@@ -21,6 +20,7 @@ import { type GpuWorkCounts, countGpuWork, gpuWorkSince } from '../src/shared/ga
 import { tf } from '../src/shared/gan/tf.js';
 import { type Reduce, trainStep } from '../src/shared/gan/trainStep.js';
 import { silentLogger } from '../src/shared/logger.js';
+import { oneWorkerConfig } from './oneWorkerConfig.js';
 
 const args = process.argv.slice(2);
 const webgpuKernels = !args.includes('--no-webgpu-kernels');
@@ -34,12 +34,8 @@ const arch = archArg as Arch;
 
 const backend = await selectBackend(backendArg as BackendName, silentLogger, { webgpuKernels });
 const data = loadTrainingSet();
-// The coordinator's config for `--workers 1 --batch-size BATCH --arch ARCH` and its defaults.
-const config: TrainConfig = {
-  arch, latentDim: 100, batchSize: batch, world: 1, minWorkers: 1, steps: warmup + steps, stepsPerEpoch: stepsPerEpoch(data.count, batch),
-  lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, seed: 42, allreduce: 'ring', checkEvery: 50, timeoutMs: 60_000, sampleEvery: 0,
-  timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, rejoinTimeoutMs: 60_000, evalEvery: 0,
-};
+// The coordinator's config for `--workers 1 --batch-size BATCH --arch ARCH --seed 42` (oneWorkerConfig.ts).
+const config = oneWorkerConfig(arch, batch, warmup + steps, 42, data.count);
 const specs = archSpecs(arch, config.latentDim);
 const replica = new GanReplica(tf, config);
 replica.setWeights(initialWeights(specs.generator, config.seed), initialWeights(specs.discriminator, config.seed));

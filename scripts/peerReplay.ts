@@ -15,11 +15,10 @@
  */
 import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARCHS, type Arch, BACKENDS, type BackendName, type TrainConfig } from '../src/shared/config.js';
+import { ARCHS, type Arch, BACKENDS, type BackendName } from '../src/shared/config.js';
 import { DataFeeder } from '../src/shared/data/dataFeeder.js';
 import { loadTrainingSet } from '../src/shared/data/dataset.js';
 import { NoiseStream, latentNoise } from '../src/shared/data/noise.js';
-import { stepsPerEpoch } from '../src/shared/data/sharding.js';
 import { initialWeights, paramShapes } from '../src/shared/gan/architecture.js';
 import { archSpecs } from '../src/shared/gan/archs.js';
 import { selectBackend } from '../src/shared/gan/backend.js';
@@ -27,6 +26,7 @@ import { GanReplica } from '../src/shared/gan/replica.js';
 import { tf } from '../src/shared/gan/tf.js';
 import { type Reduce, trainStep } from '../src/shared/gan/trainStep.js';
 import { silentLogger } from '../src/shared/logger.js';
+import { oneWorkerConfig } from './oneWorkerConfig.js';
 
 const [archArg, backendArg, batchArg, stepsArg, out, seedArg = '42', everyArg = '0'] = process.argv.slice(2);
 const [batch, steps, seed, evalEvery] = [batchArg, stepsArg, seedArg, everyArg].map(Number) as [number, number, number, number];
@@ -37,13 +37,9 @@ if (!ARCHS.includes(archArg as Arch) || !BACKENDS.includes(backendArg as Backend
 const arch = archArg as Arch;
 const backend = await selectBackend(backendArg as BackendName, silentLogger);
 const data = loadTrainingSet();
-// What `trainer coordinator --workers 1 --batch-size BATCH --arch ARCH --seed SEED` with PyTorch's
-// hyperparameters (scripts/peerQuality.sh: --lr 2e-4 --beta1 0.5 --lr-decay 0 --ema-decay 0) runs.
-const config: TrainConfig = {
-  arch, latentDim: 100, batchSize: batch, world: 1, minWorkers: 1, steps, stepsPerEpoch: stepsPerEpoch(data.count, batch),
-  lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, seed, allreduce: 'ring', checkEvery: 50, timeoutMs: 60_000, sampleEvery: 0,
-  timeline: false, checkpointEvery: 0, heartbeatMs: 1000, workerTimeoutMs: 10_000, rejoinTimeoutMs: 60_000, evalEvery: 0,
-};
+// What `trainer coordinator --workers 1` runs with PyTorch's hyperparameters (scripts/peerQuality.sh:
+// --lr 2e-4 --beta1 0.5 --lr-decay 0 --ema-decay 0).
+const config = oneWorkerConfig(arch, batch, steps, seed, data.count);
 const specs = archSpecs(arch, config.latentDim);
 const f32 = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 mkdirSync(out, { recursive: true });

@@ -19,7 +19,6 @@ const REPLAY_JS = fileURLToPath(new URL('../../scripts/peerReplay.js', import.me
 interface Errors { max: number; l2: number }
 interface Report {
   gradsD: Record<string, Errors>;
-  gradsG: Record<string, Errors>;
   gradsGSameD: Record<string, Errors>;
   losses: { step: number; dLoss: [number, number]; gLoss: [number, number] }[];
 }
