@@ -99,7 +99,8 @@ for (const arch of ['mlp', 'dcgan'] as const) {
     // because a forward pass in training mode moves batch norm's statistics (part of each buffer).
     const grads = async (): Promise<Float32Array[]> => {
       r.setWeights(initialWeights(specs.generator, c.seed), initialWeights(specs.discriminator, c.seed));
-      return [(await r.discriminatorGradients(data.images, z)).grads, (await r.generatorGradients(z)).grads];
+      // Copies: a phase's gradients live in memory the replica reuses at its next call.
+      return [(await r.discriminatorGradients(data.images, z)).grads.slice(), (await r.generatorGradients(z)).grads.slice()];
     };
     const wasm = await grads();
     await selectBackend('native', silentLogger);

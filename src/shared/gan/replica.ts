@@ -11,7 +11,8 @@ import { GAN_LOSS_KERNEL } from './webgpuLoss.js';
 import { hasWebgpuDense } from './webgpuDense.js';
 import { type PhaseModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './fusedPhases.js';
 import { layersDiscriminatorLoss, layersGeneratorLoss } from './layersPhases.js';
-import { ParamGroup, VarList, asFloat32 } from './paramGroup.js';
+import { ParamGroup, VarList } from './paramGroup.js';
+import { ReadBackBuffers } from './readBack.js';
 import { WeightAverage } from './weightAverage.js';
 import { learningRateAt } from './lrSchedule.js';
 import { averageInOptimizerState, withAverage } from './stateLayout.js';
@@ -24,11 +25,13 @@ export interface DiscriminatorResult {
   /** Mean D(x) and D(G(z)), as probabilities. */
   dReal: number;
   dFake: number;
+  /** Valid until this replica's next discriminatorGradients: the memory is reused (readBack.ts). */
   grads: Float32Array;
 }
 
 export interface GeneratorResult {
   loss: number;
+  /** Valid until this replica's next generatorGradients. */
   grads: Float32Array;
 }
 
@@ -62,6 +65,8 @@ export class GanReplica {
   /** The moving statistics before the current phase's forward passes, for skipUpdate(). */
   private statsBefore: Tensor[] | undefined;
   private readonly specs: GanSpecs;
+  /** Each phase's reduce buffer, read back into the same memory every step (readBack.ts). */
+  private readonly readBacks: ReadBackBuffers;
 
   constructor(private readonly tf: Tf, private readonly config: TrainConfig) {
     const specs = archSpecs(config.arch, config.latentDim);
@@ -76,6 +81,7 @@ export class GanReplica {
     this.gOpt = new FlatAdam(tf, this.g.params.total, config.beta1, config.beta2, config.epsilon);
     this.dOpt = new FlatAdam(tf, this.d.params.total, config.beta1, config.beta2, config.epsilon);
     this.average = config.emaDecay ? new WeightAverage(tf, config.emaDecay) : undefined;
+    this.readBacks = new ReadBackBuffers(tf);
   }
 
   /** Names and shapes of what was really built, for the model hash. */
@@ -201,7 +207,7 @@ export class GanReplica {
       const { value, grads } = phase(this.tf, this.models(), this.d.params.vars, images, z);
       return this.reduceBuffer(this.d.params.vars, grads, [value]);
     });
-    const all = await this.readBack(flat);
+    const all = await this.readBacks.read('d', flat);
     const k = all.length - 3;
     return { loss: all[k]!, dReal: all[k + 1]!, dFake: all[k + 2]!, grads: all.subarray(0, k) };
   }
@@ -215,7 +221,7 @@ export class GanReplica {
       const { value, grads } = phase(this.tf, this.models(), this.g.params.vars, z);
       return this.reduceBuffer(this.g.params.vars, grads, [value]);
     });
-    const all = await this.readBack(flat);
+    const all = await this.readBacks.read('g', flat);
     return { loss: all[all.length - extras]!, grads: all.subarray(0, all.length - extras) };
   }
 
@@ -227,15 +233,6 @@ export class GanReplica {
   /** Whether the active backend has the trainer's own forward, backward and loss kernels (webgpu, unless turned off). */
   private fused(): boolean {
     return hasWebgpuDense(this.tf) && this.tf.getKernel(GAN_LOSS_KERNEL, this.tf.getBackend()) !== undefined;
-  }
-
-  /** One read-back, then the tensor goes. */
-  private async readBack(t: Tensor): Promise<Float32Array> {
-    try {
-      return asFloat32(await t.data());
-    } finally {
-      t.dispose();
-    }
   }
 
   /** Step `step`'s discriminator update (the step sets the learning rate: lrSchedule.ts). */

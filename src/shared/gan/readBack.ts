@@ -1,0 +1,47 @@
+import type { Tf, Tensor } from './tf.js';
+import { asFloat32 } from './paramGroup.js';
+
+/** tfjs-backend-wasm's view of a tensor's data on its heap (its own kernels use it); the native backend is wasm's. */
+interface HeapViews {
+  typedArrayFromHeap(t: { shape: number[]; dtype: string; dataId: object }): ArrayBufferView;
+}
+
+const hasHeapViews = (b: unknown): b is HeapViews => typeof (b as Partial<HeapViews>).typedArrayFromHeap === 'function';
+
+/**
+ * Read-backs into one buffer per key, kept from call to call.
+ *
+ * Why: `data()` on wasm slices the heap into a new ArrayBuffer, 4.4 MB a step for the MLP's two
+ * gradient buffers. That much new external memory made V8 run a full mark-compact every few steps,
+ * and its concurrent marking and sweeping took about a quarter of a second core: free while that
+ * core idles (one worker), taken from the other worker when two share the cores. Copying into a
+ * buffer kept here is the same memcpy without the garbage.
+ *
+ * The buffer for a key is overwritten by the next read of that key, so a caller must be done with it
+ * by then. In a training step each phase reads once, so a phase's buffer is reused two read-backs
+ * later, which is what the ring's zero-copy sends allow (ring.ts). Backends that hand back fresh
+ * arrays anyway (cpu, webgpu, tensorflow) return those, unchanged.
+ */
+export class ReadBackBuffers {
+  private readonly buffers = new Map<string, Float32Array>();
+
+  constructor(private readonly tf: Tf) {}
+
+  /** `t`'s values (float32), then `t` is disposed. */
+  async read(key: string, t: Tensor): Promise<Float32Array> {
+    try {
+      const backend = this.tf.backend();
+      if (!hasHeapViews(backend) || t.dtype !== 'float32') return asFloat32(await t.data());
+      let buf = this.buffers.get(key);
+      if (buf?.length !== t.size) {
+        buf = new Float32Array(t.size);
+        this.buffers.set(key, buf);
+      }
+      // The heap view is valid until the next allocation on the heap: copied at once.
+      buf.set(backend.typedArrayFromHeap(t) as Float32Array);
+      return buf;
+    } finally {
+      t.dispose();
+    }
+  }
+}
