@@ -1,4 +1,4 @@
-/* The addon's registration: one JS function per kernel, plus the BLAS thread count and shared memory. */
+/* The addon's registration: one JS function per kernel, plus the BLAS thread count, shared memory and its slot average. */
 #include <cblas.h>
 #include <node_api.h>
 
@@ -8,6 +8,7 @@
 #include "matmul.h"
 #include "shm.h"
 #include "shmBarrier.h"
+#include "slotAverage.h"
 
 /* setThreads(n): OpenBLAS threads for every later product. */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
@@ -46,6 +47,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"shmUnlink", NULL, shm_unlink_name, NULL, NULL, NULL, napi_enumerable, NULL},
     {"shmArrive", NULL, shm_arrive, NULL, NULL, NULL, napi_enumerable, NULL},
     {"shmWait", NULL, shm_wait, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"averageSlots", NULL, average_slots, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;
   /* Each worker owns one core: one BLAS thread unless asked for more. */

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { PeerReduce } from '../../src/worker/peerReduce.js';
 import { memoryPeers } from '../../src/shared/allreduce/memoryLink.js';
 import type { SharedMemoryAddon } from '../../src/shared/transport/sharedMemory.js';
+import { averageSlotsJs } from '../../src/shared/allreduce/sharedMemoryReduce.js';
 import { PROTOCOL_VERSION, type Start } from '../../src/shared/protocol.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
@@ -53,6 +54,22 @@ test('--allreduce shm: a generation whose start names a segment reduces through 
   const viaLinks = await reduceAll(reducers, world, 2, 101);
   assertAverages(viaLinks.inputs, viaLinks.outputs, 'over the links');
   assert.equal(shm.mapped.length, world, 'no segment mapped for generation 2');
+});
+
+test('a shared-memory generation averages with the addon\'s averageSlots where the addon has it', async () => {
+  const world = 2;
+  const shm = fakeShm();
+  const calls: number[] = [];
+  // The JavaScript average, counted: the generation must call what the addon offers.
+  shm.averageSlots = (out, parts, factor) => {
+    calls.push(parts.length);
+    averageSlotsJs(out, parts, factor);
+  };
+  const reducers = Array.from({ length: world }, () => new PeerReduce('shm', { d: 64, g: 64 }, () => silentLogger, shm));
+  reducers.forEach((p, r) => p.roster(start(r, world, 1, '/trainer-ab-g1')));
+  const { inputs, outputs } = await reduceAll(reducers, world, 1, 64);
+  assertAverages(inputs, outputs, 'through shared memory, native average');
+  assert.deepEqual(calls, [2, 2], 'each rank averaged its chunk over both slots with averageSlots');
 });
 
 test('a start naming a segment for a worker that cannot map one is an error, not a silent fallback', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { peerBarrier, sharedMemoryAllReduce, sharedSegmentBytes, sharedSlots } from '../../src/shared/allreduce/sharedMemoryReduce.js';
+import { type SlotAverage, averageSlotsJs, peerBarrier, sharedMemoryAllReduce, sharedSegmentBytes, sharedSlots } from '../../src/shared/allreduce/sharedMemoryReduce.js';
+import { loadSharedMemory } from '../../src/shared/transport/sharedMemory.js';
 import { memoryPeers, memoryRing } from '../../src/shared/allreduce/memoryLink.js';
 import { ringAllReduce } from '../../src/shared/allreduce/ring.js';
 import { chunkRefusal } from '../../src/shared/allreduce/link.js';
@@ -11,7 +12,7 @@ import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
 const LENGTHS = [0, 1, 2, 7, 13, 1001];
 
 /** `world` ranks sharing one segment (one ArrayBuffer stands for the mapping), barriers over in-memory peers. */
-function sharedRanks(world: number, capacity: number): { reduce(bufs: Float32Array[], step: number, phase: Phase, bank: 0 | 1, delays?: number[]): Promise<Float32Array[]> } {
+function sharedRanks(world: number, capacity: number, average?: SlotAverage): { reduce(bufs: Float32Array[], step: number, phase: Phase, bank: 0 | 1, delays?: number[]): Promise<Float32Array[]> } {
   const segment = new ArrayBuffer(sharedSegmentBytes(world, capacity));
   const links = memoryPeers(world);
   const slots = sharedSlots(segment, world, capacity);
@@ -20,7 +21,7 @@ function sharedRanks(world: number, capacity: number): { reduce(bufs: Float32Arr
     reduce: (bufs, step, phase, bank, delays) => Promise.all(bufs.map(async (b, r) => {
       // A rank that arrives late: the others must wait for it at the barriers, not read its stale slot.
       if (delays?.[r]) await pause(delays[r]);
-      return sharedMemoryAllReduce(b, r, slots, bank, (round) => peerBarrier(links[r] as PeerLink, r, world, step, phase, round));
+      return sharedMemoryAllReduce(b, r, slots, bank, (round) => peerBarrier(links[r] as PeerLink, r, world, step, phase, round), undefined, average);
     })),
   };
 }
@@ -102,4 +103,49 @@ test('the ring link admits the barrier messages only where the layout says share
   assert.match(chunkRefusal(barrier, at, layout, 0) ?? '', /only 6 chunks/);
   assert.equal(chunkRefusal(barrier, at, { ...layout, sharedMemory: true }, 0), undefined);
   assert.match(chunkRefusal({ ...barrier, seq: 8 }, at, { ...layout, sharedMemory: true }, 0) ?? '', /only 8 chunks/);
+});
+
+/** The addon's averageSlots, which the workers use where it loads; the test set-up builds the addon, so a missing one fails here. */
+function nativeAverage(): SlotAverage {
+  const addon = loadSharedMemory();
+  assert.ok(addon.averageSlots, 'the native addon has averageSlots (rebuild it: npm run build:native)');
+  return addon.averageSlots.bind(addon);
+}
+
+test('the native slot average gives the JavaScript\'s bits: N = 2..6, lengths across its 2048-float blocks, values from 1e-30 to 1e30, factor 1/N', () => {
+  const native = nativeAverage();
+  for (let n = 2; n <= 6; n++) {
+    for (const len of [1, 7, 2048, 2049, 5000]) {
+      const parts = randomBuffers(n, len, n * 1000 + len).map((b, r) => b.map((v, i) => v * 10 ** (((i * 7 + r * 3) % 61) - 30)));
+      const js = new Float32Array(len);
+      const c = new Float32Array(len);
+      averageSlotsJs(js, parts, 1 / n);
+      native(c, parts, 1 / n);
+      assert.deepEqual(new Uint32Array(c.buffer), new Uint32Array(js.buffer), `N = ${n}, length ${len}`);
+    }
+  }
+});
+
+test('the native slot average refuses parts of another length, a single part, and values that are not Float32Arrays', () => {
+  const native = nativeAverage();
+  const out = new Float32Array(4);
+  assert.throws(() => native(out, [new Float32Array(4), new Float32Array(3)], 0.5), /each as long as out/);
+  assert.throws(() => native(out, [new Float32Array(4)], 1), /2 to 256/);
+  assert.throws(() => native(out, [new Float32Array(4), new Float64Array(4) as unknown as Float32Array], 0.5), /Float32Array/);
+});
+
+test('with the native slot average the shared-memory all-reduce keeps its bits: N = 2 equals the ring, N = 3..5 the JavaScript average', async () => {
+  const native = nativeAverage();
+  for (let world = 2; world <= 5; world++) {
+    const inputs = randomBuffers(world, 1001, world);
+    const viaJs = await sharedRanks(world, 1001).reduce(inputs.map((b) => Float32Array.from(b)), 1, 'd', 0);
+    const viaC = await sharedRanks(world, 1001, native).reduce(inputs.map((b) => Float32Array.from(b)), 1, 'd', 0);
+    for (const b of viaC) assert.deepEqual(b, viaJs[0], `world ${world}`);
+    if (world === 2) {
+      const viaRing = inputs.map((b) => Float32Array.from(b));
+      const links = memoryRing(2);
+      await Promise.all(viaRing.map((b, r) => ringAllReduce(b, r, 2, links[r]!, 1, 'd')));
+      assert.deepEqual(viaC[0], viaRing[0]);
+    }
+  }
 });

@@ -43,6 +43,26 @@ function sumScaledInto(out: Float32Array, a: Float32Array, b: Float32Array, fact
   for (let i = 0; i < out.length; i++) out[i] = Math.fround(a[i]! + b[i]!) * factor;
 }
 
+/**
+ * out = (((p0 + p1) + p2) + … + p(N−1)) × factor: the sum left to right, rounded to float32 after
+ * each add, the factor applied once (in double, then rounded). Every implementation must give these
+ * bits: replicas apply them.
+ */
+export type SlotAverage = (out: Float32Array, parts: Float32Array[], factor: number) => void;
+
+/** SlotAverage in JavaScript; the native addon's averageSlots is the same arithmetic, vectorized. */
+export function averageSlotsJs(out: Float32Array, parts: Float32Array[], factor: number): void {
+  const n = parts.length;
+  if (n < 2) throw new RangeError(`averageSlots needs at least 2 parts, got ${n}`);
+  if (n === 2) {
+    sumScaledInto(out, parts[0]!, parts[1]!, factor);
+    return;
+  }
+  sumScaledInto(out, parts[0]!, parts[1]!, 1);
+  for (let r = 2; r < n - 1; r++) addInto(out, parts[r]!);
+  addScaledInto(out, parts[n - 1]!, factor);
+}
+
 /** Waits until every rank has called it with the same `round` (0: all slots written, 1: all chunks averaged). */
 export type Barrier = (round: 0 | 1) => Promise<void>;
 
@@ -75,7 +95,8 @@ export type Barrier = (round: 0 | 1) => Promise<void>;
  * the discriminator's average survives the generator's all-reduce. (With one
  * bank it would be overwritten as soon as this rank made its next call.)
  */
-export async function sharedMemoryAllReduce(buf: Float32Array, rank: number, slots: SharedSlots, bank: 0 | 1, barrier: Barrier, times?: RingTimes): Promise<Float32Array> {
+export async function sharedMemoryAllReduce(buf: Float32Array, rank: number, slots: SharedSlots, bank: 0 | 1, barrier: Barrier, times?: RingTimes,
+  average: SlotAverage = averageSlotsJs): Promise<Float32Array> {
   const n = slots.world;
   if (n === 1) return buf;
   if (buf.length > slots.capacity) throw new RangeError(`buffer of ${buf.length} floats does not fit a shared slot of ${slots.capacity}`);
@@ -84,14 +105,8 @@ export async function sharedMemoryAllReduce(buf: Float32Array, rank: number, slo
   await barrier(0);
   if (times) times.firstArrival = performance.now();
   const [a, b] = chunkBounds(len, n, rank);
-  const part = (r: number): Float32Array => slots.slot(bank, r).subarray(a, b);
-  const out = slots.result(bank).subarray(a, b);
-  if (n === 2) sumScaledInto(out, part(0), part(1), 1 / n);
-  else {
-    sumScaledInto(out, part(0), part(1), 1);
-    for (let r = 2; r < n - 1; r++) addInto(out, part(r));
-    addScaledInto(out, part(n - 1), 1 / n);
-  }
+  const parts = Array.from({ length: n }, (_, r) => slots.slot(bank, r).subarray(a, b));
+  average(slots.result(bank).subarray(a, b), parts, 1 / n);
   if (times) times.reduceScatterEnd = performance.now();
   await barrier(1);
   return slots.result(bank).subarray(0, len);

@@ -6,7 +6,7 @@ import { errorMessage } from '../errors.js';
 import { NATIVE_ADDON_PATH, requireNativeAddon } from '../compute/nativeAddon.js';
 import type { PeerLink } from '../allreduce/peerLink.js';
 import type { RingTimes } from '../allreduce/ring.js';
-import { BARRIER_WORD_OFFSET, type SharedSlots, peerBarrier, sharedMemoryAllReduce, sharedSegmentBytes, sharedSlots } from '../allreduce/sharedMemoryReduce.js';
+import { BARRIER_WORD_OFFSET, type SharedSlots, type SlotAverage, averageSlotsJs, peerBarrier, sharedMemoryAllReduce, sharedSegmentBytes, sharedSlots } from '../allreduce/sharedMemoryReduce.js';
 import { barrierSeq } from '../allreduce/sharedMemoryPlan.js';
 import { type BarrierGuard, type BarrierWordAddon, SegmentBarrier } from '../allreduce/segmentBarrier.js';
 
@@ -16,6 +16,8 @@ export interface SharedMemoryAddon extends Partial<BarrierWordAddon> {
   shmMap(name: string, bytes: number): ArrayBuffer;
   /** Removes the name (mappings stay valid): true if it existed. */
   shmUnlink(name: string): boolean;
+  /** SlotAverage (sharedMemoryReduce.ts) in C, vectorized; an addon built before native/src/slotAverage.c lacks it and JavaScript averages. */
+  averageSlots?(out: Float32Array, parts: Float32Array[], factor: number): void;
 }
 
 /** Loads the addon's shared-memory functions, or throws one line saying why not. */
@@ -83,6 +85,7 @@ export function probeSharedMemory(load: () => SharedMemoryAddon = loadSharedMemo
 export class SharedMemoryGeneration {
   private readonly slots: SharedSlots;
   private readonly segmentBarrier: SegmentBarrier | undefined;
+  private readonly average: SlotAverage;
   private calls = 0;
   private unlinked = false;
 
@@ -90,6 +93,7 @@ export class SharedMemoryGeneration {
     const segment = addon.shmMap(name, sharedSegmentBytes(world, capacity));
     this.slots = sharedSlots(segment, world, capacity);
     this.segmentBarrier = word ? new SegmentBarrier(word, segment, BARRIER_WORD_OFFSET, world, rank) : undefined;
+    this.average = addon.averageSlots ? addon.averageSlots.bind(addon) : averageSlotsJs;
   }
 
   /** The average of `buf` across the generation's ranks, a view of the segment valid until this rank's call after next (sharedMemoryAllReduce); every rank calls it for the same buffers in the same order. */
@@ -102,7 +106,7 @@ export class SharedMemoryGeneration {
       }
       else await peerBarrier(link, this.rank, this.world, step, phase, round);
       if (round === 0) this.unlink();
-    }, times);
+    }, times, this.average);
   }
 
   /** Removes the name if nobody did yet (any rank may: the first one wins, the others find it gone). */
