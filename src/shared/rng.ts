@@ -25,30 +25,37 @@ export function hashKey(...parts: number[]): number {
   return h;
 }
 
-/** sfc32: a small, fast generator with a 128-bit state; deterministic on every platform. */
+/**
+ * sfc32: a small, fast generator with a 128-bit state; deterministic on every platform.
+ * The state is kept as int32 (`| 0`) and the spare normal as a plain number beside a flag: fields
+ * that only ever hold small integers or only doubles stay unboxed in V8, where uint32 values above
+ * 2^31 and a `number | undefined` field allocated a heap number on every write (the noise of a
+ * step made megabytes of garbage). The bits are the same: all state arithmetic is modulo 2^32.
+ */
 export class Rng {
   private a: number;
   private b: number;
   private c: number;
   private d: number;
-  private spare: number | undefined;
+  private spare = 0;
+  private hasSpare = false;
 
   constructor(seed: number) {
-    this.a = 0x9e3779b9;
-    this.b = 0x243f6a88;
-    this.c = 0xb7e15162;
-    this.d = seed >>> 0;
+    this.a = 0x9e3779b9 | 0;
+    this.b = 0x243f6a88 | 0;
+    this.c = 0xb7e15162 | 0;
+    this.d = seed | 0;
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
   nextUint32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
+    const t = (this.a + this.b + this.d) | 0;
+    this.d = (this.d + 1) | 0;
     this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
   }
 
   /** Uniform in [0, 1). */
@@ -66,16 +73,16 @@ export class Rng {
 
   /** Standard normal by Box-Muller. */
   normal(): number {
-    if (this.spare !== undefined) {
-      const s = this.spare;
-      this.spare = undefined;
-      return s;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
     }
     let u = 0;
     while (u === 0) u = this.next();
     const v = this.next();
     const r = Math.sqrt(-2 * Math.log(u));
     this.spare = r * Math.sin(2 * Math.PI * v);
+    this.hasSpare = true;
     return r * Math.cos(2 * Math.PI * v);
   }
 }
