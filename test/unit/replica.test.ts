@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { before, test } from 'node:test';
 import type { TrainConfig } from '../../src/shared/config.js';
 import { loadTrainingSet } from '../../src/shared/data/dataset.js';
@@ -139,6 +140,27 @@ test('the built model matches its spec and the hash covers optimizer state', asy
   assert.deepEqual((await r.getWeights()).generator, w.generator);
   assert.notEqual(await r.stateHash(), before);
   r.dispose();
+});
+
+test('the state hash is SHA-256 over getWeights() then getOptimizerState() (the checkpoint\'s bytes), with and without the weight average, on wasm and cpu', async () => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await selectBackend(backend, silentLogger);
+    for (const emaDecay of [0, 0.999]) {
+      const c = { ...config(1, 8), emaDecay };
+      const r = newReplica(c);
+      const feeder = new DataFeeder(data, { ...c, stepsPerEpoch: 64 });
+      const identity: Reduce = async (_s, _p, g) => g;
+      // Eight steps: the average moves (every 8th step) and Adam's state is not its start.
+      for (let step = 1; step <= 8; step++) await trainStep(r, c, feeder.batchFor(step, 0, 1), identity);
+      const w = await r.getWeights();
+      const o = await r.getOptimizerState();
+      const h = createHash('sha256');
+      for (const a of [w.generator, w.discriminator, o.generator, o.discriminator]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      assert.equal(await r.stateHash(), h.digest('hex'), `${backend}, ema ${emaDecay}`);
+      r.dispose();
+    }
+  }
+  await selectBackend('wasm', silentLogger);
 });
 
 test('no tensor leaks: the count after step 2 equals the count after step 100', async () => {

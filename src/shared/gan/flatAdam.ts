@@ -104,6 +104,14 @@ export class FlatAdam {
     }
   }
 
+  /**
+   * exportState's vector in pieces, in its order, without building it: the step counter as one
+   * float32, then the tensors it concatenates (for hashing the state without a copy).
+   */
+  stateParts(): { iterations: Float32Array; tensors: Tensor[] } {
+    return { iterations: Float32Array.of(this.iterations), tensors: [this.accBeta1, this.accBeta2, this.m, this.v] };
+  }
+
   importState(state: Float32Array): void {
     const size = this.m.size;
     if (state.length !== FlatAdam.stateSize(size)) throw new RangeError(`optimizer state has ${state.length} values, expected ${FlatAdam.stateSize(size)}`);

@@ -9,6 +9,16 @@ interface HeapViews {
 const hasHeapViews = (b: unknown): b is HeapViews => typeof (b as Partial<HeapViews>).typedArrayFromHeap === 'function';
 
 /**
+ * `t`'s bytes to `use` at once: a view of the wasm heap where the backend keeps its data there
+ * (valid only until the next allocation, so `use` must not run tfjs), else the backend's own copy.
+ */
+export async function withBytes(tf: Tf, t: Tensor, use: (bytes: Uint8Array) => void): Promise<void> {
+  const backend = tf.backend();
+  const data = hasHeapViews(backend) ? backend.typedArrayFromHeap(t) : ((await t.data()) as ArrayBufferView);
+  use(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
+
+/**
  * Read-backs into one buffer per key, kept from call to call.
  *
  * Why: `data()` on wasm slices the heap into a new ArrayBuffer, 4.4 MB a step for the MLP's two

@@ -12,7 +12,7 @@ import { hasWebgpuDense } from './webgpuDense.js';
 import { type PhaseModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './fusedPhases.js';
 import { layersDiscriminatorLoss, layersGeneratorLoss } from './layersPhases.js';
 import { ParamGroup, VarList } from './paramGroup.js';
-import { ReadBackBuffers } from './readBack.js';
+import { ReadBackBuffers, withBytes } from './readBack.js';
 import { WeightAverage } from './weightAverage.js';
 import { learningRateAt } from './lrSchedule.js';
 import { averageInOptimizerState, withAverage } from './stateLayout.js';
@@ -284,12 +284,25 @@ export class GanReplica {
     }
   }
 
-  /** SHA-256 over all weights, batch-norm statistics and both optimizers' full state with the weight average (what a checkpoint holds). */
+  /**
+   * SHA-256 over all weights, batch-norm statistics and both optimizers' full state with the weight
+   * average (what a checkpoint holds): the bytes of getWeights() then getOptimizerState(), in that
+   * order, fed to the hash piece by piece from the tensors themselves. Building those vectors first
+   * cost 15 MB of copies for the MLP at every check (readBack.ts says why garbage matters).
+   */
   async stateHash(): Promise<string> {
     const h = createHash('sha256');
-    const weights = await this.getWeights();
-    const optimizers = await this.getOptimizerState();
-    for (const a of [weights.generator, weights.discriminator, optimizers.generator, optimizers.discriminator]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    const update = (bytes: Uint8Array): void => {
+      h.update(bytes);
+    };
+    const optimizer = async (opt: FlatAdam, average?: Tensor): Promise<void> => {
+      const { iterations, tensors } = opt.stateParts();
+      update(new Uint8Array(iterations.buffer));
+      for (const t of average ? [...tensors, average] : tensors) await withBytes(this.tf, t, update);
+    };
+    for (const v of [...this.g.all.vars, ...this.d.all.vars]) await withBytes(this.tf, v, update);
+    await optimizer(this.gOpt, this.average?.tensor());
+    await optimizer(this.dOpt);
     return h.digest('hex');
   }
 

@@ -53,6 +53,11 @@ export class WeightAverage {
     return new Float32Array(await this.current().data());
   }
 
+  /** The average's tensor itself (read, never dispose): what read() copies out. */
+  tensor(): Tensor {
+    return this.current();
+  }
+
   /** The average as it is, to restore later: tensors are immutable, so a reference (kept) suffices. */
   snapshot(): Tensor {
     return this.tf.keep(this.current().clone());
