@@ -23,7 +23,7 @@ export async function withBytes(tf: Tf, t: Tensor, use: (bytes: Uint8Array) => v
  *
  * Why: `data()` on wasm slices the heap into a new ArrayBuffer, 4.4 MB a step for the MLP's two
  * gradient buffers. That much new external memory made V8 run a full mark-compact every few steps,
- * and its concurrent marking and sweeping took about a quarter of a second core: free while that
+ * and its concurrent marking and sweeping took about 30 % of a second core: free while that
  * core idles (one worker), taken from the other worker when two share the cores. Copying into a
  * buffer kept here is the same memcpy without the garbage.
  *
