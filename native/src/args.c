@@ -11,6 +11,15 @@ napi_value fail(napi_env env, const char *message) {
   return NULL;
 }
 
+bool float32_array(napi_env env, napi_value value, float **data, size_t *length) {
+  bool typed = false;
+  napi_typedarray_type type;
+  void *raw = NULL;
+  if (napi_is_typedarray(env, value, &typed) != napi_ok || !typed || napi_get_typedarray_info(env, value, &type, length, &raw, NULL, NULL) != napi_ok || type != napi_float32_array) return false;
+  *data = raw;
+  return true;
+}
+
 bool call_init(napi_env env, napi_callback_info info, size_t expected, call_t *call) {
   call->env = env;
   call->argc = MAX_ARGS;

@@ -30,6 +30,8 @@ bool arg_floats(call_t *call, size_t i, size_t count, bool optional, float **out
 bool arg_region(call_t *call, size_t i, size_t count, size_t size, bool optional, void **out);
 /* An Int32Array argument of exactly `count` elements. */
 bool arg_int32s(call_t *call, size_t i, size_t count, int32_t **out);
+/* A Float32Array's data and length (a JS array, not the heap); false, with no error pending, for anything else. */
+bool float32_array(napi_env env, napi_value value, float **data, size_t *length);
 /* Throws a JS Error with the kernel's name; returns NULL for the caller to return. */
 napi_value fail(napi_env env, const char *message);
 

@@ -203,14 +203,11 @@ napi_value select_values(napi_env env, napi_callback_info info) {
 napi_value all_finite(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  bool typed = false;
-  napi_typedarray_type type;
   size_t length = 0;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_is_typedarray(env, argv[0], &typed) != napi_ok || !typed
-      || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float32_array)
+  float *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !float32_array(env, argv[0], &data, &length))
     return fail(env, "trainer_native allFinite: expected one Float32Array");
-  const uint32_t *restrict bits = data;
+  const uint32_t *restrict bits = (const uint32_t *)data;
   uint32_t bad = 0;
   for (size_t i = 0; i < length; i++) bad |= (bits[i] & UINT32_C(0x7f800000)) == UINT32_C(0x7f800000);
   napi_value out;

@@ -10,21 +10,11 @@
  */
 #include "slotAverage.h"
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "args.h"
 
 #define MAX_PARTS 256
-
-static bool float32s(napi_env env, napi_value value, float **data, size_t *length) {
-  bool typed = false;
-  napi_typedarray_type type;
-  void *raw = NULL;
-  if (napi_is_typedarray(env, value, &typed) != napi_ok || !typed || napi_get_typedarray_info(env, value, &type, length, &raw, NULL, NULL) != napi_ok || type != napi_float32_array) return false;
-  *data = raw;
-  return true;
-}
 
 /* averageSlots(out, parts, factor): out[i] = float(float(…float(p0[i] + p1[i]) + …) · factor), every part as long as out. */
 napi_value average_slots(napi_env env, napi_callback_info info) {
@@ -36,7 +26,7 @@ napi_value average_slots(napi_env env, napi_callback_info info) {
   double factor = 0;
   float *out = NULL;
   size_t n = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 || !float32s(env, argv[0], &out, &n) || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 || !float32_array(env, argv[0], &out, &n) || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array
       || napi_get_array_length(env, argv[1], &count) != napi_ok || count < 2 || count > MAX_PARTS || napi_get_value_double(env, argv[2], &factor) != napi_ok)
     return fail(env, usage);
   const float *parts[MAX_PARTS];
@@ -44,7 +34,7 @@ napi_value average_slots(napi_env env, napi_callback_info info) {
     napi_value part;
     float *data = NULL;
     size_t length = 0;
-    if (napi_get_element(env, argv[1], r, &part) != napi_ok || !float32s(env, part, &data, &length) || length != n) return fail(env, usage);
+    if (napi_get_element(env, argv[1], r, &part) != napi_ok || !float32_array(env, part, &data, &length) || length != n) return fail(env, usage);
     parts[r] = data;
   }
   /* Blocks that stay in L1 while every part is added into them. */
