@@ -23,57 +23,6 @@ void bias_activation(float *c, size_t rows, size_t cols, const float *bias, size
 }
 
 /*
- * The update's loop, built for AVX-512, AVX2 and plain x86-64, picked at load time: division and
- * square root dominate it, and wider vectors do more of them per cycle. The same IEEE float32
- * operations in the same order on every path (C11 forbids contracting them into multiply-adds),
- * so the same bits whichever the CPU.
- */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-static void adam_loop(size_t count, const float *restrict g_in, const float *restrict m_in, const float *restrict v_in, const float *restrict value_in,
-                      float *restrict value_out, float *restrict m_out, float *restrict v_out, float b1, float b2, float c1, float c2,
-                      float one_minus_acc1, float one_minus_acc2, float neg_lr, float eps) {
-  /* The outputs are fresh tensors: nothing aliases them, which lets the loop vectorize. */
-  for (size_t i = 0; i < count; i++) {
-    const float g = g_in[i];
-    const float new_m = m_in[i] * b1 + g * c1;
-    const float new_v = v_in[i] * b2 + (g * g) * c2;
-    const float corrected_m = new_m / one_minus_acc1;
-    const float corrected_v = new_v / one_minus_acc2;
-    m_out[i] = new_m;
-    v_out[i] = new_v;
-    value_out[i] = (corrected_m / (sqrtf(corrected_v) + eps)) * neg_lr + value_in[i];
-  }
-}
-
-/*
- * adam(heap, n, valueOff, gradOff, mOff, vOff, accBeta1Off, accBeta2Off, outValueOff, outMOff, outVOff, beta1, beta2, lr, epsilon)
- * One pass of FlatAdam's update (src/shared/gan/flatAdam.ts) over n floats, with
- * the same float32 operations in the same order as its tfjs kernels, so the same
- * bits: every replica applies the same update whichever backend it runs (the
- * build keeps ISO C's no-contraction rule: no fused multiply-adds).
- */
-napi_value adam_update(napi_env env, napi_callback_info info) {
-  call_t call;
-  if (!call_init(env, info, 15, &call)) return NULL;
-  int64_t n;
-  double beta1, beta2, lr, epsilon;
-  if (!arg_int(&call, 1, 1, (INT64_C(1) << 31) - 1, &n) || !arg_double(&call, 11, &beta1) || !arg_double(&call, 12, &beta2) || !arg_double(&call, 13, &lr)
-      || !arg_double(&call, 14, &epsilon)) return NULL;
-  float *value, *grad, *m, *v, *acc1, *acc2, *out_value, *out_m, *out_v;
-  const size_t count = (size_t)n;
-  if (!arg_floats(&call, 2, count, false, &value) || !arg_floats(&call, 3, count, false, &grad) || !arg_floats(&call, 4, count, false, &m)
-      || !arg_floats(&call, 5, count, false, &v) || !arg_floats(&call, 6, 1, false, &acc1) || !arg_floats(&call, 7, 1, false, &acc2)
-      || !arg_floats(&call, 8, count, false, &out_value) || !arg_floats(&call, 9, count, false, &out_m) || !arg_floats(&call, 10, count, false, &out_v)) return NULL;
-  /* The scalars as tfjs makes them: JS doubles (1 − beta1 computed in double) rounded to float32. */
-  const float b1 = (float)beta1, b2 = (float)beta2, c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2), neg_lr = (float)(-lr), eps = (float)epsilon;
-  const float one_minus_acc1 = 1.0f - *acc1, one_minus_acc2 = 1.0f - *acc2;
-  adam_loop(count, grad, m, v, value, out_value, out_m, out_v, b1, b2, c1, c2, one_minus_acc1, one_minus_acc2, neg_lr, eps);
-  return NULL;
-}
-
-/*
  * sumRows(heap, xOff, outOff, rows, cols, mean): out[c] = Σ_r x[r, c] (divided by
  * rows when mean is 1): tfjs's Sum and Mean over the leading axes, as bias and
  * batch-norm gradients ask for on NHWC tensors, in one pass without the

@@ -11,9 +11,6 @@ enum activation { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3
 /* c[r, j] = act(c[r, j] + bias[j or 0]) over a rows × cols matrix; bias may be NULL, bias_size is cols or 1. */
 void bias_activation(float *c, size_t rows, size_t cols, const float *bias, size_t bias_size, int act, float alpha);
 
-/* FlatAdam's update in one pass, bit for bit (see elementwise.c). */
-napi_value adam_update(napi_env env, napi_callback_info info);
-
 /* Sum or mean over the leading axes: a rows × cols matrix to cols values. */
 napi_value sum_rows(napi_env env, napi_callback_info info);
 

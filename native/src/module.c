@@ -2,6 +2,7 @@
 #include <cblas.h>
 #include <node_api.h>
 
+#include "adam.h"
 #include "args.h"
 #include "conv.h"
 #include "elementwise.h"
@@ -35,6 +36,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"conv2dBackpropInput", NULL, conv2d_backprop_input, NULL, NULL, NULL, napi_enumerable, NULL},
     {"conv2dBackpropFilter", NULL, conv2d_backprop_filter, NULL, NULL, NULL, napi_enumerable, NULL},
     {"adam", NULL, adam_update, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"adamParts", NULL, adam_parts, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sumRows", NULL, sum_rows, NULL, NULL, NULL, napi_enumerable, NULL},
     {"leakyRelu", NULL, leaky_relu, NULL, NULL, NULL, napi_enumerable, NULL},
     {"greater", NULL, greater, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -60,14 +60,17 @@ function dyingLink(ring: RingLink, step: number): RingLink {
   };
 }
 
-/** dyingLink's twin for the peer-to-peer all-reduces: the second message of step `step`'s generator all-reduce never leaves (nor does this rank arrive at the shared-memory barrier that message stands for). */
+/**
+ * dyingLink's twin for the peer-to-peer all-reduces: the second message of step `step`'s generator all-reduce
+ * never leaves; over shared memory, the rank dies as it arrives at that all-reduce's first barrier (its slot
+ * written, which no rank can use without the barrier). One barrier is all a shared-memory all-reduce may have
+ * (sharedMemoryPendingAllReduce), so the first is the one every rank reaches.
+ */
 function dyingPeerLink(link: PeerLink & BarrierGuard, step: number): PeerLink & BarrierGuard {
-  const die = (tag: ChunkTag): void => {
-    if (tag.step === step && tag.phase === 'g' && tag.seq >= 1) process.kill(process.pid, 'SIGKILL');
-  };
+  const inStep = (tag: ChunkTag): boolean => tag.step === step && tag.phase === 'g';
   return {
     send(to, tag, data) {
-      die(tag);
+      if (inStep(tag) && tag.seq >= 1) process.kill(process.pid, 'SIGKILL');
       return link.send(to, tag, data);
     },
     recv: (from, tag) => link.recv(from, tag),
@@ -75,7 +78,9 @@ function dyingPeerLink(link: PeerLink & BarrierGuard, step: number): PeerLink & 
       return link.timeoutMs;
     },
     assertLive: () => link.assertLive(),
-    arriving: die,
+    arriving(tag) {
+      if (inStep(tag)) process.kill(process.pid, 'SIGKILL');
+    },
   };
 }
 

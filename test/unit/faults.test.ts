@@ -18,7 +18,7 @@ test('without faults the hooks hand back the real link and reduce, and a step st
 test('a NaN fault poisons the discriminator gradients of its step only', async () => {
   const reduce = faultHooks({ nanStep: 3 }).reduce(identity);
   for (const [step, phase, poisoned] of [[2, 'd', false], [3, 'g', false], [3, 'd', true]] as const) {
-    const out = await reduce(step, phase, new Float32Array([1, 2]), {});
+    const out = (await reduce(step, phase, new Float32Array([1, 2]), {})) as Float32Array; // the identity hands back its input
     assert.equal(Number.isNaN(out[0]), poisoned, `step ${step} phase ${phase}`);
     assert.equal(out[1], 2);
   }

@@ -7,6 +7,8 @@ import { averageSlotsJs } from '../../src/shared/allreduce/sharedMemoryReduce.js
 import { PROTOCOL_VERSION, type Start } from '../../src/shared/protocol.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
+import { type Averaged, averagedRange } from '../../src/shared/allreduce/averaged.js';
+import type { ChunkTag } from '../../src/shared/allreduce/link.js';
 
 /** Segments by name in this process: what shm_open gives processes of one host. */
 function fakeShm(): SharedMemoryAddon & { mapped: string[]; unlinked: string[] } {
@@ -31,11 +33,13 @@ const start = (rank: number, world: number, gen: number, sharedMemory?: string):
   t: 'start', v: PROTOCOL_VERSION, gen, rank, world, ring: Array.from({ length: world }, (_, i) => `tcp://h:${i + 1}`), step: 0, ...(sharedMemory ? { sharedMemory } : {}),
 });
 
-async function reduceAll(reducers: PeerReduce[], world: number, step: number, len: number): Promise<{ inputs: Float32Array[]; outputs: Float32Array[] }> {
-  const links = memoryPeers(world);
+/** Every rank's all-reduce of random buffers; `outputs` are the averages formed (a copy where pending), `results` what reduce returned, `messages` how many each rank sent. */
+async function reduceAll(reducers: PeerReduce[], world: number, step: number, len: number): Promise<{ inputs: Float32Array[]; outputs: Float32Array[]; results: Averaged[]; messages: number[] }> {
+  const messages = Array.from({ length: world }, () => 0);
+  const links = memoryPeers(world).map((l, r) => ({ ...l, timeoutMs: l.timeoutMs, assertLive: () => l.assertLive(), recv: l.recv.bind(l), send: (to: number, tag: ChunkTag, data: Float32Array) => { messages[r]!++; return l.send(to, tag, data); } }));
   const inputs = randomBuffers(world, len, step);
-  const outputs = await Promise.all(inputs.map((b, r) => reducers[r]!.reduce(Float32Array.from(b), r, world, links[r]!, step, 'd', {})));
-  return { inputs, outputs };
+  const results = await Promise.all(inputs.map((b, r) => reducers[r]!.reduce(Float32Array.from(b), r, world, links[r]!, step, 'd', {})));
+  return { inputs, outputs: results.map((a) => Float32Array.from(averagedRange(a, 0, len))), results, messages };
 }
 
 test('--allreduce shm: a generation whose start names a segment reduces through it (unlinked after the first barrier); one without runs the ring over the links', async () => {
@@ -75,4 +79,28 @@ test('a shared-memory generation averages with the addon\'s averageSlots where t
 test('a start naming a segment for a worker that cannot map one is an error, not a silent fallback', () => {
   const p = new PeerReduce('auto', { d: 8, g: 8 }, () => silentLogger, undefined);
   assert.throws(() => p.roster(start(0, 2, 1, '/trainer-ab-g1')), /cannot map/);
+});
+
+test('with a replica that averages as it applies, a shared-memory all-reduce has one barrier and hands back the slots: the same bits as the two-barrier average', async () => {
+  for (const world of [2, 3]) {
+    const len = 333;
+    const shmTwo = fakeShm();
+    const twoBarriers = Array.from({ length: world }, () => new PeerReduce('shm', { d: len, g: len }, () => silentLogger, shmTwo));
+    const shmOne = fakeShm();
+    const oneBarrier = Array.from({ length: world }, () => new PeerReduce('shm', { d: len, g: len }, () => silentLogger, shmOne, undefined, undefined, true));
+    twoBarriers.forEach((p, r) => p.roster(start(r, world, 1, '/trainer-ab-g1')));
+    oneBarrier.forEach((p, r) => p.roster(start(r, world, 1, '/trainer-ab-g1')));
+    const formed = await reduceAll(twoBarriers, world, 7, len);
+    const pending = await reduceAll(oneBarrier, world, 7, len);
+    assert.ok(formed.results.every((a) => a instanceof Float32Array), 'the two-barrier path returns the average');
+    for (const [r, a] of pending.results.entries()) {
+      assert.ok(!(a instanceof Float32Array), `rank ${r}: the slots, not an average`);
+      assert.equal(a.parts.length, world);
+      assert.equal(a.factor, 1 / world);
+      assert.deepEqual(pending.outputs[r], formed.outputs[r], `world ${world}, rank ${r}: the same bits`);
+    }
+    assertAverages(pending.inputs, pending.outputs, `world ${world}, one barrier`);
+    assert.deepEqual(pending.messages, Array.from({ length: world }, () => world - 1), 'one barrier: one message to every other rank');
+    assert.deepEqual(formed.messages, Array.from({ length: world }, () => 2 * (world - 1)), 'two barriers');
+  }
 });

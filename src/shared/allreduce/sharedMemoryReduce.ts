@@ -2,6 +2,7 @@ import type { Phase } from '../protocol.js';
 import type { PeerLink } from './peerLink.js';
 import { type RingTimes, addInto, addScaledInto, chunkBounds } from './ring.js';
 import { barrierSeq } from './sharedMemoryPlan.js';
+import type { PendingAverage } from './averaged.js';
 
 /**
  * Where each rank's gradients and the averaged result live in a segment shared
@@ -110,6 +111,29 @@ export async function sharedMemoryAllReduce(buf: Float32Array, rank: number, slo
   if (times) times.reduceScatterEnd = performance.now();
   await barrier(1);
   return slots.result(bank).subarray(0, len);
+}
+
+/**
+ * The same all-reduce with one barrier instead of two, for a consumer that forms the average as it uses it
+ * (the native update, FlatAdam.updateVariables): each rank copies `buf` into its slot of bank `bank`, waits
+ * at barrier 0, and returns every rank's slot of the bank, with 1/N, as the average still to be formed.
+ * Every rank forms it from the same bytes in the same order (slot 0 + slot 1 + …, as sharedMemoryAllReduce
+ * does), so replicas stay bit-identical and the bits equal sharedMemoryAllReduce's. What it saves: the
+ * chunk averages written to the result area and read back, and the second barrier, the step's other
+ * moment of waiting for the slowest rank.
+ *
+ * The slots stay valid as long as sharedMemoryAllReduce's result does, and for the same reason (the banks):
+ * another rank writes bank(k) again only in call k+2, past barrier 0 of call k+1, which this rank reaches
+ * only after it has used call k's average.
+ */
+export async function sharedMemoryPendingAllReduce(buf: Float32Array, rank: number, slots: SharedSlots, bank: 0 | 1, barrier: Barrier, times?: RingTimes): Promise<PendingAverage> {
+  const n = slots.world;
+  if (buf.length > slots.capacity) throw new RangeError(`buffer of ${buf.length} floats does not fit a shared slot of ${slots.capacity}`);
+  const len = buf.length;
+  slots.slot(bank, rank).set(buf);
+  await barrier(0);
+  if (times) times.firstArrival = performance.now();
+  return { parts: Array.from({ length: n }, (_, r) => slots.slot(bank, r).subarray(0, len)), factor: 1 / n };
 }
 
 const NOTHING = new Float32Array(0);

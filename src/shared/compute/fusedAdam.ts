@@ -35,3 +35,42 @@ export function fusedAdamKernel(addon: NativeAddon): (args: KernelArgs) => Tenso
 export function hasFusedAdam(tf: Tf): boolean {
   return tf.getKernel(FUSED_ADAM, tf.getBackend()) !== undefined;
 }
+
+/** The kernel FlatAdam.updateVariables runs where a backend has it: the update over a model's variables from averaged parts. */
+export const FUSED_ADAM_PARTS = 'TrainerFusedAdamParts';
+
+export interface FusedAdamPartsAttrs extends FusedAdamAttrs {
+  /** The gradient is the average of these (outside the heap), formed as averageSlots forms it; one part with factor 1 is the gradient itself. */
+  parts: Float32Array[];
+  factor: number;
+  /** Set by the kernel: whether every gradient was finite (when not, the outputs are to be dropped). */
+  report: { finite: boolean };
+}
+
+/**
+ * FusedAdamParts for the wasm heap, run by the addon: inputs m, v, accBeta1, accBeta2 and the variables'
+ * values as value0 … value(k−1); outputs the new m and v, then each variable's new value. The same bits as
+ * concatenating the values, FusedAdam over the average, and splitting (a unit test compares them).
+ */
+export function fusedAdamPartsKernel(addon: NativeAddon): (args: KernelArgs) => TensorInfo[] {
+  return (args) => {
+    const inputs = args.inputs as unknown as Record<string, TensorInfo>;
+    const { m, v, accBeta1, accBeta2 } = inputs as Record<'m' | 'v' | 'accBeta1' | 'accBeta2', TensorInfo>;
+    const { beta1, beta2, lr, epsilon, parts, factor, report } = args.attrs as unknown as FusedAdamPartsAttrs;
+    const backend = args.backend as unknown as WasmHeapBackend;
+    const values: TensorInfo[] = [];
+    for (let i = 0; inputs[`value${i}`]; i++) values.push(inputs[`value${i}`]!);
+    const [newM, newV] = [m, v].map((t) => backend.makeOutput([...t.shape], 'float32')) as [TensorInfo, TensorInfo];
+    const newValues = values.map((t) => backend.makeOutput([...t.shape], 'float32'));
+    const off = (t: TensorInfo): number => offsetOf(backend, t);
+    const layout = new Float64Array(values.length * 3);
+    values.forEach((t, i) => layout.set([off(t), off(newValues[i]!), sizeOf(t.shape)], 3 * i));
+    report.finite = addon.adamParts(heapOf(backend), parts, factor, layout, off(m), off(v), off(accBeta1), off(accBeta2), off(newM), off(newV), beta1, beta2, lr, epsilon);
+    return [newM, newV, ...newValues];
+  };
+}
+
+/** Whether the active backend has the per-variable update from parts (the native one registers it). */
+export function hasFusedAdamParts(tf: Tf): boolean {
+  return tf.getKernel(FUSED_ADAM_PARTS, tf.getBackend()) !== undefined;
+}

@@ -20,6 +20,12 @@ export interface NativeAddon {
   /** FlatAdam's update in one pass, bit for bit: new value, m and v from value, gradient, m, v and the beta powers. */
   adam(heap: ArrayBuffer, n: number, valueOff: number, gradOff: number, mOff: number, vOff: number, accBeta1Off: number, accBeta2Off: number,
     outValueOff: number, outMOff: number, outVOff: number, beta1: number, beta2: number, lr: number, epsilon: number): void;
+  /**
+   * The same update over a model's variables (layout: [valueOff, outValueOff, size] per variable) with the gradient
+   * averaged from `parts` (outside the heap) as averageSlots averages them; whether every gradient was finite.
+   */
+  adamParts(heap: ArrayBuffer, parts: Float32Array[], factor: number, layout: Float64Array, mOff: number, vOff: number, accBeta1Off: number, accBeta2Off: number,
+    outMOff: number, outVOff: number, beta1: number, beta2: number, lr: number, epsilon: number): boolean;
   /** out[c] = Σ_r x[r, c] over a rows × cols matrix, divided by rows when mean is 1. */
   sumRows(heap: ArrayBuffer, xOff: number, outOff: number, rows: number, cols: number, mean: number): void;
   /** out = x < 0 ? alpha·x : x. */
@@ -62,5 +68,5 @@ export function requireNativeAddon<T>(file: string, fns: ReadonlyArray<keyof T &
 
 /** Loads the addon, or throws one line saying why not and what to do. */
 export function loadNativeAddon(file = NATIVE_ADDON_PATH): NativeAddon {
-  return requireNativeAddon<NativeAddon>(file, ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'sumRows', 'leakyRelu', 'greater', 'select', 'tanh', 'allFinite', 'setThreads', 'getThreads']);
+  return requireNativeAddon<NativeAddon>(file, ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'adamParts', 'sumRows', 'leakyRelu', 'greater', 'select', 'tanh', 'allFinite', 'setThreads', 'getThreads']);
 }

@@ -4,7 +4,7 @@ import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } f
 import { nativeMatMul } from './nativeMatMulKernels.js';
 import { nativeMean, nativeSum } from './nativeReduceKernels.js';
 import { nativeGreater, nativeLeakyRelu, nativeSelect, nativeTanh } from './nativeElementwiseKernels.js';
-import { FUSED_ADAM, fusedAdamKernel } from './fusedAdam.js';
+import { FUSED_ADAM, FUSED_ADAM_PARTS, fusedAdamKernel, fusedAdamPartsKernel } from './fusedAdam.js';
 import { useFiniteCheck } from '../gan/finite.js';
 import type { KernelArgs, TensorInfo } from './wasmHeap.js';
 
@@ -32,8 +32,8 @@ export const NATIVE_KERNEL_NAMES = Object.keys(NATIVE_KERNELS);
 /**
  * Registers the native kernels on the wasm backend (which must be active, with
  * its own and our JS kernels installed): each runs the addon, or the kernel it
- * replaced for a case the addon does not take; and adds the fused Adam update
- * and the addon's finite check of the averaged gradients.
+ * replaced for a case the addon does not take; and adds the fused Adam updates
+ * (flat, and per variable from averaged parts) and the addon's finite check of the averaged gradients.
  * Returns a function that puts the replaced kernels back and removes the added
  * one (tests compare both paths in one process).
  */
@@ -49,10 +49,13 @@ export function installNativeKernels(tf: Tf, addon: NativeAddon): () => void {
   }
   if (tf.getKernel(FUSED_ADAM, 'wasm')) tf.unregisterKernel(FUSED_ADAM, 'wasm');
   tf.registerKernel({ kernelName: FUSED_ADAM, backendName: 'wasm', kernelFunc: fusedAdamKernel(addon) as unknown as KernelConfig['kernelFunc'] });
+  if (tf.getKernel(FUSED_ADAM_PARTS, 'wasm')) tf.unregisterKernel(FUSED_ADAM_PARTS, 'wasm');
+  tf.registerKernel({ kernelName: FUSED_ADAM_PARTS, backendName: 'wasm', kernelFunc: fusedAdamPartsKernel(addon) as unknown as KernelConfig['kernelFunc'] });
   const restoreFiniteCheck = useFiniteCheck((values) => addon.allFinite(values));
   return () => {
     restoreFiniteCheck();
     tf.unregisterKernel(FUSED_ADAM, 'wasm');
+    tf.unregisterKernel(FUSED_ADAM_PARTS, 'wasm');
     for (const original of replaced) {
       tf.unregisterKernel(original.kernelName, 'wasm');
       tf.registerKernel(original);

@@ -1,5 +1,5 @@
 import type { Tf, Tensor, Variable } from './tf.js';
-import { FUSED_ADAM, type FusedAdamAttrs, hasFusedAdam } from '../compute/fusedAdam.js';
+import { FUSED_ADAM, FUSED_ADAM_PARTS, type FusedAdamAttrs, type FusedAdamPartsAttrs, hasFusedAdam } from '../compute/fusedAdam.js';
 import { adamStateSize } from './stateLayout.js';
 
 
@@ -44,10 +44,33 @@ export class FlatAdam {
   update(value: Tensor, gradient: Tensor, lr: number): Tensor {
     const tf = this.tf;
     const out = hasFusedAdam(tf) ? this.fusedUpdate(value, gradient, lr) : this.elementwiseUpdate(value, gradient, lr);
-    const f = Math.fround;
-    this.accBeta = [f(this.accBeta[0] * f(this.beta1)), f(this.accBeta[1] * f(this.beta2))];
-    this.iterations++;
+    this.countStep();
     return out;
+  }
+
+  /**
+   * The same update over the variables `values` as they are (no concatenation, upload or split), with the
+   * gradient formed from `parts` × `factor` as averageSlots forms it, in one kernel (FUSED_ADAM_PARTS: only
+   * where hasFusedAdamParts). Returns each variable's new value and advances the moments; undefined, with
+   * nothing changed, when a gradient is not finite.
+   */
+  updateVariables(values: Tensor[], parts: Float32Array[], factor: number, lr: number): Tensor[] | undefined {
+    const tf = this.tf;
+    const report = { finite: false };
+    const attrs: FusedAdamPartsAttrs = { beta1: this.beta1, beta2: this.beta2, lr, epsilon: this.epsilon, parts, factor, report };
+    const inputs: Record<string, Tensor> = { m: this.m, v: this.v, accBeta1: this.accBeta1, accBeta2: this.accBeta2 };
+    values.forEach((t, i) => { inputs[`value${i}`] = t; });
+    const [newM, newV, ...newValues] = tf.engine().runKernel(FUSED_ADAM_PARTS, inputs, attrs as never) as Tensor[];
+    if (!report.finite) {
+      tf.dispose([newM!, newV!, ...newValues]);
+      return undefined;
+    }
+    this.m.assign(newM!);
+    this.v.assign(newV!);
+    tf.dispose([newM!, newV!]);
+    this.uploadNextBetaPowers();
+    this.countStep();
+    return newValues;
   }
 
   private elementwiseUpdate(value: Tensor, gradient: Tensor, lr: number): Tensor {
@@ -76,12 +99,25 @@ export class FlatAdam {
     this.m.assign(newM!);
     this.v.assign(newV!);
     tf.dispose([newM!, newV!]);
+    this.uploadNextBetaPowers();
+    return newValue!;
+  }
+
+  /** The beta powers after this update, uploaded as the CPU forms them (see accBeta). */
+  private uploadNextBetaPowers(): void {
+    const tf = this.tf;
     const f = Math.fround;
     tf.tidy(() => {
       this.accBeta1.assign(tf.scalar(f(this.accBeta[0] * f(this.beta1))));
       this.accBeta2.assign(tf.scalar(f(this.accBeta[1] * f(this.beta2))));
     });
-    return newValue!;
+  }
+
+  /** After an update: the beta powers advanced on the CPU as on the backend, and the step counted. */
+  private countStep(): void {
+    const f = Math.fround;
+    this.accBeta = [f(this.accBeta[0] * f(this.beta1)), f(this.accBeta[1] * f(this.beta2))];
+    this.iterations++;
   }
 
   /** Floats in `exportState`'s vector for a model of `size` parameters. */

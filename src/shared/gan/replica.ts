@@ -13,6 +13,9 @@ import { type PhaseModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './
 import { layersDiscriminatorLoss, layersGeneratorLoss } from './layersPhases.js';
 import { ParamGroup, VarList } from './paramGroup.js';
 import { ReadBackBuffers, withBytes } from './readBack.js';
+import { type Averaged, averageParts, averagedLength, averagedRange } from '../allreduce/averaged.js';
+import { allFinite } from './finite.js';
+import { hasFusedAdamParts } from '../compute/fusedAdam.js';
 import { WeightAverage } from './weightAverage.js';
 import { learningRateAt } from './lrSchedule.js';
 import { averageInOptimizerState, withAverage } from './stateLayout.js';
@@ -236,28 +239,53 @@ export class GanReplica {
   }
 
   /** Step `step`'s discriminator update (the step sets the learning rate: lrSchedule.ts). */
-  applyDiscriminator(avg: Float32Array, step: number): void {
-    this.apply(this.d, this.dOpt, avg, learningRateAt(this.config, step, 'discriminator'));
+  /** Applies the averaged discriminator gradients, or, when any averaged value is not finite, skips the update (skipUpdate): whether it applied. */
+  applyDiscriminator(avg: Averaged, step: number): boolean {
+    return this.apply(this.d, this.dOpt, avg, learningRateAt(this.config, step, 'discriminator'));
   }
 
-  applyGenerator(avg: Float32Array, step: number): void {
-    this.apply(this.g, this.gOpt, avg, learningRateAt(this.config, step, 'generator'));
+  /** The same for the generator. */
+  applyGenerator(avg: Averaged, step: number): boolean {
+    return this.apply(this.g, this.gOpt, avg, learningRateAt(this.config, step, 'generator'));
   }
 
-  /** Adam over the averaged gradients; the averaged moving statistics are assigned as they are. */
-  private apply(group: ParamGroup, opt: FlatAdam, avg: Float32Array, lr: number): void {
+  /**
+   * Adam over the averaged gradients; the averaged moving statistics are assigned as they are. Every replica
+   * holds the same average, so every replica makes the same choice when one is not finite.
+   */
+  private apply(group: ParamGroup, opt: FlatAdam, avg: Averaged, lr: number): boolean {
     const n = group.params.total;
-    if (avg.length !== n + this.stats.total) throw new RangeError(`${group.model.name}: got ${avg.length} reduced values, expected ${n + this.stats.total}`);
+    const length = averagedLength(avg);
+    if (length !== n + this.stats.total) throw new RangeError(`${group.model.name}: got ${length} reduced values, expected ${n + this.stats.total}`);
     const tf = this.tf;
-    tf.tidy(() => {
-      // One upload and one update over the fused vector, then split back into the model's variables.
-      const { vars, sizes, shapes } = group.params;
-      const value = tf.concat(vars.map((v) => v.reshape([-1])));
-      const parts = tf.split(opt.update(value, tf.tensor1d(avg.subarray(0, n)), lr), sizes);
-      vars.forEach((v, i) => v.assign(parts[i]!.reshape(shapes[i]!)));
-    });
-    if (this.stats.total > 0) this.assign(this.stats, avg.subarray(n), 'moving statistics');
+    const stats = this.stats.total > 0 ? averagedRange(avg, n, length) : undefined;
+    if (stats && !allFinite(stats)) return this.skipped();
+    const { vars, sizes, shapes } = group.params;
+    if (hasFusedAdamParts(tf)) {
+      // One kernel over the variables as they are, forming the average as it goes (native).
+      const { parts, factor } = averageParts(avg, n);
+      const values = opt.updateVariables(vars, parts, factor, lr);
+      if (!values) return this.skipped();
+      vars.forEach((v, i) => v.assign(values[i]!));
+      tf.dispose(values);
+    } else {
+      const grads = averagedRange(avg, 0, n);
+      if (!allFinite(grads)) return this.skipped();
+      tf.tidy(() => {
+        // One upload and one update over the fused vector, then split back into the model's variables.
+        const value = tf.concat(vars.map((v) => v.reshape([-1])));
+        const parts = tf.split(opt.update(value, tf.tensor1d(grads), lr), sizes);
+        vars.forEach((v, i) => v.assign(parts[i]!.reshape(shapes[i]!)));
+      });
+    }
+    if (stats) this.assign(this.stats, stats, 'moving statistics');
     this.dropStatsBefore();
+    return true;
+  }
+
+  private skipped(): false {
+    this.skipUpdate();
+    return false;
   }
 
   /**

@@ -3,7 +3,7 @@ import { NoiseStream, latentNoise } from '../data/noise.js';
 import type { Phase } from '../protocol.js';
 import type { GanReplica } from './replica.js';
 import type { SpanRecorder } from '../timeline.js';
-import { allFinite } from './finite.js';
+import type { Averaged } from '../allreduce/averaged.js';
 import { IMAGE_SIZE } from '../data/dataset.js';
 import { scaleInPlace } from '../allreduce/ring.js';
 
@@ -23,7 +23,7 @@ export interface ReduceTimes {
 }
 
 /** Averages a fused gradient buffer across all ranks (ring, star, or identity for one rank). */
-export type Reduce = (step: number, phase: Phase, grads: Float32Array, times: ReduceTimes) => Promise<Float32Array>;
+export type Reduce = (step: number, phase: Phase, grads: Float32Array, times: ReduceTimes) => Promise<Averaged>;
 
 export interface StepResult {
   dLoss: number;
@@ -67,7 +67,7 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
   const totals = { computeMs: 0, reduceMs: 0, applyMs: 0, peerWaitMs: 0 };
   const skipped: Phase[] = [];
 
-  const phase = async <R extends { grads: Float32Array }>(which: Phase, gradients: () => Promise<R>, apply: (avg: Float32Array) => void): Promise<R> => {
+  const phase = async <R extends { grads: Float32Array }>(which: Phase, gradients: () => Promise<R>, apply: (avg: Averaged) => boolean): Promise<R> => {
     const t0 = performance.now();
     const r = await gradients();
     const t1 = performance.now();
@@ -75,13 +75,8 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
     if (weight !== 1) scaleInPlace(r.grads, weight);
     const avg = await reduce(batch.step, which, r.grads, times);
     const t2 = performance.now();
-    // Every replica holds the same average, so every replica makes the same choice.
-    if (allFinite(avg)) {
-      apply(avg);
-    } else {
-      replica.skipUpdate();
-      skipped.push(which);
-    }
+    // Not applied when an averaged value is not finite: the same choice on every replica (GanReplica.apply).
+    if (!apply(avg)) skipped.push(which);
     const t3 = performance.now();
     totals.computeMs += t1 - t0;
     totals.reduceMs += t2 - t1;
