@@ -2,8 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // docs/results/ holds what runs recorded, the throwaway probe scripts beside their outputs included: data, not product code.
-  { ignores: ['dist/', 'node_modules/', 'runs/', '.gpu/', 'docs/results/'] },
+  // docs/results/ and docs/measurements/ hold what runs recorded, the throwaway probe scripts beside their outputs included: data, not product code.
+  { ignores: ['dist/', 'node_modules/', 'runs/', '.gpu/', 'docs/results/', 'docs/measurements/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
