@@ -62,9 +62,8 @@ function dyingLink(ring: RingLink, step: number): RingLink {
 
 /**
  * dyingLink's twin for the peer-to-peer all-reduces: the second message of step `step`'s generator all-reduce
- * never leaves; over shared memory, the rank dies as it arrives at that all-reduce's first barrier (its slot
- * written, which no rank can use without the barrier). One barrier is all a shared-memory all-reduce may have
- * (sharedMemoryPendingAllReduce), so the first is the one every rank reaches.
+ * never leaves; over shared memory, the rank dies as it arrives at that all-reduce's barrier (its slot written,
+ * which no rank can use without the barrier), whichever rank it is: the barrier is the all-reduce's only one.
  */
 function dyingPeerLink(link: PeerLink & BarrierGuard, step: number): PeerLink & BarrierGuard {
   const inStep = (tag: ChunkTag): boolean => tag.step === step && tag.phase === 'g';

@@ -33,13 +33,8 @@ export class PeerReduce {
   private unreported: AllreduceChoice | undefined;
   private shared: SharedMemoryGeneration | undefined;
 
-  /**
-   * `sharedMemory`: the addon's shared memory where it maps here; `codec`: --compression on the links (shared memory
-   * carries float32); `barrierWord`: barriers in the segment instead of messages; `pendingAverage`: the replica forms
-   * a shared-memory average as it applies it (the native update), so one barrier per all-reduce will do.
-   */
-  constructor(readonly mode: AllreduceMode, private readonly lengths: Record<Phase, number>, private readonly logger: () => Logger, private readonly sharedMemory?: SharedMemoryAddon, private readonly codec?: WireCodec,
-    private readonly barrierWord?: BarrierWordAddon, private readonly pendingAverage = false) {
+  /** `sharedMemory`: the addon's shared memory where it maps here; `codec`: --compression on the links (shared memory carries float32); `barrierWord`: barriers in the segment instead of messages. */
+  constructor(readonly mode: AllreduceMode, private readonly lengths: Record<Phase, number>, private readonly logger: () => Logger, private readonly sharedMemory?: SharedMemoryAddon, private readonly codec?: WireCodec, private readonly barrierWord?: BarrierWordAddon) {
     this.auto = mode === 'auto' ? new AutoAllreduce(lengths, () => performance.now() / 1000, (c) => {
       logger().log('info', describeChoice(c), { allreduce: c.phases.d.algorithm, allreduceG: c.phases.g.algorithm, alphaS: c.alphaS, betaBytesPerS: c.betaBytesPerS });
       this.unreported = { alphaS: c.alphaS, betaBytesPerS: c.betaBytesPerS, d: c.phases.d.algorithm, g: c.phases.g.algorithm };
@@ -83,7 +78,7 @@ export class PeerReduce {
   }
 
   reduce(buf: Float32Array, rank: number, world: number, link: PeerLink & BarrierGuard, step: number, phase: Phase, times: RingTimes): Promise<Averaged> {
-    if (this.shared) return this.shared.reduce(buf, link, step, phase, times, this.pendingAverage);
+    if (this.shared) return this.shared.reduce(buf, link, step, phase, times);
     if (this.auto) return this.auto.reduce(buf, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times);
     if (this.mode === 'shm') return ringAllReduce(buf, rank, world, ringOverPeers(link, rank, world), step, phase, DEFAULT_SEGMENT_ELEMENTS, times, this.codec);
     return halvingDoublingAllReduce(buf, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times);

@@ -10,7 +10,6 @@ import { GanReplica } from '../shared/gan/replica.js';
 import { selectBackend } from '../shared/gan/backend.js';
 import { type GpuWorkCounts, countGpuWork, gpuWorkSince } from '../shared/gan/gpuWork.js';
 import { tf } from '../shared/gan/tf.js';
-import { hasFusedAdamParts } from '../shared/compute/fusedAdam.js';
 import { type Reduce, trainStep } from '../shared/gan/trainStep.js';
 import type { Logger } from '../shared/logger.js';
 import { PROTOCOL_VERSION, type Shutdown, type Start } from '../shared/protocol.js';
@@ -162,7 +161,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     }
     const shmAddon = 'addon' in shm ? shm.addon : undefined;
     const segmentWord = 'addon' in shm && shm.barrier.kind === 'segment' ? shm.barrier.word : undefined;
-    const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log, shmAddon, codec, segmentWord, hasFusedAdamParts(tf));
+    const peer = new PeerReduce(config.allreduce, replica.reduceSizes, () => log, shmAddon, codec, segmentWord);
     peerReduce = peer;
     ring.expect(peer.layout(config.world, DEFAULT_SEGMENT_ELEMENTS));
     await control.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, replica.builtParamShapes()) });

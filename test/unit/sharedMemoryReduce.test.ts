@@ -5,9 +5,11 @@ import { loadSharedMemory } from '../../src/shared/transport/sharedMemory.js';
 import { memoryPeers, memoryRing } from '../../src/shared/allreduce/memoryLink.js';
 import { ringAllReduce } from '../../src/shared/allreduce/ring.js';
 import { chunkRefusal } from '../../src/shared/allreduce/link.js';
+import { sharedMemoryLimits } from '../../src/shared/allreduce/sharedMemoryPlan.js';
 import type { PeerLink } from '../../src/shared/allreduce/peerLink.js';
 import type { Phase } from '../../src/shared/protocol.js';
 import { assertAverages, randomBuffers } from '../fixtures/buffers.js';
+import { averagedRange } from '../../src/shared/allreduce/averaged.js';
 
 const LENGTHS = [0, 1, 2, 7, 13, 1001];
 
@@ -21,7 +23,8 @@ function sharedRanks(world: number, capacity: number, average?: SlotAverage): { 
     reduce: (bufs, step, phase, bank, delays) => Promise.all(bufs.map(async (b, r) => {
       // A rank that arrives late: the others must wait for it at the barriers, not read its stale slot.
       if (delays?.[r]) await pause(delays[r]);
-      return sharedMemoryAllReduce(b, r, slots, bank, (round) => peerBarrier(links[r] as PeerLink, r, world, step, phase, round), undefined, average);
+      const avg = await sharedMemoryAllReduce(b, r, slots, bank, () => peerBarrier(links[r] as PeerLink, r, world, step, phase), undefined, average);
+      return Float32Array.from(averagedRange(avg, 0, b.length));
     })),
   };
 }
@@ -63,21 +66,29 @@ test('for N = 2 the shared-memory all-reduce gives the ring\'s bits', async () =
   }
 });
 
-test('consecutive calls in alternating banks, ranks at different speeds, buffers of two sizes: each call averages its own inputs, and its result holds through the next call', async () => {
+test('consecutive calls in alternating banks, each rank forming its average late and at its own pace: a rank running ahead never disturbs the slots another still reads', async () => {
   const world = 3;
-  const ranks = sharedRanks(world, 50);
-  let previous: { inputs: Float32Array[]; outs: Float32Array[]; what: string } | undefined;
-  for (let step = 1; step <= 4; step++) {
-    for (const [phase, len] of [['d', 50], ['g', 29]] as const) {
-      const inputs = randomBuffers(world, len, step * 10 + len);
-      const bank = (((step - 1) * 2 + (phase === 'g' ? 1 : 0)) % 2) as 0 | 1;
-      const outs = await ranks.reduce(inputs.map((b) => Float32Array.from(b)), step, phase, bank, [0, step % 2 === 0 ? 3 : 0, step % 2 === 1 ? 3 : 0]);
-      const what = `step ${step} phase ${phase}`;
-      assertAverages(inputs, outs, what);
-      // The average returned by the call before still holds: the next call worked in the other bank.
-      if (previous) assertAverages(previous.inputs, previous.outs, `${previous.what}, read after ${what}`);
-      previous = { inputs, outs, what };
+  const capacity = 50;
+  const segment = new ArrayBuffer(sharedSegmentBytes(world, capacity));
+  const links = memoryPeers(world);
+  const calls = [['d', 50], ['g', 29], ['d', 50], ['g', 29], ['d', 50], ['g', 29]] as const;
+  const inputs = calls.map(([, len], k) => randomBuffers(world, len, k * 10 + len));
+  const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  // Each rank makes every call in turn, forming the last call's average only after a pause of its own, as a
+  // slow update would: the fast ranks meanwhile write their next call's slots (the other bank) and wait.
+  const formed = await Promise.all(Array.from({ length: world }, async (_, r) => {
+    const slots = sharedSlots(segment, world, capacity);
+    const out: Float32Array[] = [];
+    for (const [k, [phase]] of calls.entries()) {
+      const avg = await sharedMemoryAllReduce(Float32Array.from(inputs[k]![r]!), r, slots, (k % 2) as 0 | 1, () => peerBarrier(links[r] as PeerLink, r, world, 1 + (k >> 1), phase));
+      await pause(r === k % world ? 8 : 0);
+      out.push(Float32Array.from(averagedRange(avg, 0, inputs[k]![r]!.length)));
     }
+    return out;
+  }));
+  for (const [k] of calls.entries()) {
+    assertAverages(inputs[k]!, formed.map((f) => f[k]!), `call ${k}`);
+    for (const f of formed) assert.deepEqual(f[k], formed[0]![k], `call ${k}: identical bits on every rank`);
   }
 });
 
@@ -90,19 +101,20 @@ test('a buffer larger than the shared slot is refused, and a segment too small f
 test('a barrier waits for the missing rank and names it when it does not come', async () => {
   const links = memoryPeers(3, 50);
   // Rank 2 never arrives: ranks 0 and 1 time out naming it.
-  const waits = [0, 1].map((r) => peerBarrier(links[r]!, r, 3, 1, 'd', 0));
+  const waits = [0, 1].map((r) => peerBarrier(links[r]!, r, 3, 1, 'd'));
   await assert.rejects(waits[0]!, /from rank 2/);
   await assert.rejects(waits[1]!, /from rank 2/);
 });
 
-test('the ring link admits the barrier messages only where the layout says shared memory may run', () => {
+test('the ring link admits the shared-memory barrier\'s messages: sequence numbers 0 … N−1, within the ring\'s own 2(N−1) chunks', () => {
   const layout = { lengths: { d: 8, g: 8 }, segmentElements: 262_144, maxWorld: 4 };
   const at = { gen: 1, world: 4, lastTaken: undefined, stepsDone: 0 };
-  // Barrier round 1 of rank 3 in a world of 4: sequence number 7, beyond the ring's 6 chunks.
-  const barrier = { gen: 1, step: 1, phase: 'd' as const, seq: 7, elements: 0 };
-  assert.match(chunkRefusal(barrier, at, layout, 0) ?? '', /only 6 chunks/);
+  assert.deepEqual(sharedMemoryLimits(4), { count: 4, elements: 0 });
+  // The barrier message of rank 3 in a world of 4: sequence number 3.
+  const barrier = { gen: 1, step: 1, phase: 'd' as const, seq: 3, elements: 0 };
   assert.equal(chunkRefusal(barrier, at, { ...layout, sharedMemory: true }, 0), undefined);
-  assert.match(chunkRefusal({ ...barrier, seq: 8 }, at, { ...layout, sharedMemory: true }, 0) ?? '', /only 8 chunks/);
+  assert.equal(chunkRefusal(barrier, at, layout, 0), undefined);
+  assert.match(chunkRefusal({ ...barrier, seq: 6 }, at, { ...layout, sharedMemory: true }, 0) ?? '', /only 6 chunks/);
 });
 
 /** The addon's averageSlots, which the workers use where it loads; the test set-up builds the addon, so a missing one fails here. */

@@ -1,4 +1,4 @@
-import { averageSlotsJs } from './sharedMemoryReduce.js';
+import { type SlotAverage, averageSlotsJs } from './sharedMemoryReduce.js';
 
 /**
  * The average not formed yet: each value is averageSlots(parts) (sharedMemoryReduce.ts: the parts added left
@@ -8,16 +8,19 @@ import { averageSlotsJs } from './sharedMemoryReduce.js';
 export interface PendingAverage {
   readonly parts: readonly Float32Array[];
   readonly factor: number;
+  /** How to form it here (the addon's averageSlots where it has one); averageSlotsJs when absent. */
+  readonly form?: SlotAverage;
 }
 
 /** An all-reduce's result: the averaged values, or the parts they are the average of. */
 export type Averaged = Float32Array | PendingAverage;
 
-/** Values [start, end) of the average, formed if they are pending (a new array), else a view. */
-export function averagedRange(avg: Averaged, start: number, end: number): Float32Array {
+/** Values [start, end) of the average: a view where it is formed, else formed into `into` (of end − start floats) or a new array. */
+export function averagedRange(avg: Averaged, start: number, end: number, into?: Float32Array): Float32Array {
   if (avg instanceof Float32Array) return avg.subarray(start, end);
-  const out = new Float32Array(end - start);
-  averageSlotsJs(out, avg.parts.map((p) => p.subarray(start, end)), avg.factor);
+  if (into && into.length !== end - start) throw new RangeError(`averagedRange: ${into.length} floats to form ${end - start} into`);
+  const out = into ?? new Float32Array(end - start);
+  (avg.form ?? averageSlotsJs)(out, avg.parts.map((p) => p.subarray(start, end)), avg.factor);
   return out;
 }
 

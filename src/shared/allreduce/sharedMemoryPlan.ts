@@ -1,6 +1,6 @@
 /**
- * The messages of a shared-memory all-reduce (sharedMemoryReduce.ts): two
- * barriers, in each of which every rank sends one empty message to every other.
+ * The messages of a shared-memory all-reduce (sharedMemoryReduce.ts): one
+ * barrier, in which every rank sends one empty message to every other.
  * Apart from the reducer so that the link's admission rule (link.ts) can know
  * them without importing the algorithm.
  */
@@ -13,12 +13,12 @@ export function segmentName(run: string, gen: number): string {
   return `/trainer-${run}-g${gen}`;
 }
 
-/** The sequence number of the message `sender` sends in barrier `round`: unique per receiver in one collective, as PeerLink asks. */
-export function barrierSeq(round: 0 | 1, world: number, sender: number): number {
-  return round * world + sender;
+/** The sequence number of the message `sender` sends in the barrier: unique per receiver in one collective, as PeerLink asks. */
+export function barrierSeq(sender: number): number {
+  return sender;
 }
 
 /** How many sequence numbers and floats one shared-memory all-reduce's messages use. */
 export function sharedMemoryLimits(world: number): { count: number; elements: number } {
-  return { count: 2 * world, elements: 0 };
+  return { count: world, elements: 0 };
 }

@@ -1,20 +1,18 @@
 import type { Phase } from '../protocol.js';
 import type { PeerLink } from './peerLink.js';
-import { type RingTimes, addInto, addScaledInto, chunkBounds } from './ring.js';
+import { type RingTimes, addInto, addScaledInto } from './ring.js';
 import { barrierSeq } from './sharedMemoryPlan.js';
-import type { PendingAverage } from './averaged.js';
+import type { Averaged } from './averaged.js';
 
 /**
- * Where each rank's gradients and the averaged result live in a segment shared
- * by the `world` ranks of one host: a header (the barrier word of
- * segmentBarrier.ts), then two banks (call parity), each with one slot per rank
- * and one result area, every region `capacity` floats.
+ * Where each rank's gradients live in a segment shared by the `world` ranks of
+ * one host: a header (the barrier word of segmentBarrier.ts), then two banks
+ * (call parity), each with one slot per rank of `capacity` floats.
  */
 export interface SharedSlots {
   readonly world: number;
   readonly capacity: number;
   slot(bank: 0 | 1, rank: number): Float32Array;
-  result(bank: 0 | 1): Float32Array;
 }
 
 /** The barrier word's offset; after it, one word per rank (segmentBarrier.ts: the last barrier each rank reached). */
@@ -27,7 +25,7 @@ export function segmentHeaderBytes(world: number): number {
 
 /** Bytes of a segment for `world` ranks reducing buffers of up to `capacity` floats. */
 export function sharedSegmentBytes(world: number, capacity: number): number {
-  return segmentHeaderBytes(world) + 2 * (world + 1) * Math.max(1, capacity) * Float32Array.BYTES_PER_ELEMENT;
+  return segmentHeaderBytes(world) + 2 * world * Math.max(1, capacity) * Float32Array.BYTES_PER_ELEMENT;
 }
 
 /** The regions of a segment of sharedSegmentBytes(world, capacity) bytes. */
@@ -35,8 +33,7 @@ export function sharedSlots(segment: ArrayBuffer, world: number, capacity: numbe
   const need = sharedSegmentBytes(world, capacity);
   if (segment.byteLength < need) throw new RangeError(`shared segment has ${segment.byteLength} bytes, ${world} ranks of ${capacity} floats need ${need}`);
   const header = segmentHeaderBytes(world);
-  const region = (bank: 0 | 1, i: number): Float32Array => new Float32Array(segment, header + (bank * (world + 1) + i) * Math.max(1, capacity) * 4, capacity);
-  return { world, capacity, slot: (bank, rank) => region(bank, rank), result: (bank) => region(bank, world) };
+  return { world, capacity, slot: (bank, rank) => new Float32Array(segment, header + (bank * world + rank) * Math.max(1, capacity) * 4, capacity) };
 }
 
 /** out[i] = (a[i] + b[i]) × factor, rounded to float32 after the add as addScaledInto does: the N = 2 case in one pass. */
@@ -64,20 +61,23 @@ export function averageSlotsJs(out: Float32Array, parts: Float32Array[], factor:
   addScaledInto(out, parts[n - 1]!, factor);
 }
 
-/** Waits until every rank has called it with the same `round` (0: all slots written, 1: all chunks averaged). */
-export type Barrier = (round: 0 | 1) => Promise<void>;
+/** Waits until every rank has called it: every slot of the bank is written. */
+export type Barrier = () => Promise<void>;
 
 /**
  * All-reduce through shared memory, averaging `buf` across the ranks of
  * `slots` (NCCL's way within a node): no byte of gradient goes through a
  * socket. Each rank
  *   1. copies `buf` into its slot of bank `bank`;
- *   2. barrier 0: every slot of the bank is written;
- *   3. averages its own chunk (chunkBounds, as the ring cuts them) over all
- *      slots into the bank's result area;
- *   4. barrier 1: every chunk is averaged;
- *   5. returns the bank's result area itself, not a copy (`buf` is left as it was).
- * Every rank reads the same result bytes, so replicas stay bit-identical.
+ *   2. waits at the barrier: every slot of the bank is written;
+ *   3. returns every rank's slot, with 1/N: the average still to be formed
+ *      (PendingAverage), by whoever uses it, with `form` (this averageSlots).
+ * Every rank forms it from the same bytes in the same order, so replicas stay
+ * bit-identical. The native update forms it as it applies it (adamParts), so no
+ * average is written anywhere and read back; other backends form it with
+ * `form` (the addon's averageSlots where it has one). One barrier a call: the
+ * step's other moment of waiting for the slowest rank, a second barrier after
+ * each rank averaged its own chunk into a result area, went with the result area.
  *
  * Summation order: slot 0 + slot 1 + … + slot N−1, left to right, rounded to
  * float32 after each add, the average's 1/N folded into the last add as the
@@ -86,54 +86,25 @@ export type Barrier = (round: 0 | 1) => Promise<void>;
  * ring's. For N > 2 the ring adds each chunk in another order (starting after
  * its owner), so the bits may differ from the ring's in the last place.
  *
- * Why two banks, used by call parity (the caller alternates `bank`): the
- * result returned by call k must not change while this rank still reads it,
- * and other ranks may run ahead. Call k touches only bank(k). A faster rank
- * can be in call k+1 while this one still reads call k's result: it works in
- * the other bank. It writes bank(k) again only in call k+2, past barrier 0 of
- * that call, which this rank enters only when it starts call k+2 itself. So the
- * average of call k stays valid until this rank starts its call after next:
- * the discriminator's average survives the generator's all-reduce. (With one
- * bank it would be overwritten as soon as this rank made its next call.)
+ * Why two banks, used by call parity (the caller alternates `bank`): the slots
+ * of call k must not change while this rank still reads them, and other ranks
+ * may run ahead. Call k touches only bank(k). A faster rank can be in call k+1
+ * while this one still reads call k's slots: it writes the other bank. It
+ * writes bank(k) again only in call k+2, after the barrier of call k+1, which
+ * this rank reaches only when it makes its next call. So the slots of call k
+ * stay valid until this rank calls again: the discriminator's average must be
+ * used (applied) before the generator's all-reduce, as the step does.
  */
 export async function sharedMemoryAllReduce(buf: Float32Array, rank: number, slots: SharedSlots, bank: 0 | 1, barrier: Barrier, times?: RingTimes,
-  average: SlotAverage = averageSlotsJs): Promise<Float32Array> {
+  form: SlotAverage = averageSlotsJs): Promise<Averaged> {
   const n = slots.world;
   if (n === 1) return buf;
   if (buf.length > slots.capacity) throw new RangeError(`buffer of ${buf.length} floats does not fit a shared slot of ${slots.capacity}`);
   const len = buf.length;
   slots.slot(bank, rank).set(buf);
-  await barrier(0);
+  await barrier();
   if (times) times.firstArrival = performance.now();
-  const [a, b] = chunkBounds(len, n, rank);
-  const parts = Array.from({ length: n }, (_, r) => slots.slot(bank, r).subarray(a, b));
-  average(slots.result(bank).subarray(a, b), parts, 1 / n);
-  if (times) times.reduceScatterEnd = performance.now();
-  await barrier(1);
-  return slots.result(bank).subarray(0, len);
-}
-
-/**
- * The same all-reduce with one barrier instead of two, for a consumer that forms the average as it uses it
- * (the native update, FlatAdam.updateVariables): each rank copies `buf` into its slot of bank `bank`, waits
- * at barrier 0, and returns every rank's slot of the bank, with 1/N, as the average still to be formed.
- * Every rank forms it from the same bytes in the same order (slot 0 + slot 1 + …, as sharedMemoryAllReduce
- * does), so replicas stay bit-identical and the bits equal sharedMemoryAllReduce's. What it saves: the
- * chunk averages written to the result area and read back, and the second barrier, the step's other
- * moment of waiting for the slowest rank.
- *
- * The slots stay valid as long as sharedMemoryAllReduce's result does, and for the same reason (the banks):
- * another rank writes bank(k) again only in call k+2, past barrier 0 of call k+1, which this rank reaches
- * only after it has used call k's average.
- */
-export async function sharedMemoryPendingAllReduce(buf: Float32Array, rank: number, slots: SharedSlots, bank: 0 | 1, barrier: Barrier, times?: RingTimes): Promise<PendingAverage> {
-  const n = slots.world;
-  if (buf.length > slots.capacity) throw new RangeError(`buffer of ${buf.length} floats does not fit a shared slot of ${slots.capacity}`);
-  const len = buf.length;
-  slots.slot(bank, rank).set(buf);
-  await barrier(0);
-  if (times) times.firstArrival = performance.now();
-  return { parts: Array.from({ length: n }, (_, r) => slots.slot(bank, r).subarray(0, len)), factor: 1 / n };
+  return { parts: Array.from({ length: n }, (_, r) => slots.slot(bank, r).subarray(0, len)), factor: 1 / n, form };
 }
 
 const NOTHING = new Float32Array(0);
@@ -144,16 +115,16 @@ const NOTHING = new Float32Array(0);
  * rank receives carries its own tag (PeerLink's contract); a missing rank is
  * named by the link's timeout, and an aborted generation ends the wait.
  */
-export async function peerBarrier(link: PeerLink, rank: number, world: number, step: number, phase: Phase, round: 0 | 1): Promise<void> {
+export async function peerBarrier(link: PeerLink, rank: number, world: number, step: number, phase: Phase): Promise<void> {
   const sends: Promise<void>[] = [];
   for (let to = 0; to < world; to++) {
     if (to === rank) continue;
-    const sent = link.send(to, { step, phase, seq: barrierSeq(round, world, rank) }, NOTHING);
+    const sent = link.send(to, { step, phase, seq: barrierSeq(rank) }, NOTHING);
     sent.catch(() => undefined); // observed below; this only keeps an early failure from being "unhandled"
     sends.push(sent);
   }
   for (let from = 0; from < world; from++) {
-    if (from !== rank) await link.recv(from, { step, phase, seq: barrierSeq(round, world, from) });
+    if (from !== rank) await link.recv(from, { step, phase, seq: barrierSeq(from) });
   }
   await Promise.all(sends);
 }

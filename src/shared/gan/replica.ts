@@ -13,9 +13,9 @@ import { type PhaseModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './
 import { layersDiscriminatorLoss, layersGeneratorLoss } from './layersPhases.js';
 import { ParamGroup, VarList } from './paramGroup.js';
 import { ReadBackBuffers, withBytes } from './readBack.js';
-import { type Averaged, averageParts, averagedLength, averagedRange } from '../allreduce/averaged.js';
+import { type Averaged, averagedLength, averagedRange } from '../allreduce/averaged.js';
 import { allFinite } from './finite.js';
-import { hasFusedAdamParts } from '../compute/fusedAdam.js';
+import { updateParams } from './paramUpdate.js';
 import { WeightAverage } from './weightAverage.js';
 import { learningRateAt } from './lrSchedule.js';
 import { averageInOptimizerState, withAverage } from './stateLayout.js';
@@ -238,8 +238,7 @@ export class GanReplica {
     return hasWebgpuDense(this.tf) && this.tf.getKernel(GAN_LOSS_KERNEL, this.tf.getBackend()) !== undefined;
   }
 
-  /** Step `step`'s discriminator update (the step sets the learning rate: lrSchedule.ts). */
-  /** Applies the averaged discriminator gradients, or, when any averaged value is not finite, skips the update (skipUpdate): whether it applied. */
+  /** Step `step`'s discriminator update (the step sets the learning rate: lrSchedule.ts), or, when an averaged value is not finite, skipUpdate(): whether it applied. */
   applyDiscriminator(avg: Averaged, step: number): boolean {
     return this.apply(this.d, this.dOpt, avg, learningRateAt(this.config, step, 'discriminator'));
   }
@@ -249,43 +248,19 @@ export class GanReplica {
     return this.apply(this.g, this.gOpt, avg, learningRateAt(this.config, step, 'generator'));
   }
 
-  /**
-   * Adam over the averaged gradients; the averaged moving statistics are assigned as they are. Every replica
-   * holds the same average, so every replica makes the same choice when one is not finite.
-   */
+  /** Adam over the averaged gradients; the averaged moving statistics are assigned as they are. Every replica holds the same average, so every replica makes the same choice. */
   private apply(group: ParamGroup, opt: FlatAdam, avg: Averaged, lr: number): boolean {
     const n = group.params.total;
     const length = averagedLength(avg);
     if (length !== n + this.stats.total) throw new RangeError(`${group.model.name}: got ${length} reduced values, expected ${n + this.stats.total}`);
-    const tf = this.tf;
     const stats = this.stats.total > 0 ? averagedRange(avg, n, length) : undefined;
-    if (stats && !allFinite(stats)) return this.skipped();
-    const { vars, sizes, shapes } = group.params;
-    if (hasFusedAdamParts(tf)) {
-      // One kernel over the variables as they are, forming the average as it goes (native).
-      const { parts, factor } = averageParts(avg, n);
-      const values = opt.updateVariables(vars, parts, factor, lr);
-      if (!values) return this.skipped();
-      vars.forEach((v, i) => v.assign(values[i]!));
-      tf.dispose(values);
-    } else {
-      const grads = averagedRange(avg, 0, n);
-      if (!allFinite(grads)) return this.skipped();
-      tf.tidy(() => {
-        // One upload and one update over the fused vector, then split back into the model's variables.
-        const value = tf.concat(vars.map((v) => v.reshape([-1])));
-        const parts = tf.split(opt.update(value, tf.tensor1d(grads), lr), sizes);
-        vars.forEach((v, i) => v.assign(parts[i]!.reshape(shapes[i]!)));
-      });
+    if ((stats && !allFinite(stats)) || !updateParams(this.tf, group.params, opt, avg, lr)) {
+      this.skipUpdate();
+      return false;
     }
     if (stats) this.assign(this.stats, stats, 'moving statistics');
     this.dropStatsBefore();
     return true;
-  }
-
-  private skipped(): false {
-    this.skipUpdate();
-    return false;
   }
 
   /**

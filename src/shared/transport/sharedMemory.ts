@@ -6,7 +6,7 @@ import { errorMessage } from '../errors.js';
 import { NATIVE_ADDON_PATH, requireNativeAddon } from '../compute/nativeAddon.js';
 import type { PeerLink } from '../allreduce/peerLink.js';
 import type { RingTimes } from '../allreduce/ring.js';
-import { BARRIER_WORD_OFFSET, type SharedSlots, type SlotAverage, averageSlotsJs, peerBarrier, sharedMemoryAllReduce, sharedMemoryPendingAllReduce, sharedSegmentBytes, sharedSlots } from '../allreduce/sharedMemoryReduce.js';
+import { BARRIER_WORD_OFFSET, type SharedSlots, type SlotAverage, averageSlotsJs, peerBarrier, sharedMemoryAllReduce, sharedSegmentBytes, sharedSlots } from '../allreduce/sharedMemoryReduce.js';
 import type { Averaged } from '../allreduce/averaged.js';
 import { barrierSeq } from '../allreduce/sharedMemoryPlan.js';
 import { type BarrierGuard, type BarrierWordAddon, SegmentBarrier } from '../allreduce/segmentBarrier.js';
@@ -97,23 +97,16 @@ export class SharedMemoryGeneration {
     this.average = addon.averageSlots ? addon.averageSlots.bind(addon) : averageSlotsJs;
   }
 
-  /**
-   * The average of `buf` across the generation's ranks: a view of the segment, or with `pending` the ranks'
-   * slots to form it from (sharedMemoryPendingAllReduce: one barrier, for a consumer that averages as it
-   * applies), valid until this rank's call after next (sharedMemoryAllReduce); every rank calls it for the
-   * same buffers in the same order, and all with the same `pending`.
-   */
-  async reduce(buf: Float32Array, link: PeerLink & BarrierGuard, step: number, phase: Phase, times?: RingTimes, pending = false): Promise<Averaged> {
+  /** The average of `buf` across the generation's ranks, to be formed from the segment's slots (sharedMemoryAllReduce: valid until this rank calls again); every rank calls it for the same buffers in the same order. */
+  async reduce(buf: Float32Array, link: PeerLink & BarrierGuard, step: number, phase: Phase, times?: RingTimes): Promise<Averaged> {
     const bank = (this.calls++ % 2) as 0 | 1;
-    const barrier = async (round: 0 | 1): Promise<void> => {
+    return sharedMemoryAllReduce(buf, this.rank, this.slots, bank, async () => {
       // Told before either kind of barrier: the fault hooks kill a worker as it arrives.
-      link.arriving?.({ step, phase, seq: barrierSeq(round, this.world, this.rank) });
+      link.arriving?.({ step, phase, seq: barrierSeq(this.rank) });
       if (this.segmentBarrier) await this.segmentBarrier.wait(link);
-      else await peerBarrier(link, this.rank, this.world, step, phase, round);
-      if (round === 0) this.unlink();
-    };
-    if (this.world > 1 && pending) return sharedMemoryPendingAllReduce(buf, this.rank, this.slots, bank, barrier, times);
-    return sharedMemoryAllReduce(buf, this.rank, this.slots, bank, barrier, times, this.average);
+      else await peerBarrier(link, this.rank, this.world, step, phase);
+      this.unlink();
+    }, times, this.average);
   }
 
   /** Removes the name if nobody did yet (any rank may: the first one wins, the others find it gone). */
