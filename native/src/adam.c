@@ -58,9 +58,6 @@ napi_value adam_update(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* The most parts adamParts averages (ranks of one host). */
-#define MAX_PARTS 256
-
 /*
  * g = the average of the parts over [at, at + len), as averageSlots forms it (slotAverage.c), and whether a
  * value of it is not finite (NaN fails every comparison; ±∞ exceeds FLT_MAX), with no branch per value so
@@ -135,20 +132,10 @@ napi_value adam_parts(napi_env env, napi_callback_info info) {
   float *m, *v, *acc1, *acc2, *out_m, *out_v;
   if (!arg_floats(&call, 4, total, false, &m) || !arg_floats(&call, 5, total, false, &v) || !arg_floats(&call, 6, 1, false, &acc1) || !arg_floats(&call, 7, 1, false, &acc2)
       || !arg_floats(&call, 8, total, false, &out_m) || !arg_floats(&call, 9, total, false, &out_v)) return NULL;
-  /* The parts. */
-  const char *usage = "trainer_native adamParts: parts must be an array of 1 to 256 Float32Arrays, each as long as the variables' sizes together";
-  bool is_array = false;
-  uint32_t count = 0;
-  if (napi_is_array(env, call.argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, call.argv[1], &count) != napi_ok || count < 1 || count > MAX_PARTS)
-    return fail(env, usage);
   const float *parts[MAX_PARTS];
-  for (uint32_t r = 0; r < count; r++) {
-    napi_value part;
-    float *data = NULL;
-    size_t length = 0;
-    if (napi_get_element(env, call.argv[1], r, &part) != napi_ok || !float32_array(env, part, &data, &length) || length != total) return fail(env, usage);
-    parts[r] = data;
-  }
+  uint32_t count = 0;
+  if (!float32_arrays(env, call.argv[1], 1, total, parts, &count))
+    return fail(env, "trainer_native adamParts: parts must be an array of 1 to 256 Float32Arrays, each as long as the variables' sizes together");
 
   /* The scalars as adam() makes them (see there). */
   const float b1 = (float)beta1, b2 = (float)beta2, c1 = (float)(1.0 - beta1), c2 = (float)(1.0 - beta2), neg_lr = (float)(-lr), eps = (float)epsilon;

@@ -20,6 +20,19 @@ bool float32_array(napi_env env, napi_value value, float **data, size_t *length)
   return true;
 }
 
+bool float32_arrays(napi_env env, napi_value array, uint32_t min, size_t length, const float **parts, uint32_t *count) {
+  bool is_array = false;
+  if (napi_is_array(env, array, &is_array) != napi_ok || !is_array || napi_get_array_length(env, array, count) != napi_ok || *count < min || *count > MAX_PARTS) return false;
+  for (uint32_t r = 0; r < *count; r++) {
+    napi_value part;
+    float *data = NULL;
+    size_t n = 0;
+    if (napi_get_element(env, array, r, &part) != napi_ok || !float32_array(env, part, &data, &n) || n != length) return false;
+    parts[r] = data;
+  }
+  return true;
+}
+
 bool call_init(napi_env env, napi_callback_info info, size_t expected, call_t *call) {
   call->env = env;
   call->argc = MAX_ARGS;

@@ -32,6 +32,11 @@ bool arg_region(call_t *call, size_t i, size_t count, size_t size, bool optional
 bool arg_int32s(call_t *call, size_t i, size_t count, int32_t **out);
 /* A Float32Array's data and length (a JS array, not the heap); false, with no error pending, for anything else. */
 bool float32_array(napi_env env, napi_value value, float **data, size_t *length);
+/* The most Float32Arrays one call takes as parts (the ranks of one host). */
+#define MAX_PARTS 256
+
+/* A JS array of `min` to MAX_PARTS Float32Arrays, each of exactly `length` floats, into parts[]; false, with no error pending, for anything else. */
+bool float32_arrays(napi_env env, napi_value array, uint32_t min, size_t length, const float **parts, uint32_t *count);
 /* Throws a JS Error with the kernel's name; returns NULL for the caller to return. */
 napi_value fail(napi_env env, const char *message);
 

@@ -14,29 +14,19 @@
 
 #include "args.h"
 
-#define MAX_PARTS 256
-
 /* averageSlots(out, parts, factor): out[i] = float(float(…float(p0[i] + p1[i]) + …) · factor), every part as long as out. */
 napi_value average_slots(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   const char *usage = "trainer_native averageSlots: expected (out: Float32Array, parts: Float32Array[] of 2 to 256, each as long as out, factor: number)";
   uint32_t count = 0;
-  bool is_array = false;
   double factor = 0;
   float *out = NULL;
   size_t n = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 || !float32_array(env, argv[0], &out, &n) || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array
-      || napi_get_array_length(env, argv[1], &count) != napi_ok || count < 2 || count > MAX_PARTS || napi_get_value_double(env, argv[2], &factor) != napi_ok)
-    return fail(env, usage);
   const float *parts[MAX_PARTS];
-  for (uint32_t r = 0; r < count; r++) {
-    napi_value part;
-    float *data = NULL;
-    size_t length = 0;
-    if (napi_get_element(env, argv[1], r, &part) != napi_ok || !float32_array(env, part, &data, &length) || length != n) return fail(env, usage);
-    parts[r] = data;
-  }
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 || !float32_array(env, argv[0], &out, &n)
+      || !float32_arrays(env, argv[1], 2, n, parts, &count) || napi_get_value_double(env, argv[2], &factor) != napi_ok)
+    return fail(env, usage);
   /* Blocks that stay in L1 while every part is added into them. */
   enum { BLOCK = 2048 };
   float acc[BLOCK];
