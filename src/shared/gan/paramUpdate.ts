@@ -7,6 +7,13 @@ import { hasFusedAdamParts } from '../compute/fusedAdam.js';
 
 const formed = new WeakMap<VarList, Float32Array>();
 
+/** Where a pending average (shared memory) is formed, kept per model: megabytes of new arrays each step would wake the collector. */
+function keptFor(params: VarList): Float32Array {
+  let kept = formed.get(params);
+  if (!kept) formed.set(params, (kept = new Float32Array(params.total)));
+  return kept;
+}
+
 /**
  * Adam's step for one model's parameters from the first params.total values of the averaged gradients `avg`.
  * Where the backend has it (native), one kernel over the variables as they lie, the average formed inside it
@@ -23,10 +30,7 @@ export function updateParams(tf: Tf, params: VarList, opt: FlatAdam, avg: Averag
     tf.dispose(values);
     return true;
   }
-  // A pending average (shared memory) is formed into memory kept per model: megabytes of new arrays each step would wake the collector.
-  let kept = formed.get(params);
-  if (!kept && !(avg instanceof Float32Array)) formed.set(params, (kept = new Float32Array(total)));
-  const grads = averagedRange(avg, 0, total, avg instanceof Float32Array ? undefined : kept);
+  const grads = averagedRange(avg, 0, total, avg instanceof Float32Array ? undefined : keptFor(params));
   if (!allFinite(grads)) return false;
   tf.tidy(() => {
     const value = tf.concat(vars.map((v) => v.reshape([-1])));

@@ -22,7 +22,7 @@ export interface ReduceTimes {
   reduceScatterEnd?: number;
 }
 
-/** Averages a fused gradient buffer across all ranks (ring, star, or identity for one rank). */
+/** Averages a fused gradient buffer across all ranks (ring, star, or identity for one rank), or hands back every rank's buffer to average where it is used (shared memory). */
 export type Reduce = (step: number, phase: Phase, grads: Float32Array, times: ReduceTimes) => Promise<Averaged>;
 
 export interface StepResult {
