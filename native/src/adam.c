@@ -2,10 +2,10 @@
 #include "adam.h"
 
 #include <math.h>
-#include <float.h>
 #include <stdint.h>
 
 #include "args.h"
+#include "slotAverage.h"
 
 /*
  * The update's loop, built for AVX-512, AVX2 and plain x86-64, picked at load time: division and
@@ -56,32 +56,6 @@ napi_value adam_update(napi_env env, napi_callback_info info) {
   const float one_minus_acc1 = 1.0f - *acc1, one_minus_acc2 = 1.0f - *acc2;
   adam_loop(count, grad, m, v, value, out_value, out_m, out_v, b1, b2, c1, c2, one_minus_acc1, one_minus_acc2, neg_lr, eps);
   return NULL;
-}
-
-/*
- * g = the average of the parts over [at, at + len), as averageSlots forms it (slotAverage.c), and whether a
- * value of it is not finite (NaN fails every comparison; ±∞ exceeds FLT_MAX), with no branch per value so
- * that the loops vectorize, for the widest vectors the CPU has.
- */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-static uint32_t form_gradient(size_t len, const float *const *parts, uint32_t count, size_t at, double factor, float *restrict g) {
-  const float *restrict p0 = parts[0] + at;
-  if (count == 1) {
-    for (size_t i = 0; i < len; i++) g[i] = (float)((double)p0[i] * factor);
-  } else {
-    const float *restrict p1 = parts[1] + at;
-    for (size_t i = 0; i < len; i++) g[i] = p0[i] + p1[i];
-    for (uint32_t r = 2; r < count; r++) {
-      const float *restrict p = parts[r] + at;
-      for (size_t i = 0; i < len; i++) g[i] += p[i];
-    }
-    for (size_t i = 0; i < len; i++) g[i] = (float)((double)g[i] * factor);
-  }
-  uint32_t bad = 0;
-  for (size_t i = 0; i < len; i++) bad |= fabsf(g[i]) <= FLT_MAX ? 0u : 1u;
-  return bad;
 }
 
 /*
@@ -152,7 +126,7 @@ napi_value adam_parts(napi_env env, napi_callback_info info) {
     for (size_t start = 0; start < size; start += BLOCK) {
       const size_t len = size - start < BLOCK ? size - start : BLOCK;
       const size_t at = flat + start;
-      nonfinite |= form_gradient(len, parts, count, at, factor, g);
+      nonfinite |= average_block(len, parts, count, at, factor, g);
       adam_loop(len, g, m + at, v + at, value + start, out_value + start, out_m + at, out_v + at, b1, b2, c1, c2, one_minus_acc1, one_minus_acc2, neg_lr, eps);
     }
     flat += size;

@@ -75,9 +75,9 @@ export type Barrier = () => Promise<void>;
  * Every rank forms it from the same bytes in the same order, so replicas stay
  * bit-identical. The native update forms it as it applies it (adamParts), so no
  * average is written anywhere and read back; other backends form it with
- * `form` (the addon's averageSlots where it has one). One barrier a call: the
- * step's other moment of waiting for the slowest rank, a second barrier after
- * each rank averaged its own chunk into a result area, went with the result area.
+ * `form` (the addon's averageSlots where it has one). One barrier a call: each
+ * wait for the slowest rank costs the step, and no rank needs another's work
+ * beyond the slots.
  *
  * Summation order: slot 0 + slot 1 + … + slot N−1, left to right, rounded to
  * float32 after each add, the average's 1/N folded into the last add as the
