@@ -159,9 +159,17 @@ export class ControlLink {
     return this.sender.send(encode(msg));
   }
 
-  waitWelcome(timeoutMs: number, endpoint: string): Promise<Welcome> {
+  /**
+   * Sends the hello and waits for the welcome, the two together within `timeoutMs`. The deadline
+   * starts before the send: a send ZeroMQ cannot complete (no usable connection, as after a refused
+   * CURVE handshake) would otherwise hold the worker before its timeout ever began.
+   */
+  async handshake(hello: WorkerMessage, timeoutMs: number, endpoint: string): Promise<Welcome> {
     // Never answered at all: a wrong --coordinator (or keys it does not accept), so a usage error.
-    return this.welcome.take('welcome', timeoutMs, () => new ConfigError(`no answer from the coordinator at ${endpoint} within ${timeoutMs} ms (is it running and reachable, and does it accept this worker's CURVE key, if any?)`));
+    const welcome = this.welcome.take('welcome', timeoutMs, () => new ConfigError(`no answer from the coordinator at ${endpoint} within ${timeoutMs} ms (is it running and reachable, and does it accept this worker's CURVE key, if any?)`));
+    // Whichever settles first: a failed send, or the welcome (or its timeout) while the send still hangs.
+    const [, answer] = await Promise.all([Promise.race([this.send(hello), welcome]), welcome]);
+    return answer;
   }
 
   /** The next generation's start after generation `afterGen` (older ones, overtaken by events, are skipped). */

@@ -123,15 +123,14 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
     // A predecessor on this host connects here instead (the coordinator decides); without it, TCP as always.
     const ipc = await ring.bindIpc().then((ipcEndpoint) => ({ ipcEndpoint, hostId: hostId() }), (err: unknown) => logger.log('warn', `ring over TCP only: no ipc endpoint (${errorMessage(err)})`));
     control.connect(opts.coordinator);
-    await control.send({
+    const welcome = await control.handshake({
       t: 'hello', v: (opts.protocolVersionOverride ?? PROTOCOL_VERSION) as typeof PROTOCOL_VERSION,
       backend: backend.name, host: os.hostname(), pid: process.pid, dataEndpoint, ...(backend.device ? { device: backend.device } : {}),
       ...(opts.curve ? { curvePublicKey: opts.curve.own.publicKey } : {}),
       ...(opts.rank !== undefined ? { rank: opts.rank } : {}),
       ...(metricsAddress ? { metricsAddress } : {}),
       ...ipc, ...('addon' in shm ? { sharedMemory: shm.domain } : {}),
-    });
-    const welcome = await control.waitWelcome(opts.connectTimeoutMs, opts.coordinator);
+    }, opts.connectTimeoutMs, opts.coordinator);
     const { config, id } = welcome;
     let log = logger.child({ worker: id });
     heartbeats = startHeartbeats({

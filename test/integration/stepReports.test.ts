@@ -22,8 +22,7 @@ test('with --prefetch 4 the coordinator takes a report up to 4 steps ahead of th
   try {
     const gens = await Promise.all(links.map(async (l, rank) => {
       l.connect(`tcp://127.0.0.1:${port}`);
-      await l.send({ t: 'hello', v: PROTOCOL_VERSION, backend: 'wasm', host: 'stand-in', pid: rank, dataEndpoint: `tcp://127.0.0.1:${port + 1 + rank}`, rank });
-      const { config } = await l.waitWelcome(60_000, 'the coordinator');
+      const { config } = await l.handshake({ t: 'hello', v: PROTOCOL_VERSION, backend: 'wasm', host: 'stand-in', pid: rank, dataEndpoint: `tcp://127.0.0.1:${port + 1 + rank}`, rank }, 60_000, 'the coordinator');
       await l.send({ t: 'ready', v: PROTOCOL_VERSION, modelHash: modelHash(config, GanReplica.expectedParamShapes(config)) });
       const start = await l.waitStart(0, 60_000);
       assert.equal(start.rank, rank);
