@@ -47,24 +47,29 @@ function arraysOf(c: Checkpoint): Float32Array[] {
 /**
  * Layout: "TRAINCKP", u32 header length, JSON header padded with spaces to a
  * multiple of 4, the four float32 arrays (little-endian), SHA-256 of all before it.
+ * As the file's consecutive parts: the arrays are views of the checkpoint's own
+ * memory (tens of MB that a copy would only duplicate), valid while it is.
  */
-export function encodeCheckpoint(c: Checkpoint): Buffer {
+export function checkpointParts(c: Checkpoint): Buffer[] {
   const arrays = arraysOf(c);
   const header = {
     format: FORMAT, step: c.step, epoch: Math.floor(c.step / c.config.stepsPerEpoch) + 1,
     position: (c.step % c.config.stepsPerEpoch) * c.config.world * c.config.batchSize, config: c.config,
     arrays: ARRAYS.map((name, i) => ({ name, length: arrays[i]!.length })),
   };
-  let json = Buffer.from(JSON.stringify(header));
+  const json = Buffer.from(JSON.stringify(header));
   const pad = (4 - ((MAGIC.length + 4 + json.length) % 4)) % 4;
-  json = Buffer.concat([json, Buffer.alloc(pad, ' ')]);
   const length = Buffer.alloc(4);
-  length.writeUInt32LE(json.length);
-  const body = Buffer.concat([MAGIC, length, json, ...arrays.map((a) => {
-    const bytes = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-    return Buffer.from(bytes); // copy: the caller's array may be a view into a larger buffer
-  })]);
-  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  length.writeUInt32LE(json.length + pad);
+  const parts = [MAGIC, length, json, Buffer.alloc(pad, ' '), ...arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))];
+  const digest = createHash('sha256');
+  for (const part of parts) digest.update(part);
+  return [...parts, digest.digest()];
+}
+
+/** The checkpoint as one buffer (checkpointParts joined). */
+export function encodeCheckpoint(c: Checkpoint): Buffer {
+  return Buffer.concat(checkpointParts(c));
 }
 
 /** Reads a checkpoint, or says precisely why the bytes are not one. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { writeDurable } from '../shared/atomicFile.js';
 import { ConfigError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './checkpointFormat.js';
+import { type Checkpoint, checkpointParts, decodeCheckpoint } from './checkpointFormat.js';
 
 const NAME = /^ckpt-(\d{9})\.bin$/;
 
@@ -25,10 +25,10 @@ export class CheckpointStore {
   write(c: Checkpoint): { file: string; bytes: number } {
     mkdirSync(this.dir, { recursive: true });
     const file = path.join(this.dir, checkpointFile(c.step));
-    const bytes = encodeCheckpoint(c);
-    writeDurable(file, bytes);
+    const parts = checkpointParts(c);
+    writeDurable(file, parts);
     for (const old of listCheckpoints(this.dir).slice(this.keep)) rmSync(old.file, { force: true });
-    return { file, bytes: bytes.length };
+    return { file, bytes: parts.reduce((n, p) => n + p.length, 0) };
   }
 }
 

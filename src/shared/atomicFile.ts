@@ -9,15 +9,18 @@ export function writeAtomic(file: string, data: string | Buffer): void {
 }
 
 /**
- * As writeAtomic, and durable: the data reaches the disk before the rename,
+ * As writeAtomic, and durable (`data` may be the file's parts in order): the data reaches the disk before the rename,
  * and the rename before this returns, so a crash or power loss leaves either
  * the old file or the whole new one.
  */
-export function writeDurable(file: string, data: Buffer): void {
+export function writeDurable(file: string, data: Buffer | readonly Buffer[]): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    for (let written = 0; written < data.length;) written += writeSync(fd, data, written);
+    // The parts one after another: a file of several large parts needs no joined copy of them.
+    for (const part of Buffer.isBuffer(data) ? [data] : data) {
+      for (let written = 0; written < part.length;) written += writeSync(fd, part, written);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);

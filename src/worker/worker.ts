@@ -140,7 +140,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       control.fail(err);
       ring.fail(err);
     });
-    log.log('info', `registered as worker ${id} (up to ${config.world} workers)`, { dataEndpoint });
+    log.log('info', `registered as worker ${id} (up to ${config.world} workers)`, { dataEndpoint, nodeFlags: process.execArgv });
     // In an elastic run the coordinator judges a stalled collective (the step deadline, then an abort
     // that a stuck worker cannot answer: two --timeout periods); a waiting worker must not give up
     // first and be taken for the culprit. A fixed world fails either way, so the worker names the

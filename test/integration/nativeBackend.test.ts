@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Summary } from '../../src/coordinator/summary.js';
+import { sharedCoreFlags } from '../../src/coordinator/sharedCores.js';
 import { jsonLines, runCli, startCli, tempDir, testPort } from '../helpers.js';
 
 const readSummary = (out: string): Summary => JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as Summary;
 
-test('--backend native --threads 2 reaches the spawned workers; summary.json names the backend and its BLAS threads', async () => {
+test('--backend native --threads 2 reaches the spawned workers; summary.json names the backend and its BLAS threads; workers filling the cores run single-threaded V8', async () => {
   const out = tempDir('native');
   const r = await runCli(['coordinator', '--workers', '2', '--spawn', '--backend', 'native', '--threads', '2', '--steps', '4', '--limit', '256',
     '--batch-size', '16', '--port', '0', '--out', out, '--log-format', 'json', '--sample-every', '0']);
@@ -16,6 +18,13 @@ test('--backend native --threads 2 reaches the spawned workers; summary.json nam
   assert.equal(summary.backend, 'native');
   assert.deepEqual(summary.workerBackends, ['native', 'native']);
   assert.deepEqual(summary.workerDevices, ['CPU, OpenBLAS 2 threads', 'CPU, OpenBLAS 2 threads']);
+  // On a host of 2 cores or fewer (as CI's) the two workers fill them: each was started with --single-threaded, and the coordinator said so.
+  const expected = sharedCoreFlags(2, os.availableParallelism()).flags;
+  const records = jsonLines(r.stdout + r.stderr);
+  const registered = records.filter((l) => l.component === 'worker' && /^registered as worker/.test(String(l.msg)));
+  assert.equal(registered.length, 2);
+  for (const l of registered) assert.deepEqual(l.nodeFlags, expected);
+  assert.equal(records.some((l) => l.component === 'coordinator' && /node --single-threaded/.test(String(l.msg))), expected.length > 0);
 });
 
 test('a native worker and a wasm worker train the DCGAN to identical replicas: both apply the same update bit for bit', async () => {
