@@ -6,6 +6,34 @@
 
 #include "args.h"
 
+/*
+ * tanh: the MLP generator's last activation (64×784 values twice a step), as tanh(heap, xOff, outOff, n)
+ * and as the dense op's ACT_TANH.
+ * glibc's tanhf is scalar and took about as long as wasm's (~19 ns a value); this is Eigen's
+ * rational approximation (odd degree-13 over even degree-6 polynomial on [-7.9988, 7.9988],
+ * x itself below 4e-4), branch-free so the loop vectorizes: ~1.5 ns a value, within 4e-7
+ * relative of tanh in double over [-12, 12] (swept in steps of 1e-5) and down to 1e-38.
+ * NaN stays NaN, ±Infinity gives ±1, -0 stays -0.
+ */
+static inline float tanh_approx(float v) {
+  const float clamp = 7.99881172180175781f;
+  const float c = v > clamp ? clamp : (v < -clamp ? -clamp : v);
+  const float c2 = c * c;
+  float p = -2.76076847742355e-16f;
+  p = p * c2 + 2.00018790482477e-13f;
+  p = p * c2 - 8.60467152213735e-11f;
+  p = p * c2 + 5.12229709037114e-08f;
+  p = p * c2 + 1.48572235717979e-05f;
+  p = p * c2 + 6.37261928875436e-04f;
+  p = p * c2 + 4.89352455891786e-03f;
+  float q = 1.19825839466702e-06f;
+  q = q * c2 + 1.18534705686654e-04f;
+  q = q * c2 + 2.26843463243900e-03f;
+  q = q * c2 + 4.89352518554385e-03f;
+  const float r = (p * c) / q;
+  return fabsf(v) < 4e-4f ? v : r;
+}
+
 void bias_activation(float *c, size_t rows, size_t cols, const float *bias, size_t bias_size, int act, float alpha) {
   for (size_t r = 0; r < rows; r++, c += cols) {
     if (bias) {
@@ -17,6 +45,7 @@ void bias_activation(float *c, size_t rows, size_t cols, const float *bias, size
       case ACT_RELU6: for (size_t j = 0; j < cols; j++) c[j] = c[j] < 0.0f ? 0.0f : (c[j] > 6.0f ? 6.0f : c[j]); break;
       case ACT_LEAKYRELU: for (size_t j = 0; j < cols; j++) c[j] = c[j] < 0.0f ? alpha * c[j] : c[j]; break;
       case ACT_SIGMOID: for (size_t j = 0; j < cols; j++) c[j] = 1.0f / (1.0f + expf(-c[j])); break;
+      case ACT_TANH: for (size_t j = 0; j < cols; j++) c[j] = tanh_approx(c[j]); break;
       default: break;
     }
   }
@@ -68,14 +97,6 @@ napi_value leaky_relu(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/*
- * tanh(heap, xOff, outOff, n): the MLP generator's last activation (64×784 values twice a step).
- * glibc's tanhf is scalar and took about as long as wasm's (~19 ns a value); this is Eigen's
- * rational approximation (odd degree-13 over even degree-6 polynomial on [-7.9988, 7.9988],
- * x itself below 4e-4), branch-free so the loop vectorizes: ~1.5 ns a value, within 4e-7
- * relative of tanh in double over [-12, 12] (swept in steps of 1e-5) and down to 1e-38.
- * NaN stays NaN, ±Infinity gives ±1, -0 stays -0.
- */
 napi_value tanh_values(napi_env env, napi_callback_info info) {
   call_t call;
   int64_t n;
@@ -84,24 +105,32 @@ napi_value tanh_values(napi_env env, napi_callback_info info) {
       || !arg_floats(&call, 1, (size_t)n, false, &x) || !arg_floats(&call, 2, (size_t)n, false, &out)) return NULL;
   const float *restrict in = x;
   float *restrict o = out;
-  const float clamp = 7.99881172180175781f;
-  for (int64_t i = 0; i < n; i++) {
-    const float v = in[i];
-    const float c = v > clamp ? clamp : (v < -clamp ? -clamp : v);
-    const float c2 = c * c;
-    float p = -2.76076847742355e-16f;
-    p = p * c2 + 2.00018790482477e-13f;
-    p = p * c2 - 8.60467152213735e-11f;
-    p = p * c2 + 5.12229709037114e-08f;
-    p = p * c2 + 1.48572235717979e-05f;
-    p = p * c2 + 6.37261928875436e-04f;
-    p = p * c2 + 4.89352455891786e-03f;
-    float q = 1.19825839466702e-06f;
-    q = q * c2 + 1.18534705686654e-04f;
-    q = q * c2 + 2.26843463243900e-03f;
-    q = q * c2 + 4.89352518554385e-03f;
-    const float r = (p * c) / q;
-    o[i] = fabsf(v) < 4e-4f ? v : r;
+  for (int64_t i = 0; i < n; i++) o[i] = tanh_approx(in[i]);
+  return NULL;
+}
+
+/*
+ * activationGrad(heap, dyOff, yOff, outOff, n, act, alpha): the dense op's
+ * activation gradient from the layer's output y, as tfjs's gradients form it:
+ * ReLU dy·step(y), LeakyReLU y > 0 ? dy : α·dy (y has the input's sign), tanh
+ * dy·(1 − y²). Branch-free: the loops vectorize.
+ */
+napi_value activation_grad(napi_env env, napi_callback_info info) {
+  call_t call;
+  int64_t n, act;
+  double alpha;
+  float *dy, *y, *out;
+  if (!call_init(env, info, 7, &call) || !arg_int(&call, 4, 1, (INT64_C(1) << 31) - 1, &n) || !arg_int(&call, 5, 0, ACT_COUNT - 1, &act)
+      || !arg_double(&call, 6, &alpha) || !arg_floats(&call, 1, (size_t)n, false, &dy) || !arg_floats(&call, 2, (size_t)n, false, &y)
+      || !arg_floats(&call, 3, (size_t)n, false, &out)) return NULL;
+  const float *restrict d = dy, *restrict t = y;
+  float *restrict o = out;
+  const float a = (float)alpha;
+  switch (act) {
+    case ACT_RELU: for (int64_t i = 0; i < n; i++) o[i] = t[i] > 0.0f ? d[i] : 0.0f; break;
+    case ACT_LEAKYRELU: for (int64_t i = 0; i < n; i++) { const float scaled = d[i] * a; o[i] = t[i] > 0.0f ? d[i] : scaled; } break;
+    case ACT_TANH: for (int64_t i = 0; i < n; i++) o[i] = d[i] * (1.0f - t[i] * t[i]); break;
+    default: return fail(env, "trainer_native activationGrad: the activation must be relu, leakyrelu or tanh");
   }
   return NULL;
 }

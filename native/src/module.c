@@ -42,6 +42,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"greater", NULL, greater, NULL, NULL, NULL, napi_enumerable, NULL},
     {"select", NULL, select_values, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tanh", NULL, tanh_values, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"activationGrad", NULL, activation_grad, NULL, NULL, NULL, napi_enumerable, NULL},
     {"allFinite", NULL, all_finite, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getThreads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},

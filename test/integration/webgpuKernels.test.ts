@@ -9,19 +9,16 @@ import { selectBackend } from '../../src/shared/gan/backend.js';
 import { FlatAdam } from '../../src/shared/gan/flatAdam.js';
 import { countGpuWork, gpuWorkSince } from '../../src/shared/gan/gpuWork.js';
 import { tf } from '../../src/shared/gan/tf.js';
-import { ganLoss, sigmoidCrossEntropyMean } from '../../src/shared/gan/webgpuLoss.js';
-import { type DenseActivation, denseLayer } from '../../src/shared/gan/webgpuDense.js';
+import { ganLoss } from '../../src/shared/gan/ganLossOp.js';
+import { type DenseActivation, denseLayer } from '../../src/shared/gan/denseOp.js';
 import { batchNormLayer } from '../../src/shared/gan/webgpuBatchNorm.js';
-import { BN_EPSILON, BN_MOMENTUM, LEAKY_ALPHA } from '../../src/shared/gan/architecture.js';
+import { BN_EPSILON, BN_MOMENTUM } from '../../src/shared/gan/architecture.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
+import { DENSE_ACTIVATIONS, GAN_LOSS_CASES, GAN_LOSS_LOGITS, type T, denseCase, denseReference, ganLossLogits, ganLossReference, ganLossRun, randoms, valueAndGradients } from '../fixtures/opChecks.js';
 
 const NO_DRIVER = 'needs a WebGPU adapter: on a host without a GPU, Mesa >= 24 lavapipe (scripts/setupWebgpu.sh), or VK_ICD_FILENAMES and LD_LIBRARY_PATH naming one';
-
-function randoms(n: number, rng: Rng, scale: number): Float32Array {
-  return Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
-}
 
 /** Counts the GPU work of `f` on the active (webgpu) backend. */
 async function gpuWorkOf<T>(f: () => Promise<T>): Promise<{ result: T; dispatches: number }> {
@@ -73,27 +70,6 @@ test('FusedAdam on webgpu: three programs per update, parameters and moments equ
   assert.ok(errM < 1e-5 && errV < 1e-5, `moments: m ${errM}, v ${errV}`);
 });
 
-type T = ReturnType<typeof tf.tensor>;
-
-/**
- * f's outputs and its gradients (of Σ outputs[0]·upstream) with respect to `inputs`, on the active backend,
- * read back. `upstream` stands for the rest of a network: a fixed random weight per output element.
- */
-async function valueAndGradients(f: (...xs: T[]) => T[], inputs: Float32Array[], shapes: number[][], upstream: Float32Array): Promise<Float32Array[]> {
-  const xs = inputs.map((v, i) => tf.tensor(v, shapes[i]));
-  const outs: T[] = [];
-  const { grads } = tf.tidy(() => tf.engine().gradients(() => {
-    const ys = f(...xs);
-    outs.push(...ys.map((y) => tf.keep(y)));
-    return tf.sum(tf.mul(ys[0]!, tf.tensor(upstream, ys[0]!.shape)));
-  }, xs as never, undefined, true));
-  // Inputs that do not reach outputs[0] (moving statistics) have no gradient.
-  const connected = grads.filter((g) => g !== undefined);
-  const values = await Promise.all([...outs, ...connected].map(async (t) => new Float32Array(await t.data())));
-  tf.dispose([...xs, ...outs, ...connected]);
-  return values;
-}
-
 /** Dispatches of f's forward pass alone (no tape), on the active backend. */
 async function forwardDispatches(f: (...xs: T[]) => T[], inputs: Float32Array[], shapes: number[][]): Promise<number> {
   const xs = inputs.map((v, i) => tf.tensor(v, shapes[i]));
@@ -115,28 +91,14 @@ async function againstCpu(t: { diagnostic(m: string): void }, label: string, nam
   errs.forEach((e, i) => assert.ok(e < bound, `${label}: ${names[i]} off by ${e} (max-abs relative)`));
 }
 
-const ACTIVATIONS = {
-  linear: (z: T) => z,
-  relu: (z: T) => tf.relu(z),
-  leakyRelu: (z: T) => tf.leakyRelu(z, LEAKY_ALPHA),
-  tanh: (z: T) => tf.tanh(z),
-} as const;
-
 test('dense kernels on webgpu: output and the gradients of input, weights and bias equal tfjs\'s on cpu, for every activation', async (t) => {
-  const rng = new Rng(3);
-  // Not multiples of the workgroup (64); 70 rows as a doubled batch of 35.
-  const [rows, inner, cols] = [70, 33, 65];
-  const x = randoms(rows * inner, rng, 2);
-  const w = randoms(inner * cols, rng, 0.5);
-  const b = randoms(cols, rng, 0.5);
-  const upstream = randoms(rows * cols, rng, 1);
-  const shapes = [[rows, inner], [inner, cols], [cols]];
-  for (const [act, fn] of Object.entries(ACTIVATIONS) as Array<[DenseActivation, (z: T) => T]>) {
+  const { inputs: inputsOf, shapes, upstream } = denseCase(new Rng(3));
+  for (const act of Object.keys(DENSE_ACTIVATIONS) as DenseActivation[]) {
     for (const bias of [true, false]) {
-      const inputs = bias ? [x, w, b] : [x, w];
+      const inputs = inputsOf(bias);
       const names = ['output', 'dx', 'dw', ...(bias ? ['db'] : [])];
       await againstCpu(t, `${act}${bias ? '' : ', no bias'}`, names, 1e-5,
-        () => valueAndGradients((xx, ww, bb) => [fn(bb ? tf.add(tf.matMul(xx!, ww!), bb) : tf.matMul(xx!, ww!))], inputs, shapes, upstream),
+        () => valueAndGradients(denseReference(act), inputs, shapes, upstream),
         async () => {
           const f = (xx: T, ww: T, bb?: T): T[] => [denseLayer(tf, xx, ww, bb, act)];
           // tfjs's fused product with bias and activation; tanh, which it lacks, after it.
@@ -184,27 +146,10 @@ test('batch-norm kernels on webgpu: output, moving statistics and the gradients 
 });
 
 test('GAN loss kernel on webgpu: [loss, D(x), D(G(z))] and the loss\'s gradient equal tfjs\'s sigmoid cross-entropy on cpu', async (t) => {
-  const rng = new Rng(9);
-  // Logits from confident to undecided, both signs; 300 of them: beyond one workgroup.
-  const logits = Float32Array.from({ length: 300 }, (_, i) => (rng.next() * 2 - 1) * (i % 3 === 0 ? 30 : 3));
-  // The discriminator's phase (120 real, 180 fake), the generator's (all labelled real), and D's with one-sided label smoothing.
-  for (const [positives, realLabel] of [[120, 1], [300, 1], [120, 0.9]] as const) {
-    const run = async (f: (l: T) => T): Promise<Float32Array[]> => {
-      const l = tf.tensor2d(logits, [300, 1]);
-      const { value, grads } = tf.tidy(() => tf.engine().gradients(() => f(l), [l], tf.tensor1d([3, 0, 0]), true));
-      const out = [new Float32Array(await value.data()), new Float32Array(await grads[0]!.data())];
-      tf.dispose([l, value, ...grads]);
-      return out;
-    };
-    const reference = (l: T): T => {
-      const pos = l.slice([0, 0], [positives, 1]);
-      const neg = l.slice([positives, 0], [300 - positives, 1]);
-      const parts = [sigmoidCrossEntropyMean(tf, pos, realLabel), tf.sigmoid(pos).mean()];
-      const fake = positives < 300 ? [sigmoidCrossEntropyMean(tf, neg, 0), tf.sigmoid(neg).mean()] : [tf.scalar(0), tf.scalar(0)];
-      return tf.stack([tf.add(parts[0]!, fake[0]!), parts[1]!, fake[1]!]);
-    };
-    await againstCpu(t, `${positives} of 300 real, labelled ${realLabel}`, ['[loss, D(x), D(G(z))]', 'gradient'], 1e-5, () => run(reference), async () => {
-      const counted = await gpuWorkOf(() => run((l) => ganLoss(tf, l, positives, realLabel)));
+  const logits = ganLossLogits(new Rng(9));
+  for (const [positives, realLabel] of GAN_LOSS_CASES) {
+    await againstCpu(t, `${positives} of ${GAN_LOSS_LOGITS} real, labelled ${realLabel}`, ['[loss, D(x), D(G(z))]', 'gradient'], 1e-5, () => ganLossRun(logits, ganLossReference(positives, realLabel)), async () => {
+      const counted = await gpuWorkOf(() => ganLossRun(logits, (l) => ganLoss(tf, l, positives, realLabel)));
       assert.equal(counted.dispatches, 2, 'dispatches: the loss and its gradient');
       return counted.result;
     });

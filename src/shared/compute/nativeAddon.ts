@@ -36,6 +36,8 @@ export interface NativeAddon {
   select(heap: ArrayBuffer, conditionOff: number, tOff: number, eOff: number, outOff: number, n: number): void;
   /** out = tanh(x), within 4e-7 relative (a rational approximation). */
   tanh(heap: ArrayBuffer, xOff: number, outOff: number, n: number): void;
+  /** The dense op's activation gradient from its output y: out = dy · act′(y), act relu, leakyrelu or tanh (ACTIVATIONS' numbers). */
+  activationGrad(heap: ArrayBuffer, dyOff: number, yOff: number, outOff: number, n: number, act: number, alpha: number): void;
   /** Whether no value is NaN or ±Infinity: a JS array, not the heap. */
   allFinite(values: Float32Array): boolean;
   setThreads(n: number): void;
@@ -68,5 +70,5 @@ export function requireNativeAddon<T>(file: string, fns: ReadonlyArray<keyof T &
 
 /** Loads the addon, or throws one line saying why not and what to do. */
 export function loadNativeAddon(file = NATIVE_ADDON_PATH): NativeAddon {
-  return requireNativeAddon<NativeAddon>(file, ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'adamParts', 'sumRows', 'leakyRelu', 'greater', 'select', 'tanh', 'allFinite', 'setThreads', 'getThreads']);
+  return requireNativeAddon<NativeAddon>(file, ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'adamParts', 'sumRows', 'leakyRelu', 'greater', 'select', 'tanh', 'activationGrad', 'allFinite', 'setThreads', 'getThreads']);
 }

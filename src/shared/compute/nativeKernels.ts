@@ -6,6 +6,7 @@ import { nativeMean, nativeSum } from './nativeReduceKernels.js';
 import { nativeGreater, nativeLeakyRelu, nativeSelect, nativeTanh } from './nativeElementwiseKernels.js';
 import { FUSED_ADAM, FUSED_ADAM_PARTS, fusedAdamKernel, fusedAdamPartsKernel } from './fusedAdam.js';
 import { useFiniteCheck } from '../gan/finite.js';
+import { installNativeFusedKernels } from './nativeFusedKernels.js';
 import type { KernelArgs, TensorInfo } from './wasmHeap.js';
 
 type KernelConfig = NonNullable<ReturnType<Tf['getKernel']>>;
@@ -33,7 +34,8 @@ export const NATIVE_KERNEL_NAMES = Object.keys(NATIVE_KERNELS);
  * Registers the native kernels on the wasm backend (which must be active, with
  * its own and our JS kernels installed): each runs the addon, or the kernel it
  * replaced for a case the addon does not take; and adds the fused Adam updates
- * (flat, and per variable from averaged parts) and the addon's finite check of the averaged gradients.
+ * (flat, and per variable from averaged parts), the addon's finite check of the averaged gradients, and
+ * the trainer's dense and GAN-loss ops (nativeFusedKernels.ts).
  * Returns a function that puts the replaced kernels back and removes the added
  * one (tests compare both paths in one process).
  */
@@ -52,7 +54,9 @@ export function installNativeKernels(tf: Tf, addon: NativeAddon): () => void {
   if (tf.getKernel(FUSED_ADAM_PARTS, 'wasm')) tf.unregisterKernel(FUSED_ADAM_PARTS, 'wasm');
   tf.registerKernel({ kernelName: FUSED_ADAM_PARTS, backendName: 'wasm', kernelFunc: fusedAdamPartsKernel(addon) as unknown as KernelConfig['kernelFunc'] });
   const restoreFiniteCheck = useFiniteCheck((values) => addon.allFinite(values));
+  const removeFused = installNativeFusedKernels(tf, addon);
   return () => {
+    removeFused();
     restoreFiniteCheck();
     tf.unregisterKernel(FUSED_ADAM, 'wasm');
     tf.unregisterKernel(FUSED_ADAM_PARTS, 'wasm');

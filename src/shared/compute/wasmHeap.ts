@@ -28,8 +28,8 @@ export function offsetOf(backend: WasmHeapBackend, t: TensorInfo): number {
 
 export const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** tfjs's fused activations the addon applies, by its numbering (native/src/elementwise.h); others fall back. */
-export const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4 };
+/** tfjs's fused activations the addon applies, and the dense op's tanh, by its numbering (native/src/elementwise.h); others fall back. */
+export const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, tanh: 5 };
 
 const wrapped = new WeakSet<object>();
 

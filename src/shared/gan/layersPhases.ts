@@ -1,6 +1,6 @@
 import type { Tf, Tensor, Variable } from './tf.js';
 import type { PhaseLoss, PhaseModels } from './fusedPhases.js';
-import { sigmoidCrossEntropyMean } from './webgpuLoss.js';
+import { sigmoidCrossEntropyMean } from './ganLossOp.js';
 
 /**
  * The two phases on tfjs-layers' own kernels and autodiff: what every backend without the trainer's fused kernels

@@ -7,8 +7,9 @@ import { paramShapes } from './architecture.js';
 import { archSpecs } from './archs.js';
 import { buildModel } from './models.js';
 import { type AdamSnapshot, FlatAdam } from './flatAdam.js';
-import { GAN_LOSS_KERNEL } from './webgpuLoss.js';
-import { hasWebgpuDense } from './webgpuDense.js';
+import { GAN_LOSS_KERNEL } from './ganLossOp.js';
+import { BATCH_NORM_KERNEL } from './webgpuBatchNorm.js';
+import { hasDenseOp } from './denseOp.js';
 import { type PhaseModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './fusedPhases.js';
 import { layersDiscriminatorLoss, layersGeneratorLoss } from './layersPhases.js';
 import { ParamGroup, VarList } from './paramGroup.js';
@@ -233,9 +234,15 @@ export class GanReplica {
       realLabel: 1 - (this.config.labelSmoothing ?? 0) };
   }
 
-  /** Whether the active backend has the trainer's own forward, backward and loss kernels (webgpu, unless turned off). */
+  /**
+   * Whether the active backend has the trainer's own forward, backward and loss kernels for these models: webgpu
+   * (unless turned off), and the native CPU path for models without batch norm (it has no batch-norm kernel).
+   */
   private fused(): boolean {
-    return hasWebgpuDense(this.tf) && this.tf.getKernel(GAN_LOSS_KERNEL, this.tf.getBackend()) !== undefined;
+    const backend = this.tf.getBackend();
+    const batchNorm = this.specs.generator.layers.some((l) => l.kind === 'batchNorm');
+    return hasDenseOp(this.tf) && this.tf.getKernel(GAN_LOSS_KERNEL, backend) !== undefined
+      && (!batchNorm || this.tf.getKernel(BATCH_NORM_KERNEL, backend) !== undefined);
   }
 
   /** Step `step`'s discriminator update (the step sets the learning rate: lrSchedule.ts), or, when an averaged value is not finite, skipUpdate(): whether it applied. */

@@ -1,6 +1,6 @@
-import type { Activation } from './architecture.js';
 import { LEAKY_ALPHA } from './architecture.js';
-import type { Tf, Tensor } from './tf.js';
+import { ACTIVATION_GRAD_KERNEL, DENSE_KERNEL, type DenseActivation, GRAD_BIAS_KERNEL, activationOf, registerDenseGradient } from './denseOp.js';
+import type { Tf } from './tf.js';
 
 type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 interface WebgpuBackend {
@@ -8,22 +8,11 @@ interface WebgpuBackend {
 }
 
 /**
- * A dense layer with its activation as one kernel (two for tanh) forward and,
- * backward, the activation's gradient once, tfjs's matrix products for the
- * input and weight gradients (their transposes are read in place, not run) and
- * one program for the bias gradient; webgpu only. The products are tfjs's own
- * tiled programs: a product written here would be slower. tfjs runs the same
- * layer as a product, an activation, and backward three kernels for the
- * activation's gradient and two (a transpose and a reduction) for the bias's.
+ * The dense op (denseOp.ts) on webgpu: forward, tfjs's fused product with the
+ * activation (tanh after it as a second program); backward, one program for the
+ * activation's gradient and one for the bias gradient. The products are tfjs's
+ * own tiled programs: a product written here would be slower.
  */
-export const DENSE_KERNEL = 'TrainerDense';
-const ACTIVATION_GRAD = 'TrainerActivationGrad';
-const GRAD_BIAS = 'TrainerDenseGradBias';
-export const DENSE_KERNELS = [DENSE_KERNEL, ACTIVATION_GRAD, GRAD_BIAS];
-
-export type DenseActivation = Activation | 'linear';
-const ACTIVATIONS: readonly DenseActivation[] = ['linear', 'relu', 'leakyRelu', 'tanh'];
-
 /**
  * dL/dz from dL/dy and the layer's output y, as tfjs's gradients form it:
  * LeakyRelu where(x > 0, dy, dy·α) (y has x's sign), Relu dy·step(x),
@@ -101,21 +90,10 @@ class GradBiasProgram {
 
 type KernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Record<string, unknown> }) => TensorInfo;
 
-function activationOf(attrs: unknown): DenseActivation {
-  const act = (attrs as { activation?: DenseActivation }).activation ?? 'linear';
-  if (!ACTIVATIONS.includes(act)) throw new Error(`${DENSE_KERNEL}: unknown activation ${act}`);
-  return act;
-}
-
 /** tfjs's fused product's names for the activations it has (tanh it has not). */
 const FUSED_ACTIVATION: Record<DenseActivation, string> = { linear: 'linear', relu: 'relu', leakyRelu: 'leakyrelu', tanh: 'linear' };
 
-/**
- * Registers the dense kernels for the webgpu backend and the forward kernel's
- * gradient (call after the backend is registered). Idempotent. The gradient
- * gives one function per input, so tfjs computes only the ones it needs: no
- * input gradient for a model's first layer.
- */
+/** Registers the dense kernels for the webgpu backend and the op's gradient (call after the backend is registered). Idempotent. */
 export function installWebgpuDense(tf: Tf): void {
   if (tf.getKernel(DENSE_KERNEL, 'webgpu')) return;
   const kernel = (name: string): KernelFunc => {
@@ -140,18 +118,18 @@ export function installWebgpuDense(tf: Tf): void {
     },
   });
   tf.registerKernel({
-    kernelName: ACTIVATION_GRAD,
+    kernelName: ACTIVATION_GRAD_KERNEL,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { dy, y } = inputs as unknown as Record<'dy' | 'y', TensorInfo>;
       const act = activationOf(attrs);
-      if (act === 'linear') throw new Error(`${ACTIVATION_GRAD}: nothing to do for a linear layer`);
+      if (act === 'linear') throw new Error(`${ACTIVATION_GRAD_KERNEL}: nothing to do for a linear layer`);
       const n = dy.shape.reduce((a, c) => a * c, 1);
       return (backend as WebgpuBackend).runWebGPUProgram(new ActivationGradProgram(act, dy.shape), [dy, y], 'float32', [{ type: 'int32', data: [n] }]) as never;
     },
   });
   tf.registerKernel({
-    kernelName: GRAD_BIAS,
+    kernelName: GRAD_BIAS_KERNEL,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend }) => {
       const { dz } = inputs as unknown as { dz: TensorInfo };
@@ -159,29 +137,5 @@ export function installWebgpuDense(tf: Tf): void {
       return (backend as WebgpuBackend).runWebGPUProgram(new GradBiasProgram(cols), [dz], 'float32', [{ type: 'int32', data: [rows] }, { type: 'int32', data: [cols] }]) as never;
     },
   });
-  // The gradient is registered once per process; it is looked up only where the forward kernel ran.
-  tf.registerGradient({
-    kernelName: DENSE_KERNEL,
-    inputsToSave: ['x', 'w'],
-    outputsToSave: [true],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, w, y] = saved as Tensor[];
-      // Every gradient starts from dz: formed once, here, not in each of them.
-      const dz = activationOf(attrs) === 'linear' ? dy as Tensor : tf.engine().runKernel(ACTIVATION_GRAD, { dy: dy as Tensor, y: y! }, attrs as never) as Tensor;
-      return {
-        x: () => tf.matMul(dz, w!, false, true),
-        w: () => tf.matMul(x!, dz, true, false),
-        b: () => tf.engine().runKernel(GRAD_BIAS, { dz }, {}) as Tensor,
-      };
-    },
-  });
-}
-
-/** act(x·w + b) (see DENSE_KERNEL), where the active backend has the kernel (see hasWebgpuDense). */
-export function denseLayer(tf: Tf, x: Tensor, w: Tensor, b: Tensor | undefined, activation: DenseActivation): Tensor {
-  return tf.engine().runKernel(DENSE_KERNEL, b ? { x, w, b } : { x, w }, { activation } as never) as Tensor;
-}
-
-export function hasWebgpuDense(tf: Tf): boolean {
-  return tf.getKernel(DENSE_KERNEL, tf.getBackend()) !== undefined;
+  registerDenseGradient(tf);
 }

@@ -1,8 +1,10 @@
 import type { Tf } from './tf.js';
 import { installWebgpuFusedAdam } from './webgpuAdam.js';
 import { FUSED_ADAM } from '../compute/fusedAdam.js';
-import { DENSE_KERNEL, DENSE_KERNELS, installWebgpuDense } from './webgpuDense.js';
-import { GAN_LOSS_KERNELS, installWebgpuGanLoss } from './webgpuLoss.js';
+import { installWebgpuDense } from './webgpuDense.js';
+import { DENSE_KERNEL, DENSE_KERNELS } from './denseOp.js';
+import { installWebgpuGanLoss } from './webgpuLoss.js';
+import { GAN_LOSS_KERNELS } from './ganLossOp.js';
 import { BATCH_NORM_KERNELS, installWebgpuBatchNorm } from './webgpuBatchNorm.js';
 
 /** Every kernel the trainer registers for the webgpu backend. */

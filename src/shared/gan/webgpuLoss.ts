@@ -1,23 +1,15 @@
-import type { Tf, Tensor } from './tf.js';
+import { GAN_LOSS_GRAD_KERNEL, GAN_LOSS_KERNEL, ganLossAttrs, registerGanLossGradient } from './ganLossOp.js';
+import type { Tf } from './tf.js';
 
-type Scalar = ReturnType<Tf['scalar']>;
 type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 interface WebgpuBackend {
   runWebGPUProgram(program: object, inputs: TensorInfo[], dtype: string, uniforms: Array<{ type: string; data: number[] }>): TensorInfo;
 }
 
-/** A GAN phase's loss over one batch of logits, with the discriminator's mean outputs, and its gradient (webgpu only). */
-export const GAN_LOSS_KERNEL = 'TrainerGanLoss';
-const GAN_LOSS_GRAD_KERNEL = 'TrainerGanLossGrad';
-export const GAN_LOSS_KERNELS = [GAN_LOSS_KERNEL, GAN_LOSS_GRAD_KERNEL];
-
 /**
- * [loss, mean sigmoid of the first `positives` logits, mean sigmoid of the
- * rest]: loss is the mean sigmoid cross-entropy of the first `positives`
- * logits against `realLabel` (1, or less with one-sided label smoothing) plus
- * that of the rest against label 0 (a part with no logits adds nothing). Each term as tfjs's sigmoidCrossEntropy forms it,
- * max(x, 0) − x·z + log(1 + exp(−|x|)). One thread: a batch has at most a
- * few thousand logits, and a dispatch costs more than that loop.
+ * The GAN loss op (ganLossOp.ts) on webgpu: the loss in one thread (a batch has
+ * at most a few thousand logits, and a dispatch costs more than that loop), its
+ * gradient one thread per logit.
  */
 class GanLossProgram {
   readonly variableNames = ['logits'];
@@ -58,7 +50,6 @@ class GanLossProgram {
   }
 }
 
-/** d loss / dx = (sigmoid(x) − z) / (count of x's part) · dy[0], z its part's label; the mean outputs carry no gradient. One thread per logit. */
 class GanLossGradProgram {
   readonly variableNames = ['logits', 'dy'];
   readonly outputShape: number[];
@@ -89,13 +80,11 @@ class GanLossGradProgram {
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** Registers the loss kernels and the loss's gradient for the webgpu backend (call after the backend is registered). Idempotent. */
+/** Registers the loss kernels for the webgpu backend and the op's gradient (call after the backend is registered). Idempotent. */
 export function installWebgpuGanLoss(tf: Tf): void {
   if (tf.getKernel(GAN_LOSS_KERNEL, 'webgpu')) return;
   const uniforms = (n: number, attrs: unknown): Array<{ type: string; data: number[] }> => {
-    const { positives, realLabel } = attrs as { positives: number; realLabel: number };
-    if (!Number.isInteger(positives) || positives < 0 || positives > n) throw new RangeError(`${GAN_LOSS_KERNEL}: positives ${positives} for ${n} logits`);
-    if (!(realLabel > 0 && realLabel <= 1)) throw new RangeError(`${GAN_LOSS_KERNEL}: real label ${realLabel} outside (0, 1]`);
+    const { positives, realLabel } = ganLossAttrs(n, attrs);
     return [{ type: 'int32', data: [n] }, { type: 'int32', data: [positives] }, { type: 'float32', data: [realLabel] }];
   };
   tf.registerKernel({
@@ -116,26 +105,5 @@ export function installWebgpuGanLoss(tf: Tf): void {
       return (backend as unknown as WebgpuBackend).runWebGPUProgram(new GanLossGradProgram(logits.shape, n), [logits, dy], 'float32', uniforms(n, attrs)) as never;
     },
   });
-  tf.registerGradient({
-    kernelName: GAN_LOSS_KERNEL,
-    inputsToSave: ['logits'],
-    gradFunc: (dy, saved, attrs) => ({
-      logits: () => tf.engine().runKernel(GAN_LOSS_GRAD_KERNEL, { logits: saved[0]!, dy: dy as Tensor }, attrs as never) as Tensor,
-    }),
-  });
-}
-
-/**
- * [loss, mean D(first `positives`), mean D(rest)] of `logits` in one program
- * (see GanLossProgram), the first `positives` against `realLabel`; its gradient
- * follows the loss (element 0) only: run the backward pass with dy = [1, 0, 0].
- * Only where the active backend has the kernel (the trainer's webgpu kernels).
- */
-export function ganLoss(tf: Tf, logits: Tensor, positives: number, realLabel = 1): Tensor {
-  return tf.engine().runKernel(GAN_LOSS_KERNEL, { logits }, { positives, realLabel } as never) as Tensor;
-}
-
-/** Mean sigmoid cross-entropy of `logits` against the constant `label` in [0, 1]: tfjs's `losses.sigmoidCrossEntropy(label-filled, logits)`. */
-export function sigmoidCrossEntropyMean(tf: Tf, logits: Tensor, label: number): Scalar {
-  return tf.losses.sigmoidCrossEntropy(tf.fill(logits.shape, label), logits) as Scalar;
+  registerGanLossGradient(tf);
 }
