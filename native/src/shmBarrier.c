@@ -21,7 +21,10 @@
 #include "args.h"
 
 /* Spins before sleeping: enough for a peer that is running to arrive (a few µs), short enough not to take a loaded core from it. */
+/* Overridable at build time (CFLAGS=-DSPINS=…) for measurements; docs/measurements/ceiling-2026-12-04/spins.sh. */
+#ifndef SPINS
 #define SPINS 2000
+#endif
 
 static bool reached(uint32_t value, uint32_t target) { return (int32_t)(value - target) >= 0; }
 

@@ -7,6 +7,10 @@ export interface StepSample {
   reduceMs: number;
   /** Part of reduceMs before any peer data arrived: the slowest rank's lateness, not the network's. */
   peerWaitMs: number;
+  /** Both optimizer updates. */
+  applyMs: number;
+  /** Waiting for the step's batch (or go-ahead) from the coordinator. */
+  dataWaitMs: number;
   /** All-reduce bytes this worker sent in the step. */
   sentBytes: number;
 }
@@ -41,6 +45,8 @@ export class StepStats {
       medianComputeMs: med('computeMs'),
       medianReduceMs: med('reduceMs'),
       medianPeerWaitMs: med('peerWaitMs'),
+      medianApplyMs: med('applyMs'),
+      medianDataWaitMs: med('dataWaitMs'),
       medianSentBytes: med('sentBytes'),
       medianWireMs: median(this.window.map((s) => s.reduceMs - s.peerWaitMs)),
     };

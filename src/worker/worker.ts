@@ -273,7 +273,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
         }
         completed = step;
         replica!.commit();
-        stats.record({ stepMs: performance.now() - waitStart, computeMs: r.computeMs, reduceMs: r.reduceMs, peerWaitMs: r.peerWaitMs, sentBytes: ring.bytesSent - sentBefore + starSent - starBefore });
+        stats.record({ stepMs: performance.now() - waitStart, computeMs: r.computeMs, reduceMs: r.reduceMs, peerWaitMs: r.peerWaitMs, applyMs: r.applyMs, dataWaitMs, sentBytes: ring.bytesSent - sentBefore + starSent - starBefore });
         metrics.sentBytes.inc(ring.bytesSent - sentBefore);
         metrics.receivedBytes.inc(ring.bytesReceived - receivedBefore);
         metrics.observeStep(step, { ...r, dataWaitMs });

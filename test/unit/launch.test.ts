@@ -70,13 +70,13 @@ test('launched workers get our environment without TRAINER_* (their options come
 test('step statistics: medians over a window of the most recent steps', () => {
   const s = new StepStats(3);
   assert.equal(s.summary(), undefined);
-  for (const ms of [1000, 10, 30, 20]) s.record({ stepMs: ms, computeMs: ms / 2, reduceMs: ms / 4, peerWaitMs: 0, sentBytes: 8 });
-  assert.deepEqual(s.summary(), { steps: 4, medianStepMs: 20, medianComputeMs: 10, medianReduceMs: 5, medianPeerWaitMs: 0, medianSentBytes: 8, medianWireMs: 5 });
+  for (const ms of [1000, 10, 30, 20]) s.record({ stepMs: ms, computeMs: ms / 2, reduceMs: ms / 4, peerWaitMs: 0, applyMs: ms / 10, dataWaitMs: ms / 20, sentBytes: 8 });
+  assert.deepEqual(s.summary(), { steps: 4, medianStepMs: 20, medianComputeMs: 10, medianReduceMs: 5, medianPeerWaitMs: 0, medianApplyMs: 2, medianDataWaitMs: 1, medianSentBytes: 8, medianWireMs: 5 });
 });
 
 test('step statistics: the wire time is the median of each step\'s all-reduce minus its peer wait, not a difference of medians', () => {
   const s = new StepStats();
-  for (const [reduceMs, peerWaitMs] of [[10, 0], [20, 15], [30, 5]] as const) s.record({ stepMs: 40, computeMs: 5, reduceMs, peerWaitMs, sentBytes: 8 });
+  for (const [reduceMs, peerWaitMs] of [[10, 0], [20, 15], [30, 5]] as const) s.record({ stepMs: 40, computeMs: 5, reduceMs, peerWaitMs, applyMs: 1, dataWaitMs: 0, sentBytes: 8 });
   // Per step: 10, 5, 25 → 10. The medians' difference would be 20 − 5 = 15.
   assert.equal(s.summary()!.medianWireMs, 10);
 });
