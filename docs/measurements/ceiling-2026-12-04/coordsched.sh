@@ -4,7 +4,7 @@
 # SCHED_IDLE (chrt -i 0: it runs only on an idle core); --data coordinator and local; 1 worker as the baseline.
 # 800 steps, steady from step 100, rounds interleaved. Usage: coordsched.sh ROUNDS OUT.jsonl
 set -uo pipefail
-ROUNDS=$1; OUT=$2; cd /work/main; P=47800
+ROUNDS=$1; OUT=$(realpath -m $2); cd /work/main; P=47800
 run() { # W DATA PREFIX...
   local w=$1 data=$2; shift 2; local o=$(mktemp -d); P=$((P+1))
   "$@" node dist/src/cli.js coordinator --workers $w --port $P --steps 800 --no-metrics --sample-every 0 --data $data --out $o --log-format json > $o.c.log 2>&1 &

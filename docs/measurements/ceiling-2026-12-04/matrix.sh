@@ -4,7 +4,7 @@
 # (V8 defaults, --single-threaded), and `trainer coordinator --spawn` with 1 and 2 workers, with the
 # default --data coordinator and with --data local. 800 steps, steady from step 100. Usage: matrix.sh ROUNDS OUT.jsonl [build dir]
 set -uo pipefail
-ROUNDS=$1; OUT=$2; D=${3:-/work/main}
+ROUNDS=$1; OUT=$(realpath -m $2); D=${3:-/work/main}
 cd $D
 export BENCH_BACKEND=native BENCH_STEPS=800 BENCH_WARMUP=100
 steady() { node -e '
