@@ -21,12 +21,12 @@ function dense(addon: NativeAddon, { inputs, backend: b, attrs }: KernelArgs): T
   for (const t of [x, w, ...(bias ? [bias] : [])]) float32(t, DENSE_KERNEL);
   const [m, k] = x.shape as [number, number];
   const [kw, n] = w.shape as [number, number];
-  if (x.shape.length !== 2 || w.shape.length !== 2 || k !== kw || (bias && sizeOf(bias.shape) !== n)) {
+  if (x.shape.length !== 2 || w.shape.length !== 2 || k !== kw || k === 0 || (bias && sizeOf(bias.shape) !== n)) {
     throw new Error(`${DENSE_KERNEL}: shapes x [${x.shape}], w [${w.shape}]${bias ? `, b [${bias.shape}]` : ''} do not make a dense layer`);
   }
   const backend = b as unknown as WasmHeapBackend;
   const out = backend.makeOutput([m, n], 'float32');
-  if (m * n * k === 0) return out;
+  if (m * n === 0) return out;
   addon.matmul(heapOf(backend), offsetOf(backend, x), offsetOf(backend, w), offsetOf(backend, out), 1, 1, m, n, k, 0, 0,
     bias ? offsetOf(backend, bias) : -1, bias ? n : 0, ACT[act], LEAKY_ALPHA);
   return out;
@@ -116,10 +116,10 @@ const KERNELS: Record<string, (addon: NativeAddon, args: KernelArgs) => TensorIn
 };
 
 /**
- * Registers the trainer's dense and GAN-loss ops (denseOp.ts, ganLossOp.ts) on
- * the wasm backend (registered), run by the addon: with
- * them the replica runs its fused phases (fusedPhases.ts), a few kernels per
- * layer instead of tfjs's graph of small ones. Returns a function that removes them.
+ * Registers the trainer's dense and GAN-loss ops (denseOp.ts, ganLossOp.ts) on the
+ * wasm backend (already registered), run by the addon. With them a replica runs its
+ * fused phases (fusedPhases.ts): a few kernels per layer instead of tfjs-layers'
+ * graph of small ones. Returns a function that removes them.
  */
 export function installNativeFusedKernels(tf: Tf, addon: NativeAddon): () => void {
   for (const [kernelName, kernel] of Object.entries(KERNELS)) {
