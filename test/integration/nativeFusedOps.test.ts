@@ -19,7 +19,7 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
-import { DENSE_ACTIVATIONS, GAN_LOSS_CASES, GAN_LOSS_LOGITS, type T, denseCase, denseReference, ganLossLogits, ganLossReference, ganLossRun, valueAndGradients } from '../fixtures/opChecks.js';
+import { DENSE_ACTIVATIONS, againstCpu, GAN_LOSS_CASES, GAN_LOSS_LOGITS, type T, denseCase, denseReference, ganLossLogits, ganLossReference, ganLossRun, valueAndGradients } from '../fixtures/opChecks.js';
 
 const NO_ADDON = 'the native backend must load here: the test set-up builds the addon (scripts/testSetup.sh)';
 
@@ -27,18 +27,6 @@ async function native(): Promise<void> {
   await assert.doesNotReject(selectBackend('native', silentLogger), NO_ADDON);
 }
 
-/** Runs `reference` on cpu (tfjs's kernels) and `trainer` on native (the trainer's), and compares every output. */
-async function againstCpu(t: { diagnostic(m: string): void }, label: string, names: string[], bound: number,
-  reference: () => Promise<Float32Array[]>, trainer: () => Promise<Float32Array[]>): Promise<void> {
-  await selectBackend('cpu', silentLogger);
-  const cpu = await reference();
-  await native();
-  const ours = await trainer();
-  assert.equal(ours.length, cpu.length);
-  const errs = cpu.map((ref, i) => maxRelativeError(ours[i]!, ref));
-  t.diagnostic(`${label}: ${names.map((n, i) => `${n} ${errs[i]!.toExponential(2)}`).join(', ')}`);
-  errs.forEach((e, i) => assert.ok(e < bound, `${label}: ${names[i]} off by ${e} (max-abs relative)`));
-}
 
 test('dense op on native: output and the gradients of input, weights and bias equal tfjs\'s on cpu, for every activation', async (t) => {
   const { inputs: inputsOf, shapes, upstream } = denseCase(new Rng(3));
@@ -46,7 +34,7 @@ test('dense op on native: output and the gradients of input, weights and bias eq
     for (const bias of [true, false]) {
       const inputs = inputsOf(bias);
       const names = ['output', 'dx', 'dw', ...(bias ? ['db'] : [])];
-      await againstCpu(t, `${act}${bias ? '' : ', no bias'}`, names, 1e-5,
+      await againstCpu(t, native, `${act}${bias ? '' : ', no bias'}`, names, 1e-5,
         () => valueAndGradients(denseReference(act), inputs, shapes, upstream),
         async () => {
           assert.ok(tf.getKernel(DENSE_KERNEL, tf.getBackend()), 'the native backend has the dense op');
@@ -59,7 +47,7 @@ test('dense op on native: output and the gradients of input, weights and bias eq
 test('GAN loss op on native: [loss, D(x), D(G(z))] and the loss\'s gradient equal tfjs\'s sigmoid cross-entropy on cpu', async (t) => {
   const logits = ganLossLogits(new Rng(9));
   for (const [positives, realLabel] of GAN_LOSS_CASES) {
-    await againstCpu(t, `${positives} of ${GAN_LOSS_LOGITS} real, labelled ${realLabel}`, ['[loss, D(x), D(G(z))]', 'gradient'], 1e-5,
+    await againstCpu(t, native, `${positives} of ${GAN_LOSS_LOGITS} real, labelled ${realLabel}`, ['[loss, D(x), D(G(z))]', 'gradient'], 1e-5,
       () => ganLossRun(logits, ganLossReference(positives, realLabel)), () => ganLossRun(logits, (l: T) => ganLoss(tf, l, positives, realLabel)));
   }
 });

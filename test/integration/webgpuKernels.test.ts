@@ -16,9 +16,13 @@ import { BN_EPSILON, BN_MOMENTUM } from '../../src/shared/gan/architecture.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
-import { DENSE_ACTIVATIONS, GAN_LOSS_CASES, GAN_LOSS_LOGITS, type T, denseCase, denseReference, ganLossLogits, ganLossReference, ganLossRun, randoms, valueAndGradients } from '../fixtures/opChecks.js';
+import { DENSE_ACTIVATIONS, againstCpu, GAN_LOSS_CASES, GAN_LOSS_LOGITS, type T, denseCase, denseReference, ganLossLogits, ganLossReference, ganLossRun, randoms, valueAndGradients } from '../fixtures/opChecks.js';
 
 const NO_DRIVER = 'needs a WebGPU adapter: on a host without a GPU, Mesa >= 24 lavapipe (scripts/setupWebgpu.sh), or VK_ICD_FILENAMES and LD_LIBRARY_PATH naming one';
+
+async function webgpu(): Promise<void> {
+  await assert.doesNotReject(selectBackend('webgpu', silentLogger), NO_DRIVER);
+}
 
 /** Counts the GPU work of `f` on the active (webgpu) backend. */
 async function gpuWorkOf<T>(f: () => Promise<T>): Promise<{ result: T; dispatches: number }> {
@@ -78,18 +82,6 @@ async function forwardDispatches(f: (...xs: T[]) => T[], inputs: Float32Array[],
   return dispatches;
 }
 
-/** Runs `make` on cpu (tfjs's kernels) and on webgpu (the trainer's), and compares every output. */
-async function againstCpu(t: { diagnostic(m: string): void }, label: string, names: string[], bound: number,
-  reference: () => Promise<Float32Array[]>, trainer: () => Promise<Float32Array[]>): Promise<void> {
-  await selectBackend('cpu', silentLogger);
-  const cpu = await reference();
-  await assert.doesNotReject(selectBackend('webgpu', silentLogger), NO_DRIVER);
-  const gpu = await trainer();
-  assert.equal(gpu.length, cpu.length);
-  const errs = cpu.map((ref, i) => maxRelativeError(gpu[i]!, ref));
-  t.diagnostic(`${label}: ${names.map((n, i) => `${n} ${errs[i]!.toExponential(2)}`).join(', ')}`);
-  errs.forEach((e, i) => assert.ok(e < bound, `${label}: ${names[i]} off by ${e} (max-abs relative)`));
-}
 
 test('dense kernels on webgpu: output and the gradients of input, weights and bias equal tfjs\'s on cpu, for every activation', async (t) => {
   const { inputs: inputsOf, shapes, upstream } = denseCase(new Rng(3));
@@ -97,7 +89,7 @@ test('dense kernels on webgpu: output and the gradients of input, weights and bi
     for (const bias of [true, false]) {
       const inputs = inputsOf(bias);
       const names = ['output', 'dx', 'dw', ...(bias ? ['db'] : [])];
-      await againstCpu(t, `${act}${bias ? '' : ', no bias'}`, names, 1e-5,
+      await againstCpu(t, webgpu, `${act}${bias ? '' : ', no bias'}`, names, 1e-5,
         () => valueAndGradients(denseReference(act), inputs, shapes, upstream),
         async () => {
           const f = (xx: T, ww: T, bb?: T): T[] => [denseLayer(tf, xx, ww, bb, act)];
@@ -134,7 +126,7 @@ test('batch-norm kernels on webgpu: output, moving statistics and the gradients 
       return [out.y, out.movingMean, out.movingVariance];
     };
     const names = ['output', 'moving mean', 'moving variance', 'dx', 'dgamma', 'dbeta'];
-    await againstCpu(t, relu ? 'with ReLU' : 'linear', names, 1e-5,
+    await againstCpu(t, webgpu, relu ? 'with ReLU' : 'linear', names, 1e-5,
       () => valueAndGradients((...xs) => reference(...(xs as [T, T, T, T, T])), inputs, shapes, upstream),
       async () => {
         const f = (...xs: T[]): T[] => trainer(...(xs as [T, T, T, T, T]));
@@ -148,7 +140,7 @@ test('batch-norm kernels on webgpu: output, moving statistics and the gradients 
 test('GAN loss kernel on webgpu: [loss, D(x), D(G(z))] and the loss\'s gradient equal tfjs\'s sigmoid cross-entropy on cpu', async (t) => {
   const logits = ganLossLogits(new Rng(9));
   for (const [positives, realLabel] of GAN_LOSS_CASES) {
-    await againstCpu(t, `${positives} of ${GAN_LOSS_LOGITS} real, labelled ${realLabel}`, ['[loss, D(x), D(G(z))]', 'gradient'], 1e-5, () => ganLossRun(logits, ganLossReference(positives, realLabel)), async () => {
+    await againstCpu(t, webgpu, `${positives} of ${GAN_LOSS_LOGITS} real, labelled ${realLabel}`, ['[loss, D(x), D(G(z))]', 'gradient'], 1e-5, () => ganLossRun(logits, ganLossReference(positives, realLabel)), async () => {
       const counted = await gpuWorkOf(() => ganLossRun(logits, (l) => ganLoss(tf, l, positives, realLabel)));
       assert.equal(counted.dispatches, 2, 'dispatches: the loss and its gradient');
       return counted.result;
