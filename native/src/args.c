@@ -108,7 +108,7 @@ bool arg_int32s(call_t *call, size_t i, size_t count, int32_t **out) {
   return true;
 }
 
-#define SCRATCH_SLOTS 2
+#define SCRATCH_SLOTS 9
 static float *scratch_data[SCRATCH_SLOTS];
 static size_t scratch_count[SCRATCH_SLOTS];
 

@@ -4,6 +4,7 @@
 
 #include "adam.h"
 #include "args.h"
+#include "batchNorm.h"
 #include "conv.h"
 #include "elementwise.h"
 #include "matmul.h"
@@ -43,6 +44,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"select", NULL, select_values, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tanh", NULL, tanh_values, NULL, NULL, NULL, napi_enumerable, NULL},
     {"activationGrad", NULL, activation_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"batchNorm", NULL, batch_norm, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"batchNormMoving", NULL, batch_norm_moving, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"batchNormGrad", NULL, batch_norm_grad, NULL, NULL, NULL, napi_enumerable, NULL},
     {"allFinite", NULL, all_finite, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getThreads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},

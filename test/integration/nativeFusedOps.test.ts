@@ -1,7 +1,7 @@
 /**
- * The trainer's dense and GAN-loss ops on the native CPU path (compute/nativeFusedKernels.ts: OpenBLAS and the
- * addon on the wasm heap) against tfjs's own kernels on the cpu backend, and a native MLP replica running its
- * phases on them. Fails where the addon does not load (the test set-up builds it).
+ * The trainer's dense, GAN-loss and batch-norm ops on the native CPU path (compute/nativeFusedKernels.ts: OpenBLAS and the
+ * addon on the wasm heap) against tfjs's own kernels on the cpu backend, and native MLP and DCGAN replicas running
+ * their phases on them. Fails where the addon does not load (the test set-up builds it).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,7 +10,8 @@ import { tf } from '../../src/shared/gan/tf.js';
 import { ganLoss } from '../../src/shared/gan/ganLossOp.js';
 import { DENSE_KERNEL, type DenseActivation, denseLayer } from '../../src/shared/gan/denseOp.js';
 import { GAN_LOSS_KERNEL } from '../../src/shared/gan/ganLossOp.js';
-import { initialWeights } from '../../src/shared/gan/architecture.js';
+import { initialWeights, trainableSize } from '../../src/shared/gan/architecture.js';
+import { BATCH_NORM_KERNEL } from '../../src/shared/gan/batchNormOp.js';
 import { archSpecs } from '../../src/shared/gan/archs.js';
 import { GanReplica } from '../../src/shared/gan/replica.js';
 import { loadTrainingSet } from '../../src/shared/data/dataset.js';
@@ -19,7 +20,7 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
 import { trainConfig } from '../fixtures/trainConfig.js';
-import { DENSE_ACTIVATIONS, againstCpu, GAN_LOSS_CASES, GAN_LOSS_LOGITS, type T, denseCase, denseReference, ganLossLogits, ganLossReference, ganLossRun, valueAndGradients } from '../fixtures/opChecks.js';
+import { BATCH_NORM_OUTPUTS, DENSE_ACTIVATIONS, againstCpu, batchNormCase, GAN_LOSS_CASES, GAN_LOSS_LOGITS, type T, denseCase, denseReference, ganLossLogits, ganLossReference, ganLossRun, valueAndGradients } from '../fixtures/opChecks.js';
 
 const NO_ADDON = 'the native backend must load here: the test set-up builds the addon (scripts/testSetup.sh)';
 
@@ -41,6 +42,14 @@ test('dense op on native: output and the gradients of input, weights and bias eq
           return valueAndGradients((xx, ww, bb) => [denseLayer(tf, xx!, ww!, bb, act)], inputs, shapes, upstream);
         });
     }
+  }
+});
+
+test('batch-norm op on native: output, moving statistics and the gradients of input, gamma and beta equal tfjs-layers\' on cpu', async (t) => {
+  const { inputs, shapes, upstream, reference, ours } = batchNormCase(new Rng(4));
+  for (const relu of [true, false]) {
+    await againstCpu(t, native, relu ? 'with ReLU' : 'linear', BATCH_NORM_OUTPUTS, 1e-5,
+      () => valueAndGradients(reference(relu), inputs, shapes, upstream), () => valueAndGradients(ours(relu), inputs, shapes, upstream));
   }
 });
 
@@ -86,26 +95,29 @@ async function stepGradients(arch: Arch, batch: number): Promise<{ grads: Float3
   }
 }
 
-test('a native MLP replica runs both phases on the trainer\'s ops, and its step-1 gradients and losses equal the cpu backend\'s (tfjs layers) within 5e-6', async (t) => {
-  await selectBackend('cpu', silentLogger);
-  const cpu = await stepGradients('mlp', 16);
-  assert.ok(!cpu.kernels.has(DENSE_KERNEL), 'the cpu backend runs tfjs-layers');
-  await native();
-  const ours = await stepGradients('mlp', 16);
-  // Fails if the native path fell back to tfjs-layers' graph of small kernels.
-  for (const k of [DENSE_KERNEL, GAN_LOSS_KERNEL]) assert.ok(ours.kernels.has(k), `native ran ${k}`);
-  for (const [i, which] of ['discriminator', 'generator'].entries()) {
-    const e = normError(ours.grads[i]!, cpu.grads[i]!);
-    t.diagnostic(`mlp ${which} gradients: norm-wise relative error ${e.toExponential(2)}`);
-    assert.ok(e < 5e-6, `${which}: ${e}`);
-  }
-  const lossErr = maxRelativeError(ours.losses, cpu.losses);
-  t.diagnostic(`losses [dLoss, D(x), D(G(z)), gLoss]: ${ours.losses.map((v) => v.toFixed(6)).join(', ')} (max-abs relative ${lossErr.toExponential(2)})`);
-  assert.ok(lossErr < 1e-5, `losses: ${ours.losses} against ${cpu.losses}`);
-});
-
-test('a native DCGAN replica keeps tfjs-layers\' phases: the native path has no batch-norm kernel', async () => {
-  await native();
-  const { kernels } = await stepGradients('dcgan', 4);
-  assert.ok(!kernels.has(GAN_LOSS_KERNEL) && !kernels.has(DENSE_KERNEL), `ran ${[...kernels].filter((k) => k.startsWith('Trainer')).join(', ')}`);
-});
+for (const [arch, batch] of [['mlp', 16], ['dcgan', 4]] as const) {
+  test(`a native ${arch} replica runs both phases on the trainer's ops, and its step-1 gradients and losses equal the cpu backend's (tfjs-layers) within 5e-6`, async (t) => {
+    await selectBackend('cpu', silentLogger);
+    const cpu = await stepGradients(arch, batch);
+    assert.ok(!cpu.kernels.has(DENSE_KERNEL), 'the cpu backend runs tfjs-layers');
+    await native();
+    const ours = await stepGradients(arch, batch);
+    // Fails if the native path fell back to tfjs-layers' graph of small kernels.
+    const expected = [DENSE_KERNEL, GAN_LOSS_KERNEL, ...(arch === 'dcgan' ? [BATCH_NORM_KERNEL] : [])];
+    for (const k of expected) assert.ok(ours.kernels.has(k), `native ran ${k}`);
+    const specs = archSpecs(arch, 100);
+    // Each buffer holds the phase's gradients, then the moving statistics after its forward passes (values near 1): compared apart.
+    const phases = [['discriminator', trainableSize(specs.discriminator)], ['generator', trainableSize(specs.generator)]] as const;
+    for (const [i, [which, params]] of phases.entries()) {
+      const parts = [['gradients', 0, params], ['moving statistics', params, cpu.grads[i]!.length]] as const;
+      for (const [what, from, to] of parts.filter(([, f, e]) => e > f)) {
+        const e = normError(ours.grads[i]!.subarray(from, to), cpu.grads[i]!.subarray(from, to));
+        t.diagnostic(`${arch} ${which} ${what}: norm-wise relative error ${e.toExponential(2)}`);
+        assert.ok(e < 5e-6, `${which} ${what}: ${e}`);
+      }
+    }
+    const lossErr = maxRelativeError(ours.losses, cpu.losses);
+    t.diagnostic(`losses [dLoss, D(x), D(G(z)), gLoss]: ${ours.losses.map((v) => v.toFixed(6)).join(', ')} (max-abs relative ${lossErr.toExponential(2)})`);
+    assert.ok(lossErr < 1e-5, `losses: ${ours.losses} against ${cpu.losses}`);
+  });
+}

@@ -11,12 +11,10 @@ import { countGpuWork, gpuWorkSince } from '../../src/shared/gan/gpuWork.js';
 import { tf } from '../../src/shared/gan/tf.js';
 import { ganLoss } from '../../src/shared/gan/ganLossOp.js';
 import { type DenseActivation, denseLayer } from '../../src/shared/gan/denseOp.js';
-import { batchNormLayer } from '../../src/shared/gan/webgpuBatchNorm.js';
-import { BN_EPSILON, BN_MOMENTUM } from '../../src/shared/gan/architecture.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { Rng } from '../../src/shared/rng.js';
 import { maxRelativeError } from '../fixtures/buffers.js';
-import { DENSE_ACTIVATIONS, againstCpu, GAN_LOSS_CASES, GAN_LOSS_LOGITS, type T, denseCase, denseReference, ganLossLogits, ganLossReference, ganLossRun, randoms, valueAndGradients } from '../fixtures/opChecks.js';
+import { BATCH_NORM_OUTPUTS, DENSE_ACTIVATIONS, againstCpu, batchNormCase, GAN_LOSS_CASES, GAN_LOSS_LOGITS, type T, denseCase, denseReference, ganLossLogits, ganLossReference, ganLossRun, randoms, valueAndGradients } from '../fixtures/opChecks.js';
 
 const NO_DRIVER = 'needs a WebGPU adapter: on a host without a GPU, Mesa >= 24 lavapipe (scripts/setupWebgpu.sh), or VK_ICD_FILENAMES and LD_LIBRARY_PATH naming one';
 
@@ -102,37 +100,14 @@ test('dense kernels on webgpu: output and the gradients of input, weights and bi
 });
 
 test('batch-norm kernels on webgpu: output, moving statistics and the gradients of input, gamma and beta equal tfjs-layers\' on cpu', async (t) => {
-  const rng = new Rng(4);
-  // 3·5·7 = 105 values per channel: more than one workgroup's 64 threads; 20 channels.
-  const shape = [3, 5, 7, 20];
-  const x = Float32Array.from(randoms(3 * 5 * 7 * 20, rng, 2), (v, i) => v + (i % 20) * 0.3);
-  const gamma = Float32Array.from(randoms(20, rng, 0.5), (v) => v + 1);
-  const beta = randoms(20, rng, 0.5);
-  const movingMean = randoms(20, rng, 1);
-  const movingVariance = Float32Array.from(randoms(20, rng, 0.5), (v) => v + 1);
-  const upstream = randoms(3 * 5 * 7 * 20, rng, 1);
-  const shapes = [shape, [20], [20], [20], [20]];
-  const inputs = [x, gamma, beta, movingMean, movingVariance];
-  const decay = 1 - BN_MOMENTUM;
+  const { inputs, shapes, upstream, reference, ours } = batchNormCase(new Rng(4));
   for (const relu of [true, false]) {
-    // As tfjs-layers' BatchNormalization forms it in training: moments, batchNormalization, the moving averages.
-    const reference = (xx: T, g: T, bt: T, mm: T, mv: T): T[] => {
-      const { mean, variance } = tf.moments(xx, [0, 1, 2]);
-      const y = tf.batchNorm(xx, mean, variance, bt, g, BN_EPSILON);
-      return [relu ? tf.relu(y) : y, tf.sub(mm, tf.mul(tf.sub(mm, mean), decay)), tf.sub(mv, tf.mul(tf.sub(mv, variance), decay))];
-    };
-    const trainer = (xx: T, g: T, bt: T, mm: T, mv: T): T[] => {
-      const out = batchNormLayer(tf, xx, g, bt, mm, mv, { activation: relu ? 'relu' : 'linear', epsilon: BN_EPSILON, momentum: BN_MOMENTUM });
-      return [out.y, out.movingMean, out.movingVariance];
-    };
-    const names = ['output', 'moving mean', 'moving variance', 'dx', 'dgamma', 'dbeta'];
-    await againstCpu(t, webgpu, relu ? 'with ReLU' : 'linear', names, 1e-5,
-      () => valueAndGradients((...xs) => reference(...(xs as [T, T, T, T, T])), inputs, shapes, upstream),
+    await againstCpu(t, webgpu, relu ? 'with ReLU' : 'linear', BATCH_NORM_OUTPUTS, 1e-5,
+      () => valueAndGradients(reference(relu), inputs, shapes, upstream),
       async () => {
-        const f = (...xs: T[]): T[] => trainer(...(xs as [T, T, T, T, T]));
         // The output and each moving statistic: 3 programs.
-        assert.equal(await forwardDispatches(f, inputs, shapes), 3, 'programs forward');
-        return valueAndGradients(f, inputs, shapes, upstream);
+        assert.equal(await forwardDispatches(ours(relu), inputs, shapes), 3, 'programs forward');
+        return valueAndGradients(ours(relu), inputs, shapes, upstream);
       });
   }
 });

@@ -38,6 +38,12 @@ export interface NativeAddon {
   tanh(heap: ArrayBuffer, xOff: number, outOff: number, n: number): void;
   /** The dense op's activation gradient from its output y: out = dy · act′(y), act relu, leakyrelu or tanh (ACTIVATIONS' numbers). */
   activationGrad(heap: ArrayBuffer, dyOff: number, yOff: number, outOff: number, n: number, act: number, alpha: number): void;
+  /** The batch-norm op over x as rows × channels: y = act((x − mean)·γ/√(var + ε) + β), relu 0 or 1. */
+  batchNorm(heap: ArrayBuffer, xOff: number, gammaOff: number, betaOff: number, yOff: number, rows: number, channels: number, epsilon: number, relu: number): void;
+  /** out = moving − (moving − the batch's mean (which 0) or variance (1))·decay. */
+  batchNormMoving(heap: ArrayBuffer, xOff: number, movingOff: number, outOff: number, rows: number, channels: number, which: number, decay: number): void;
+  /** The op's gradient for x (which 0), γ (1) or β (2) from dy, and y where a ReLU follows (yOff −1: none). */
+  batchNormGrad(heap: ArrayBuffer, xOff: number, dyOff: number, yOff: number, gammaOff: number, outOff: number, rows: number, channels: number, epsilon: number, which: number): void;
   /** Whether no value is NaN or ±Infinity: a JS array, not the heap. */
   allFinite(values: Float32Array): boolean;
   setThreads(n: number): void;
@@ -70,5 +76,5 @@ export function requireNativeAddon<T>(file: string, fns: ReadonlyArray<keyof T &
 
 /** Loads the addon, or throws one line saying why not and what to do. */
 export function loadNativeAddon(file = NATIVE_ADDON_PATH): NativeAddon {
-  return requireNativeAddon<NativeAddon>(file, ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'adamParts', 'sumRows', 'leakyRelu', 'greater', 'select', 'tanh', 'activationGrad', 'allFinite', 'setThreads', 'getThreads']);
+  return requireNativeAddon<NativeAddon>(file, ['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'adam', 'adamParts', 'sumRows', 'leakyRelu', 'greater', 'select', 'tanh', 'activationGrad', 'batchNorm', 'batchNormMoving', 'batchNormGrad', 'allFinite', 'setThreads', 'getThreads']);
 }

@@ -3,6 +3,8 @@ import type { NativeAddon } from './nativeAddon.js';
 import { LEAKY_ALPHA } from '../gan/architecture.js';
 import { ACTIVATION_GRAD_KERNEL, DENSE_KERNEL, type DenseActivation, GRAD_BIAS_KERNEL, activationOf, registerDenseGradient } from '../gan/denseOp.js';
 import { GAN_LOSS_GRAD_KERNEL, GAN_LOSS_KERNEL, ganLossAttrs, registerGanLossGradient } from '../gan/ganLossOp.js';
+import { BATCH_NORM_GRAD_BETA_KERNEL, BATCH_NORM_GRAD_GAMMA_KERNEL, BATCH_NORM_GRAD_INPUT_KERNEL, BATCH_NORM_KERNEL, BATCH_NORM_MOVING_KERNEL, batchNormAttrs,
+  registerBatchNormGradient } from '../gan/batchNormOp.js';
 import { ACTIVATIONS, type KernelArgs, type TensorInfo, type WasmHeapBackend, heapOf, offsetOf, sizeOf } from './wasmHeap.js';
 
 type KernelConfig = NonNullable<ReturnType<Tf['getKernel']>>;
@@ -106,17 +108,65 @@ function ganLossGradKernel(_addon: NativeAddon, { inputs, backend: b, attrs }: K
   return out;
 }
 
-/** The dense and GAN-loss ops' kernels on the wasm heap, by name. */
+/** x's rows and channels (the last axis), float32. */
+function channelsOf(x: TensorInfo, what: string): { rows: number; channels: number } {
+  float32(x, what);
+  const channels = x.shape[x.shape.length - 1] ?? 0;
+  const rows = channels > 0 ? sizeOf(x.shape) / channels : 0;
+  if (rows === 0) throw new Error(`${what}: x [${x.shape}] has no values`);
+  return { rows, channels };
+}
+
+function batchNorm(addon: NativeAddon, { inputs, backend: b, attrs }: KernelArgs): TensorInfo {
+  const { x, gamma, beta } = inputs as unknown as Record<'x' | 'gamma' | 'beta', TensorInfo>;
+  const a = batchNormAttrs(attrs);
+  const { rows, channels } = channelsOf(x, BATCH_NORM_KERNEL);
+  const backend = b as unknown as WasmHeapBackend;
+  const y = backend.makeOutput([...x.shape], 'float32');
+  addon.batchNorm(heapOf(backend), offsetOf(backend, x), offsetOf(backend, gamma), offsetOf(backend, beta), offsetOf(backend, y), rows, channels, a.epsilon, a.activation === 'relu' ? 1 : 0);
+  return y;
+}
+
+function batchNormMoving(addon: NativeAddon, { inputs, backend: b, attrs }: KernelArgs): TensorInfo {
+  const { x, moving } = inputs as unknown as Record<'x' | 'moving', TensorInfo>;
+  const a = attrs as unknown as { which: 'mean' | 'variance'; momentum?: number };
+  const { rows, channels } = channelsOf(x, BATCH_NORM_MOVING_KERNEL);
+  const backend = b as unknown as WasmHeapBackend;
+  const out = backend.makeOutput([channels], 'float32');
+  addon.batchNormMoving(heapOf(backend), offsetOf(backend, x), offsetOf(backend, moving), offsetOf(backend, out), rows, channels, a.which === 'variance' ? 1 : 0, 1 - (a.momentum ?? 0));
+  return out;
+}
+
+/** The three gradient kernels: x's (which 0, x's shape), γ's (1) and β's (2), one value a channel. */
+function batchNormGrad(which: 0 | 1 | 2, name: string): (addon: NativeAddon, args: KernelArgs) => TensorInfo {
+  return (addon, { inputs, backend: b, attrs }) => {
+    const { x, dy, y, gamma } = inputs as unknown as Record<'x' | 'dy' | 'y' | 'gamma', TensorInfo>;
+    const a = batchNormAttrs(attrs);
+    const { rows, channels } = channelsOf(x, name);
+    const backend = b as unknown as WasmHeapBackend;
+    const out = backend.makeOutput(which === 0 ? [...x.shape] : [channels], 'float32');
+    addon.batchNormGrad(heapOf(backend), offsetOf(backend, x), offsetOf(backend, dy), a.activation === 'relu' ? offsetOf(backend, y) : -1, offsetOf(backend, gamma),
+      offsetOf(backend, out), rows, channels, a.epsilon, which);
+    return out;
+  };
+}
+
+/** The dense, GAN-loss and batch-norm ops' kernels on the wasm heap, by name. */
 const KERNELS: Record<string, (addon: NativeAddon, args: KernelArgs) => TensorInfo> = {
   [DENSE_KERNEL]: dense,
   [ACTIVATION_GRAD_KERNEL]: activationGrad,
   [GRAD_BIAS_KERNEL]: gradBias,
   [GAN_LOSS_KERNEL]: ganLossKernel,
   [GAN_LOSS_GRAD_KERNEL]: ganLossGradKernel,
+  [BATCH_NORM_KERNEL]: batchNorm,
+  [BATCH_NORM_MOVING_KERNEL]: batchNormMoving,
+  [BATCH_NORM_GRAD_INPUT_KERNEL]: batchNormGrad(0, BATCH_NORM_GRAD_INPUT_KERNEL),
+  [BATCH_NORM_GRAD_GAMMA_KERNEL]: batchNormGrad(1, BATCH_NORM_GRAD_GAMMA_KERNEL),
+  [BATCH_NORM_GRAD_BETA_KERNEL]: batchNormGrad(2, BATCH_NORM_GRAD_BETA_KERNEL),
 };
 
 /**
- * Registers the trainer's dense and GAN-loss ops (denseOp.ts, ganLossOp.ts) on the
+ * Registers the trainer's dense, GAN-loss and batch-norm ops (denseOp.ts, ganLossOp.ts, batchNormOp.ts) on the
  * wasm backend (already registered), run by the addon. With them a replica runs its
  * fused phases (fusedPhases.ts): a few kernels per layer instead of tfjs-layers'
  * graph of small ones. Returns a function that removes them.
@@ -128,6 +178,7 @@ export function installNativeFusedKernels(tf: Tf, addon: NativeAddon): () => voi
   }
   registerDenseGradient(tf);
   registerGanLossGradient(tf);
+  registerBatchNormGradient(tf);
   return () => {
     for (const kernelName of Object.keys(KERNELS)) if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
   };

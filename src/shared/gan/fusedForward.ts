@@ -2,7 +2,7 @@ import type { Tf, Tensor } from './tf.js';
 import type { ModelSpec } from './architecture.js';
 import { BN_EPSILON, BN_MOMENTUM } from './architecture.js';
 import { type DenseActivation, denseLayer } from './denseOp.js';
-import { batchNormLayer } from './webgpuBatchNorm.js';
+import { batchNormLayer } from './batchNormOp.js';
 
 type LayersModel = ReturnType<Tf['sequential']>;
 

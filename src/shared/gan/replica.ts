@@ -8,7 +8,7 @@ import { archSpecs } from './archs.js';
 import { buildModel } from './models.js';
 import { type AdamSnapshot, FlatAdam } from './flatAdam.js';
 import { GAN_LOSS_KERNEL } from './ganLossOp.js';
-import { BATCH_NORM_KERNEL } from './webgpuBatchNorm.js';
+import { BATCH_NORM_KERNEL } from './batchNormOp.js';
 import { hasDenseOp } from './denseOp.js';
 import { type PhaseModels, fusedDiscriminatorLoss, fusedGeneratorLoss } from './fusedPhases.js';
 import { layersDiscriminatorLoss, layersGeneratorLoss } from './layersPhases.js';

@@ -1,4 +1,6 @@
-import type { Tf, Tensor } from './tf.js';
+import type { Tf } from './tf.js';
+import { BATCH_NORM_GRAD_BETA_KERNEL, BATCH_NORM_GRAD_GAMMA_KERNEL, BATCH_NORM_GRAD_INPUT_KERNEL, BATCH_NORM_KERNEL, BATCH_NORM_MOVING_KERNEL, type BatchNormActivation, type BatchNormAttrs as Attrs,
+  batchNormAttrs as attrsOf, registerBatchNormGradient } from './batchNormOp.js';
 
 type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 interface WebgpuBackend {
@@ -6,10 +8,8 @@ interface WebgpuBackend {
 }
 
 /**
- * Batch norm in training mode over the last axis, with an optional ReLU, as
- * one program forward, one per moving statistic and one per gradient (webgpu
- * only). tfjs forms the same layer from about ten kernels forward and some
- * forty backward (the moments' gradients through the broadcasts).
+ * The batch-norm op (batchNormOp.ts) on webgpu: one program forward, one per
+ * moving statistic and one per gradient.
  *
  * Every program runs one workgroup per channel: it reduces the channel's
  * values (mean, then variance about it, as tfjs's `moments` does) in
@@ -18,15 +18,6 @@ interface WebgpuBackend {
  * being passed between programs: a program has one output, and slicing a
  * second one out would cost a dispatch.
  */
-export const BATCH_NORM_KERNEL = 'TrainerBatchNorm';
-const MOVING = 'TrainerBatchNormMoving';
-const GRAD_INPUT = 'TrainerBatchNormGradInput';
-const GRAD_GAMMA = 'TrainerBatchNormGradGamma';
-const GRAD_BETA = 'TrainerBatchNormGradBeta';
-export const BATCH_NORM_KERNELS = [BATCH_NORM_KERNEL, MOVING, GRAD_INPUT, GRAD_GAMMA, GRAD_BETA];
-
-export type BatchNormActivation = 'relu' | 'linear';
-
 const THREADS = 64;
 
 /** Channel reductions in workgroup memory; called by every thread of the workgroup (the barriers need it). */
@@ -163,19 +154,7 @@ function gradInput(act: BatchNormActivation, shape: number[], channels: number):
       }`);
 }
 
-interface Attrs {
-  activation: BatchNormActivation;
-  epsilon: number;
-  momentum?: number;
-}
-
-function attrsOf(a: unknown): Attrs {
-  const attrs = a as Attrs;
-  if (attrs.activation !== 'relu' && attrs.activation !== 'linear') throw new Error(`${BATCH_NORM_KERNEL}: unsupported activation ${String(attrs.activation)}`);
-  return attrs;
-}
-
-/** Registers the batch-norm kernels for the webgpu backend and the forward kernel's gradient (call after the backend is registered). Idempotent. */
+/** Registers the batch-norm kernels for the webgpu backend and the op's gradient (call after the backend is registered). Idempotent. */
 export function installWebgpuBatchNorm(tf: Tf): void {
   if (tf.getKernel(BATCH_NORM_KERNEL, 'webgpu')) return;
   const run = (backend: unknown, x: TensorInfo, program: ChannelProgram, inputs: TensorInfo[], attrs: Attrs): never => {
@@ -190,9 +169,9 @@ export function installWebgpuBatchNorm(tf: Tf): void {
   type Inputs = Record<'x' | 'gamma' | 'beta' | 'moving' | 'dy' | 'y', TensorInfo>;
   const kernels: Array<[string, (i: Inputs, a: Attrs) => [ChannelProgram, TensorInfo[]]]> = [
     [BATCH_NORM_KERNEL, (i, a) => [forward(a.activation, i.x.shape, channelsOf(i.x)), [i.x, i.gamma, i.beta]]],
-    [GRAD_INPUT, (i, a) => [gradInput(a.activation, i.x.shape, channelsOf(i.x)), [i.x, i.dy, ...(a.activation === 'relu' ? [i.y] : []), i.gamma]]],
-    [GRAD_GAMMA, (i, a) => [gradParam('gamma', a.activation, channelsOf(i.x)), [i.x, i.dy, ...(a.activation === 'relu' ? [i.y] : [])]]],
-    [GRAD_BETA, (i, a) => [gradParam('beta', a.activation, channelsOf(i.x)), [i.x, i.dy, ...(a.activation === 'relu' ? [i.y] : [])]]],
+    [BATCH_NORM_GRAD_INPUT_KERNEL, (i, a) => [gradInput(a.activation, i.x.shape, channelsOf(i.x)), [i.x, i.dy, ...(a.activation === 'relu' ? [i.y] : []), i.gamma]]],
+    [BATCH_NORM_GRAD_GAMMA_KERNEL, (i, a) => [gradParam('gamma', a.activation, channelsOf(i.x)), [i.x, i.dy, ...(a.activation === 'relu' ? [i.y] : [])]]],
+    [BATCH_NORM_GRAD_BETA_KERNEL, (i, a) => [gradParam('beta', a.activation, channelsOf(i.x)), [i.x, i.dy, ...(a.activation === 'relu' ? [i.y] : [])]]],
   ];
   for (const [kernelName, make] of kernels) {
     tf.registerKernel({
@@ -206,7 +185,7 @@ export function installWebgpuBatchNorm(tf: Tf): void {
     });
   }
   tf.registerKernel({
-    kernelName: MOVING,
+    kernelName: BATCH_NORM_MOVING_KERNEL,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, moving: m } = inputs as unknown as Inputs;
@@ -214,30 +193,5 @@ export function installWebgpuBatchNorm(tf: Tf): void {
       return run(backend, x, moving(a.which, channelsOf(x)), [x, m], a);
     },
   });
-  // Looked up only where the forward kernel ran: once per process is enough.
-  tf.registerGradient({
-    kernelName: BATCH_NORM_KERNEL,
-    inputsToSave: ['x', 'gamma'],
-    outputsToSave: [true],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, gamma, y] = saved as Tensor[];
-      const grad = (kernel: string) => () => tf.engine().runKernel(kernel, { x: x!, dy: dy as Tensor, y: y!, gamma: gamma! }, attrs as never) as Tensor;
-      return { x: grad(GRAD_INPUT), gamma: grad(GRAD_GAMMA), beta: grad(GRAD_BETA) };
-    },
-  });
-}
-
-/**
- * act(batchNorm(x)) in training mode over the last axis with the batch's
- * statistics, and the moving mean and variance as tfjs-layers updates them
- * (momentum as tfjs counts it). Returns the output and the two new moving statistics.
- */
-export function batchNormLayer(tf: Tf, x: Tensor, gamma: Tensor, beta: Tensor, movingMean: Tensor, movingVariance: Tensor,
-  options: { activation: BatchNormActivation; epsilon: number; momentum: number }): { y: Tensor; movingMean: Tensor; movingVariance: Tensor } {
-  const engine = tf.engine();
-  const attrs = { activation: options.activation, epsilon: options.epsilon } as never;
-  const y = engine.runKernel(BATCH_NORM_KERNEL, { x, gamma, beta }, attrs) as Tensor;
-  const update = (m: Tensor, which: 'mean' | 'variance'): Tensor =>
-    engine.runKernel(MOVING, { x, moving: m }, { ...options, which } as never) as Tensor;
-  return { y, movingMean: update(movingMean, 'mean'), movingVariance: update(movingVariance, 'variance') };
+  registerBatchNormGradient(tf);
 }

@@ -5,7 +5,8 @@ import { installWebgpuDense } from './webgpuDense.js';
 import { DENSE_KERNEL, DENSE_KERNELS } from './denseOp.js';
 import { installWebgpuGanLoss } from './webgpuLoss.js';
 import { GAN_LOSS_KERNELS } from './ganLossOp.js';
-import { BATCH_NORM_KERNELS, installWebgpuBatchNorm } from './webgpuBatchNorm.js';
+import { installWebgpuBatchNorm } from './webgpuBatchNorm.js';
+import { BATCH_NORM_KERNELS } from './batchNormOp.js';
 
 /** Every kernel the trainer registers for the webgpu backend. */
 const KERNELS = [FUSED_ADAM, ...DENSE_KERNELS, ...GAN_LOSS_KERNELS, ...BATCH_NORM_KERNELS];
