@@ -235,8 +235,8 @@ export class GanReplica {
   }
 
   /**
-   * Whether the active backend has the trainer's own forward, backward and loss kernels for these models: webgpu
-   * (unless turned off), and the native CPU path for models without batch norm (it has no batch-norm kernel).
+   * Whether the active backend has the trainer's own forward, backward and loss kernels for these models (the
+   * batch-norm op too where the generator has batch norm): webgpu (unless turned off) and the native CPU path.
    */
   private fused(): boolean {
     const backend = this.tf.getBackend();
