@@ -35,7 +35,7 @@ export const NATIVE_KERNEL_NAMES = Object.keys(NATIVE_KERNELS);
  * its own and our JS kernels installed): each runs the addon, or the kernel it
  * replaced for a case the addon does not take; and adds the fused Adam updates
  * (flat, and per variable from averaged parts), the addon's finite check of the averaged gradients, and
- * the trainer's dense and GAN-loss ops (nativeFusedKernels.ts).
+ * the trainer's dense, GAN-loss and batch-norm ops (nativeFusedKernels.ts).
  * Returns a function that puts the replaced kernels back and removes the added
  * one (tests compare both paths in one process).
  */

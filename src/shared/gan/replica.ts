@@ -69,6 +69,8 @@ export class GanReplica {
   /** The moving statistics before the current phase's forward passes, for skipUpdate(). */
   private statsBefore: Tensor[] | undefined;
   private readonly specs: GanSpecs;
+  /** Whether the generator has batch norm: the fused phases then need the backend's batch-norm op too. */
+  private readonly generatorBatchNorm: boolean;
   /** Each phase's reduce buffer, read back into the same memory every step (readBack.ts). */
   private readonly readBacks: ReadBackBuffers;
 
@@ -77,6 +79,7 @@ export class GanReplica {
     // discriminatorGradients runs D once over real and fake together: right only while no example's logit depends on another's.
     if (specs.discriminator.layers.some((l) => l.kind === 'batchNorm')) throw new Error(`${config.arch}: a discriminator with batch norm needs separate real and fake passes`);
     this.specs = specs;
+    this.generatorBatchNorm = specs.generator.layers.some((l) => l.kind === 'batchNorm');
     this.generator = buildModel(tf, specs.generator);
     this.discriminator = buildModel(tf, specs.discriminator);
     this.g = new ParamGroup(this.generator);
@@ -240,9 +243,8 @@ export class GanReplica {
    */
   private fused(): boolean {
     const backend = this.tf.getBackend();
-    const batchNorm = this.specs.generator.layers.some((l) => l.kind === 'batchNorm');
     return hasDenseOp(this.tf) && this.tf.getKernel(GAN_LOSS_KERNEL, backend) !== undefined
-      && (!batchNorm || this.tf.getKernel(BATCH_NORM_KERNEL, backend) !== undefined);
+      && (!this.generatorBatchNorm || this.tf.getKernel(BATCH_NORM_KERNEL, backend) !== undefined);
   }
 
   /** Step `step`'s discriminator update (the step sets the learning rate: lrSchedule.ts), or, when an averaged value is not finite, skipUpdate(): whether it applied. */

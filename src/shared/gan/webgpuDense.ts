@@ -8,12 +8,6 @@ interface WebgpuBackend {
 }
 
 /**
- * The dense op (denseOp.ts) on webgpu: forward, tfjs's fused product with the
- * activation (tanh after it as a second program); backward, one program for the
- * activation's gradient and one for the bias gradient. The products are tfjs's
- * own tiled programs: a product written here would be slower.
- */
-/**
  * dL/dz from dL/dy and the layer's output y, as tfjs's gradients form it:
  * LeakyRelu where(x > 0, dy, dy·α) (y has x's sign), Relu dy·step(x),
  * Tanh dy·(1 − y²).
@@ -93,7 +87,12 @@ type KernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: unknown;
 /** tfjs's fused product's names for the activations it has (tanh it has not). */
 const FUSED_ACTIVATION: Record<DenseActivation, string> = { linear: 'linear', relu: 'relu', leakyRelu: 'leakyrelu', tanh: 'linear' };
 
-/** Registers the dense kernels for the webgpu backend and the op's gradient (call after the backend is registered). Idempotent. */
+/**
+ * Registers the dense op's kernels (denseOp.ts) for the webgpu backend, and the op's gradient (call after the
+ * backend is registered). Idempotent. Forward, tfjs's fused product with the activation (tanh after it as a
+ * second program); backward, one program for the activation's gradient and one for the bias gradient. The
+ * products are tfjs's own tiled programs: a product written here would be slower.
+ */
 export function installWebgpuDense(tf: Tf): void {
   if (tf.getKernel(DENSE_KERNEL, 'webgpu')) return;
   const kernel = (name: string): KernelFunc => {
