@@ -84,6 +84,11 @@ export class PeerReduce {
     return halvingDoublingAllReduce(buf, rank, world, link, step, phase, DEFAULT_SEGMENT_ELEMENTS, times);
   }
 
+  /** Where the next reduce() reads `length` floats from, when this generation all-reduces through shared memory (SharedMemoryGeneration.nextSlot). */
+  nextSlot(length: number): Float32Array | undefined {
+    return this.shared?.nextSlot(length);
+  }
+
   /** The choice made since the last step report, once (for summary.json). */
   takeReport(): { allreduceChoice?: AllreduceChoice } {
     const c = this.unreported;

@@ -221,6 +221,8 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
       })();
     };
     const reduce = faults.reduce(averaged);
+    // Through shared memory, each phase reads its gradients back into the slot the all-reduce reads (no copy of its own).
+    const gradientsInto = (length: number): Float32Array | undefined => (world > 1 && peer.peerToPeer ? peer.nextSlot(length) : undefined);
     const spans = new SpanRecorder(config.timeline);
     let finalHash: string | undefined;
 
@@ -266,7 +268,7 @@ export async function runWorker(opts: WorkerOptions, logger: Logger): Promise<Wo
         const receivedBefore = ring.bytesReceived;
         const starBefore = starSent;
         const gpuBefore = gpuWork && { ...gpuWork };
-        const r = await trainStep(replica!, config, batch, reduce, { spans, world });
+        const r = await trainStep(replica!, config, batch, reduce, { spans, world, gradientsInto });
         if (gpuWork && gpuBefore) {
           lastGpuWork = gpuWorkSince(gpuBefore, gpuWork);
           metrics.observeGpuWork(lastGpuWork);

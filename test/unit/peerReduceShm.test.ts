@@ -99,3 +99,33 @@ test('a shared-memory all-reduce has one barrier and hands back the slots: one m
     if (world === 2) assert.deepEqual(outputs[0], Float32Array.from(inputs[0]!, (x, i) => Math.fround(x + inputs[1]![i]!) * 0.5), 'the ring\'s (own + peer) × ½');
   }
 });
+
+test('gradients read back into nextSlot are all-reduced in place: the same averages over consecutive calls (both banks), the slot handed back is that memory', async () => {
+  const world = 3;
+  const len = 257;
+  const shm = fakeShm();
+  const reducers = Array.from({ length: world }, () => new PeerReduce('shm', { d: len, g: len - 6 }, () => silentLogger, shm));
+  assert.equal(reducers[0]!.nextSlot(len), undefined, 'no segment before a generation names one');
+  reducers.forEach((p, r) => p.roster(start(r, world, 1, '/trainer-ab-g1')));
+  assert.equal(reducers[0]!.nextSlot(len + 1), undefined, 'more than a slot holds');
+  const links = memoryPeers(world);
+  for (let call = 0; call < 4; call++) {
+    const n = call % 2 === 0 ? len : len - 6;
+    const inputs = randomBuffers(world, n, 40 + call);
+    // Ranks 0 and 2 read back into the slot the next reduce reads; rank 1 hands over a buffer of its own (copied there).
+    const bufs = inputs.map((b, r) => {
+      const into = r === 1 ? new Float32Array(n) : reducers[r]!.nextSlot(n)!;
+      into.set(b);
+      return into;
+    });
+    const results = await Promise.all(bufs.map((b, r) => reducers[r]!.reduce(b, r, world, links[r]!, call + 1, call % 2 === 0 ? 'd' : 'g', {})));
+    const outputs = results.map((a) => Float32Array.from(averagedRange(a, 0, n)));
+    assertAverages(inputs, outputs, `call ${call}`);
+    for (const [r, a] of results.entries()) {
+      assert.ok(!(a instanceof Float32Array));
+      const own = a.parts[r]!;
+      assert.ok(own.buffer === bufs[0]!.buffer, `call ${call} rank ${r}: its part lies in the segment`);
+      if (r !== 1) assert.equal(own.byteOffset, bufs[r]!.byteOffset, `call ${call} rank ${r}: the all-reduce read the slot it was read back into`);
+    }
+  }
+});

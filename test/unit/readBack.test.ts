@@ -38,3 +38,25 @@ test('cpu: read-backs are the backend\'s own fresh arrays (nothing to save there
   assert.deepEqual(second, values(100, 2));
   assert.equal(tf.memory().numTensors, before);
 });
+
+for (const backend of ['wasm', 'native', 'cpu'] as const) {
+  test(`${backend}: readInto puts the first values in the caller's memory and the rest in a buffer kept per key, and disposes the tensor`, async () => {
+    await selectBackend(backend, silentLogger);
+    const reads = new ReadBackBuffers(tf);
+    const before = tf.memory().numTensors;
+    const head = new Float32Array(997);
+    const first = await reads.readInto('d', tf.tensor1d(values(1000, 1)), head);
+    assert.equal(first.head, head, 'the caller\'s memory itself');
+    assert.deepEqual(first.head, values(1000, 1).subarray(0, 997));
+    assert.deepEqual(first.rest, values(1000, 1).subarray(997));
+    // A plain read of the same key keeps its own buffer: readInto's rest does not overwrite it.
+    const plain = await reads.read('d', tf.tensor1d(values(1000, 2)));
+    const second = await reads.readInto('d', tf.tensor1d(values(1000, 3)), head);
+    assert.deepEqual(plain, values(1000, 2));
+    assert.deepEqual(second.head, values(1000, 3).subarray(0, 997));
+    assert.deepEqual(second.rest, values(1000, 3).subarray(997));
+    if (backend !== 'cpu') assert.equal(second.rest, first.rest, 'the rest reuses its buffer');
+    await assert.rejects(reads.readInto('d', tf.tensor1d(values(10, 4)), head), /read-back of 10 float32 values into 997 floats/);
+    assert.equal(tf.memory().numTensors, before);
+  });
+}

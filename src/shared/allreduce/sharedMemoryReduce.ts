@@ -72,6 +72,7 @@ export type Barrier = () => Promise<void>;
  *   2. waits at the barrier: every slot of the bank is written;
  *   3. returns every rank's slot, with 1/N: the average still to be formed
  *      (PendingAverage), by whoever uses it, with `form` (this averageSlots).
+ * Step 1 is skipped for a `buf` that is this rank's slot of `bank` already (read back into it).
  * Every rank forms it from the same bytes in the same order, so replicas stay
  * bit-identical. The native update forms it as it applies it (adamParts), so no
  * average is written anywhere and read back; other backends form it with
@@ -101,7 +102,9 @@ export async function sharedMemoryAllReduce(buf: Float32Array, rank: number, slo
   if (n === 1) return buf;
   if (buf.length > slots.capacity) throw new RangeError(`buffer of ${buf.length} floats does not fit a shared slot of ${slots.capacity}`);
   const len = buf.length;
-  slots.slot(bank, rank).set(buf);
+  const own = slots.slot(bank, rank);
+  // A buffer read back straight into this slot (SharedMemoryGeneration.nextSlot) is in place already.
+  if (!(buf.buffer === own.buffer && buf.byteOffset === own.byteOffset)) own.set(buf);
   await barrier();
   if (times) times.firstArrival = performance.now();
   return { parts: Array.from({ length: n }, (_, r) => slots.slot(bank, r).subarray(0, len)), factor: 1 / n, form };

@@ -54,4 +54,38 @@ export class ReadBackBuffers {
       t.dispose();
     }
   }
+
+  /**
+   * `t`'s first `head.length` values straight into `head` (memory the caller chose: the shared-memory
+   * all-reduce's slot, which then needs no copy of its own), the rest into this key's buffer; then `t`
+   * is disposed. `rest` follows `read`'s rule: overwritten by the next read of the key.
+   */
+  async readInto(key: string, t: Tensor, head: Float32Array): Promise<{ head: Float32Array; rest: Float32Array }> {
+    if (t.dtype !== 'float32' || t.size < head.length) {
+      t.dispose();
+      throw new RangeError(`read-back of ${t.size} ${t.dtype} values into ${head.length} floats`);
+    }
+    const backend = this.tf.backend();
+    if (!hasHeapViews(backend)) {
+      const all = await this.read(key, t);
+      head.set(all.subarray(0, head.length));
+      return { head, rest: all.subarray(head.length) };
+    }
+    try {
+      const restSize = t.size - head.length;
+      // A key of its own: a phase that alternates between read and readInto (one generation through shared memory, the next not) keeps both buffers.
+      const restKey = `${key}:rest`;
+      let buf = this.buffers.get(restKey);
+      if (buf?.length !== restSize) {
+        buf = new Float32Array(restSize);
+        this.buffers.set(restKey, buf);
+      }
+      const heap = backend.typedArrayFromHeap(t) as Float32Array;
+      head.set(heap.subarray(0, head.length));
+      buf.set(heap.subarray(head.length));
+      return { head, rest: buf };
+    } finally {
+      t.dispose();
+    }
+  }
 }

@@ -42,6 +42,12 @@ export interface GeneratorResult {
 export type ParamShape = { name: string; shape: number[]; trainable: boolean };
 
 /**
+ * Where a phase's reduce buffer of `length` floats should be read back to: the memory the all-reduce
+ * reads it from (the shared-memory all-reduce's slot), sparing it a copy; undefined: anywhere.
+ */
+export type GradientsInto = (length: number) => Float32Array | undefined;
+
+/**
  * One replica of the GAN: computes local gradients as one fused buffer per model
  * and applies averaged gradients. Every replica that applies the same buffers
  * stays identical, which `stateHash` verifies.
@@ -206,30 +212,43 @@ export class GanReplica {
     this.statsBefore = undefined;
   }
 
-  /** D loss = BCE(D(x), 1 − label smoothing) + BCE(D(G(z)), 0), gradients for D's parameters only. */
-  async discriminatorGradients(images: Uint8Array, z: Float32Array): Promise<DiscriminatorResult> {
+  /**
+   * D loss = BCE(D(x), 1 − label smoothing) + BCE(D(G(z)), 0), gradients for D's parameters only.
+   * `into`: memory for the gradients the reduce will read them from (GradientsInto), if it offers some.
+   */
+  async discriminatorGradients(images: Uint8Array, z: Float32Array, into?: GradientsInto): Promise<DiscriminatorResult> {
     this.keepStats();
     const phase = this.fused() ? fusedDiscriminatorLoss : layersDiscriminatorLoss;
     const flat = this.tf.tidy(() => {
       const { value, grads } = phase(this.tf, this.models(), this.d.params.vars, images, z);
       return this.reduceBuffer(this.d.params.vars, grads, [value]);
     });
-    const all = await this.readBacks.read('d', flat);
-    const k = all.length - 3;
-    return { loss: all[k]!, dReal: all[k + 1]!, dFake: all[k + 2]!, grads: all.subarray(0, k) };
+    const { grads, extras } = await this.readPhase('d', flat, this.reduceSizes.d, into);
+    return { loss: extras[0]!, dReal: extras[1]!, dFake: extras[2]!, grads };
   }
 
   /** Non-saturating G loss = BCE(D(G(z)), 1), gradients for G's parameters only. */
-  async generatorGradients(z: Float32Array): Promise<GeneratorResult> {
+  async generatorGradients(z: Float32Array, into?: GradientsInto): Promise<GeneratorResult> {
     this.keepStats();
     // The fused buffer ends in [loss, mean D(G(z)), 0]; tfjs's in the loss alone.
-    const [phase, extras] = this.fused() ? [fusedGeneratorLoss, 3] : [layersGeneratorLoss, 1];
+    const phase = this.fused() ? fusedGeneratorLoss : layersGeneratorLoss;
     const flat = this.tf.tidy(() => {
       const { value, grads } = phase(this.tf, this.models(), this.g.params.vars, z);
       return this.reduceBuffer(this.g.params.vars, grads, [value]);
     });
-    const all = await this.readBacks.read('g', flat);
-    return { loss: all[all.length - extras]!, grads: all.subarray(0, all.length - extras) };
+    const { grads, extras } = await this.readPhase('g', flat, this.reduceSizes.g, into);
+    return { loss: extras[0]!, grads };
+  }
+
+  /** A phase's buffer read back: its first `length` values (what the reduce averages: into the reduce's memory where it offers some), then the losses. */
+  private async readPhase(key: 'd' | 'g', flat: Tensor, length: number, into?: GradientsInto): Promise<{ grads: Float32Array; extras: Float32Array }> {
+    const target = into?.(length);
+    if (target?.length === length) {
+      const { head, rest } = await this.readBacks.readInto(key, flat, target);
+      return { grads: head, extras: rest };
+    }
+    const all = await this.readBacks.read(key, flat);
+    return { grads: all.subarray(0, length), extras: all.subarray(length) };
   }
 
   private models(): PhaseModels {

@@ -1,7 +1,7 @@
 import type { TrainConfig } from '../config.js';
 import { NoiseStream, latentNoise } from '../data/noise.js';
 import type { Phase } from '../protocol.js';
-import type { GanReplica } from './replica.js';
+import type { GanReplica, GradientsInto } from './replica.js';
 import type { SpanRecorder } from '../timeline.js';
 import type { Averaged } from '../allreduce/averaged.js';
 import { IMAGE_SIZE } from '../data/dataset.js';
@@ -46,6 +46,8 @@ export interface StepOptions {
   spans?: SpanRecorder;
   /** Ranks in the current generation (default config.world). */
   world?: number;
+  /** Where each phase's gradients should be read back to: the memory the next reduce reads them from, where it offers some. */
+  gradientsInto?: GradientsInto;
 }
 
 /**
@@ -97,9 +99,10 @@ export async function trainStep(replica: GanReplica, config: TrainConfig, batch:
   };
 
   const zD = latentNoise(seed, batch.epoch, batch.position, end, latentDim, NoiseStream.discriminator);
-  const d = await phase('d', () => replica.discriminatorGradients(batch.images, zD), (avg) => replica.applyDiscriminator(avg, batch.step));
+  const into = options.gradientsInto;
+  const d = await phase('d', () => replica.discriminatorGradients(batch.images, zD, into), (avg) => replica.applyDiscriminator(avg, batch.step));
   const zG = latentNoise(seed, batch.epoch, batch.position, end, latentDim, NoiseStream.generator);
-  const g = await phase('g', () => replica.generatorGradients(zG), (avg) => replica.applyGenerator(avg, batch.step));
+  const g = await phase('g', () => replica.generatorGradients(zG, into), (avg) => replica.applyGenerator(avg, batch.step));
   replica.averageGenerator(batch.step);
 
   return { dLoss: d.loss, gLoss: g.loss, dReal: d.dReal, dFake: d.dFake, ...totals, skipped };
