@@ -4,7 +4,7 @@ import { LEAKY_ALPHA } from '../gan/architecture.js';
 import { ACTIVATION_GRAD_KERNEL, DENSE_KERNEL, type DenseActivation, GRAD_BIAS_KERNEL, activationOf, registerDenseGradient } from '../gan/denseOp.js';
 import { GAN_LOSS_GRAD_KERNEL, GAN_LOSS_KERNEL, ganLossAttrs, registerGanLossGradient } from '../gan/ganLossOp.js';
 import { BATCH_NORM_GRAD_BETA_KERNEL, BATCH_NORM_GRAD_GAMMA_KERNEL, BATCH_NORM_GRAD_INPUT_KERNEL, BATCH_NORM_KERNEL, BATCH_NORM_MOVING_KERNEL, batchNormAttrs,
-  registerBatchNormGradient } from '../gan/batchNormOp.js';
+  batchNormMovingAttrs, registerBatchNormGradient } from '../gan/batchNormOp.js';
 import { ACTIVATIONS, type KernelArgs, type TensorInfo, type WasmHeapBackend, heapOf, offsetOf, sizeOf } from './wasmHeap.js';
 
 type KernelConfig = NonNullable<ReturnType<Tf['getKernel']>>;
@@ -129,7 +129,7 @@ function batchNorm(addon: NativeAddon, { inputs, backend: b, attrs }: KernelArgs
 
 function batchNormMoving(addon: NativeAddon, { inputs, backend: b, attrs }: KernelArgs): TensorInfo {
   const { x, moving } = inputs as unknown as Record<'x' | 'moving', TensorInfo>;
-  const a = attrs as unknown as { which: 'mean' | 'variance'; momentum?: number };
+  const a = batchNormMovingAttrs(attrs);
   const { rows, channels } = channelsOf(x, BATCH_NORM_MOVING_KERNEL);
   const backend = b as unknown as WasmHeapBackend;
   const out = backend.makeOutput([channels], 'float32');

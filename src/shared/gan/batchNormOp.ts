@@ -31,6 +31,13 @@ export function batchNormAttrs(a: unknown): BatchNormAttrs {
   return attrs;
 }
 
+/** The moving-statistic kernel's attributes, checked: the op's, and which statistic. */
+export function batchNormMovingAttrs(a: unknown): BatchNormAttrs & { which: 'mean' | 'variance' } {
+  const attrs = a as BatchNormAttrs & { which: unknown };
+  if (attrs.which !== 'mean' && attrs.which !== 'variance') throw new Error(`${BATCH_NORM_MOVING_KERNEL}: unsupported statistic ${String(attrs.which)}`);
+  return attrs as BatchNormAttrs & { which: 'mean' | 'variance' };
+}
+
 /** Registers the op's gradient, once per process (it is looked up only where the forward kernel ran). */
 export function registerBatchNormGradient(tf: Tf): void {
   if (tf.getGradient(BATCH_NORM_KERNEL)) return;

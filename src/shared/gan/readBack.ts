@@ -42,17 +42,23 @@ export class ReadBackBuffers {
     try {
       const backend = this.tf.backend();
       if (!hasHeapViews(backend) || t.dtype !== 'float32') return asFloat32(await t.data());
-      let buf = this.buffers.get(key);
-      if (buf?.length !== t.size) {
-        buf = new Float32Array(t.size);
-        this.buffers.set(key, buf);
-      }
+      const buf = this.kept(key, t.size);
       // The heap view is valid until the next allocation on the heap: copied at once.
       buf.set(backend.typedArrayFromHeap(t) as Float32Array);
       return buf;
     } finally {
       t.dispose();
     }
+  }
+
+  /** The buffer kept for `key`, of `size` floats (a new one when the size changed). */
+  private kept(key: string, size: number): Float32Array {
+    let buf = this.buffers.get(key);
+    if (buf?.length !== size) {
+      buf = new Float32Array(size);
+      this.buffers.set(key, buf);
+    }
+    return buf;
   }
 
   /**
@@ -72,14 +78,8 @@ export class ReadBackBuffers {
       return { head, rest: all.subarray(head.length) };
     }
     try {
-      const restSize = t.size - head.length;
       // A key of its own: a phase that alternates between read and readInto (one generation through shared memory, the next not) keeps both buffers.
-      const restKey = `${key}:rest`;
-      let buf = this.buffers.get(restKey);
-      if (buf?.length !== restSize) {
-        buf = new Float32Array(restSize);
-        this.buffers.set(restKey, buf);
-      }
+      const buf = this.kept(`${key}:rest`, t.size - head.length);
       const heap = backend.typedArrayFromHeap(t) as Float32Array;
       head.set(heap.subarray(0, head.length));
       buf.set(heap.subarray(head.length));

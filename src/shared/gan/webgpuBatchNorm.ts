@@ -1,6 +1,6 @@
 import type { Tf } from './tf.js';
 import { BATCH_NORM_GRAD_BETA_KERNEL, BATCH_NORM_GRAD_GAMMA_KERNEL, BATCH_NORM_GRAD_INPUT_KERNEL, BATCH_NORM_KERNEL, BATCH_NORM_MOVING_KERNEL, type BatchNormActivation, type BatchNormAttrs as Attrs,
-  batchNormAttrs as attrsOf, registerBatchNormGradient } from './batchNormOp.js';
+  batchNormAttrs as attrsOf, batchNormMovingAttrs, registerBatchNormGradient } from './batchNormOp.js';
 
 type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 interface WebgpuBackend {
@@ -189,7 +189,7 @@ export function installWebgpuBatchNorm(tf: Tf): void {
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, moving: m } = inputs as unknown as Inputs;
-      const a = attrs as unknown as Attrs & { which: 'mean' | 'variance' };
+      const a = batchNormMovingAttrs(attrs);
       return run(backend, x, moving(a.which, channelsOf(x)), [x, m], a);
     },
   });
